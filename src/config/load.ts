@@ -1,0 +1,101 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { describeIssues } from '../telemetry/decode.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+/** Secrets live apart from the config object so that logging the config can never leak them. */
+export interface Secrets {
+  mqttPassword?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  secrets: Secrets;
+  /** Config paths that an environment variable set, for the start-up log. */
+  overriddenFromEnv: string[];
+}
+
+export type ConfigResult = { ok: true; value: LoadedConfig } | { ok: false; problems: string[] };
+
+export const ENV_PREFIX = 'PUMPWATCH_';
+
+/** `PUMPWATCH_MQTT__URL` → `mqtt.url`; `PUMPWATCH_DETECTION__TELEMETRY_LOST_AFTER_SECONDS` → `detection.telemetryLostAfterSeconds`. */
+export function envKeyToPath(key: string): string[] {
+  return key
+    .slice(ENV_PREFIX.length)
+    .split('__')
+    .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase()));
+}
+
+function parseEnvValue(raw: string): unknown {
+  const document = parseDocument(raw);
+  return document.errors.length > 0 ? raw : (document.toJS() as unknown);
+}
+
+function applyEnvOverrides(root: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const applied: string[] = [];
+  for (const [key, raw] of Object.entries(env)) {
+    if (!key.startsWith(ENV_PREFIX) || raw === undefined) continue;
+    const path = envKeyToPath(key);
+    let node = root;
+    for (const segment of path.slice(0, -1)) {
+      const child = node[segment];
+      if (child === null || typeof child !== 'object' || Array.isArray(child)) node[segment] = {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = parseEnvValue(raw);
+    applied.push(path.join('.'));
+  }
+  return applied;
+}
+
+async function readSecretFile(path: string, configPath: string, env: NodeJS.ProcessEnv): Promise<string | string[]> {
+  const base = env.CREDENTIALS_DIRECTORY;
+  const full = isAbsolute(path) || base === undefined ? path : resolve(base, path);
+  try {
+    const info = await stat(full);
+    if ((info.mode & 0o077) !== 0 && base === undefined) {
+      return [`${configPath}: ${full} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`];
+    }
+    return (await readFile(full, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    return [`${configPath}: cannot read ${full} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`];
+  }
+}
+
+/** Parses YAML text, applies `PUMPWATCH_*` overrides, validates, then reads secret files. */
+export async function loadConfigText(text: string, sourceName: string, env: NodeJS.ProcessEnv): Promise<ConfigResult> {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    return { ok: false, problems: document.errors.map((error) => `${sourceName}: ${error.message.split('\n')[0]}`) };
+  }
+  const raw = (document.toJS() as unknown) ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    return { ok: false, problems: [`${sourceName}: the top level must be a mapping of settings`] };
+  }
+  const root = raw as Record<string, unknown>;
+  const overriddenFromEnv = applyEnvOverrides(root, env);
+  const parsed = ConfigSchema.safeParse(root);
+  if (!parsed.success) {
+    return { ok: false, problems: describeIssues(parsed.error.issues, root) };
+  }
+  const config = parsed.data;
+  const secrets: Secrets = {};
+  if (config.mqtt.passwordFile !== undefined) {
+    const password = await readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile', env);
+    if (Array.isArray(password)) return { ok: false, problems: password };
+    secrets.mqttPassword = password;
+  }
+  return { ok: true, value: { config, secrets, overriddenFromEnv } };
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return { ok: false, problems: [`${path}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`] };
+  }
+  return loadConfigText(text, path, env);
+}

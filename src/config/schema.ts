@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
+import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
+
+const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
+const mqttUrl = z
+  .string()
+  .refine((value) => /^mqtts?:\/\/[^/\s]+/.test(value), 'must be a mqtt:// or mqtts:// URL');
+const seconds = (min: number, max: number) => z.number().min(min).max(max);
+
+/** A topic filter may use wildcards, but never an empty level or NUL. */
+const topicFilter = z
+  .string()
+  .min(1)
+  .refine((value) => !value.includes('\u0000'), 'must not contain NUL')
+  .refine(
+    (value) => value.split('/').every((level, index, levels) => !level.includes('#') || (level === '#' && index === levels.length - 1)),
+    '# may only stand alone as the last level',
+  )
+  .refine((value) => value.split('/').every((level) => !level.includes('+') || level === '+'), '+ must fill a whole level');
+
+export const TlsSchema = z.strictObject({
+  caFile: z.string().min(1).optional(),
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  serverName: z.string().min(1).optional(),
+});
+
+export const MqttSchema = z.strictObject({
+  url: mqttUrl.default('mqtt://127.0.0.1:1883'),
+  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5).describe('5 = MQTT 5, 4 = MQTT 3.1.1'),
+  clientId: z.string().min(1).max(64).optional().describe('default: pumpwatch-<gatewayId>'),
+  username: z.string().min(1).optional(),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('file holding the password; relative paths resolve against $CREDENTIALS_DIRECTORY when set'),
+  keepaliveSeconds: seconds(5, 600).default(15),
+  reconnectSeconds: seconds(0.1, 300).default(1),
+  topicPrefix: z.string().min(1).optional().describe('default: pumpwatch/v1/<site>/<ward>/<gatewayId>'),
+  tls: TlsSchema.optional(),
+});
+
+export const MqttSourceSchema = z.strictObject({
+  topics: z.array(topicFilter).min(1).default(['pumps/+/telemetry']),
+  qos: z.union([z.literal(0), z.literal(1)]).default(0),
+  maxSamplesPerMessage: z.number().int().min(1).max(10_000).default(100),
+});
+
+export const SerialPortSchema = z.strictObject({
+  path: z.string().min(1).describe('prefer /dev/serial/by-id/... so the name survives re-plugging'),
+  protocol: z.literal('json-lines').default('json-lines'),
+  baudRate: z.number().int().positive().default(115_200),
+  dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
+  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
+  stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
+  pumpId: z.string().regex(PUMP_ID_PATTERN).optional().describe('overrides pumpId in every frame from this port'),
+  channel: z.string().regex(CHANNEL_PATTERN).optional(),
+  maxFrameBytes: z.number().int().min(64).max(1_048_576).default(4096),
+  reopenInitialSeconds: seconds(0.05, 60).default(1),
+  reopenMaxSeconds: seconds(0.1, 3600).default(30),
+});
+
+const priorityByCondition = z.partialRecord(z.enum(ALARM_CONDITIONS), z.enum(ALARM_PRIORITIES));
+
+export const ConfigSchema = z
+  .strictObject({
+    version: z.literal(1).default(1),
+    gateway: z
+      .strictObject({
+        id: topicSafeName.default('gw-1'),
+        site: topicSafeName.default('site'),
+        ward: topicSafeName.default('ward'),
+      })
+      .prefault({}),
+    mqtt: MqttSchema.prefault({}),
+    sources: z
+      .strictObject({
+        mqtt: MqttSourceSchema.optional(),
+        serial: z.array(SerialPortSchema).default([]),
+      })
+      .prefault({}),
+    detection: z
+      .strictObject({
+        occlusionAlarmCodes: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(['OCCLUSION_DOWNSTREAM', 'DOWNSTREAM_OCCLUSION'])
+          .describe("the pump's own alarm codes that mean a downstream occlusion"),
+        telemetryLostAfterSeconds: seconds(1, 3600).default(60),
+      })
+      .prefault({}),
+    alarms: z
+      .strictObject({
+        priorities: priorityByCondition.default({}).describe('override the default priority per condition'),
+      })
+      .prefault({}),
+    logging: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        rejectLogIntervalSeconds: seconds(0, 3600).default(10),
+      })
+      .prefault({}),
+  })
+  .meta({ title: 'pumpwatch configuration v1' });
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type SerialPortConfig = Config['sources']['serial'][number];
+export type MqttConfig = Config['mqtt'];
+export type MqttSourceConfig = NonNullable<Config['sources']['mqtt']>;

@@ -1,0 +1,37 @@
+/**
+ * Per-channel state keyed by pump then channel: two Map lookups per sample and no key strings
+ * built on the hot path.
+ */
+export class ChannelMap<State> {
+  readonly #byPump = new Map<string, Map<string, State>>();
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(pumpId: string, channel: string): State | undefined {
+    return this.#byPump.get(pumpId)?.get(channel);
+  }
+
+  getOrCreate(pumpId: string, channel: string, create: () => State): State {
+    let channels = this.#byPump.get(pumpId);
+    if (channels === undefined) {
+      channels = new Map();
+      this.#byPump.set(pumpId, channels);
+    }
+    let state = channels.get(channel);
+    if (state === undefined) {
+      state = create();
+      channels.set(channel, state);
+      this.#size++;
+    }
+    return state;
+  }
+
+  *entries(): IterableIterator<[pumpId: string, channel: string, state: State]> {
+    for (const [pumpId, channels] of this.#byPump) {
+      for (const [channel, state] of channels) yield [pumpId, channel, state];
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { AlarmManager, type AlarmSink } from './alarms/manager.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { PumpAlarmRelay } from './detect/pump-alarms.js';
+import { SilenceWatch } from './detect/silence.js';
+import type { Logger } from './log.js';
+import type { Rejection } from './telemetry/decode.js';
+import { RejectLedger } from './telemetry/rejects.js';
+import type { TelemetrySample } from './telemetry/sample.js';
+
+/** How often, at most, silence is checked as time advances. */
+const SILENCE_CHECK_INTERVAL_MS = 1000;
+
+export interface PipelineOptions {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  sinks: readonly AlarmSink[];
+}
+
+/**
+ * The core, identical in the daemon, replay and tests: validated samples in, alarm events out to
+ * the sinks. Sources call `accept` or `reject`; the daemon calls `tick` on a timer.
+ */
+export class Pipeline {
+  readonly alarms: AlarmManager;
+  readonly rejects: RejectLedger;
+  readonly #clock: Clock;
+  readonly #pumpAlarms: PumpAlarmRelay;
+  readonly #silence: SilenceWatch;
+  #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
+  #acceptedCount = 0;
+
+  constructor({ config, clock, logger, sinks }: PipelineOptions) {
+    this.#clock = clock;
+    this.alarms = new AlarmManager({
+      identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+      clock,
+      sinks,
+      priorities: config.alarms.priorities,
+    });
+    const onFinding = this.alarms.onFinding.bind(this.alarms);
+    this.rejects = new RejectLedger(logger, clock, config.logging.rejectLogIntervalSeconds * 1000);
+    this.#pumpAlarms = new PumpAlarmRelay(config.detection.occlusionAlarmCodes, onFinding);
+    this.#silence = new SilenceWatch(config.detection.telemetryLostAfterSeconds * 1000, onFinding);
+  }
+
+  get acceptedCount(): number {
+    return this.#acceptedCount;
+  }
+
+  get channelCount(): number {
+    return this.#silence.channelCount;
+  }
+
+  accept(sample: TelemetrySample): void {
+    this.#acceptedCount++;
+    const now = this.#clock.now();
+    this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now);
+    this.#pumpAlarms.onSample(sample);
+    this.tick();
+  }
+
+  reject(source: string, rejection: Rejection): void {
+    this.rejects.record(source, rejection);
+  }
+
+  /** Checks silence at most once per second of clock time, whoever calls it. */
+  tick(): void {
+    const now = this.#clock.now();
+    if (now - this.#lastSilenceCheckMs < SILENCE_CHECK_INTERVAL_MS) return;
+    this.#lastSilenceCheckMs = now;
+    this.#silence.check(now);
+  }
+}

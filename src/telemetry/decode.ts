@@ -1,0 +1,108 @@
+import type { z } from 'zod';
+import { TelemetrySampleSchema, type TelemetrySample } from './sample.js';
+
+/** Why a frame or sample was refused. Stable codes: metrics, logs and tests match on them. */
+export const REJECT_REASONS = [
+  'invalid-json',
+  'frame-too-long',
+  'not-an-object',
+  'too-many-samples',
+  'bad-id',
+  'schema',
+  'checksum',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface Rejection {
+  reason: RejectReason;
+  /** Path-qualified, human-readable: what was wrong, where, and the offending value. */
+  detail: string;
+}
+
+/** Where decoded samples and rejections go; callbacks instead of arrays keep the hot path allocation-free. */
+export interface DecodeTarget {
+  sample(sample: TelemetrySample): void;
+  reject(rejection: Rejection): void;
+}
+
+const ID_FIELDS = new Set<PropertyKey>(['pumpId', 'channel']);
+const MAX_SHOWN_VALUE_CHARS = 40;
+
+function showValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'number') text = String(value);
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = String(value);
+    }
+  }
+  return text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : text;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let node = root;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+/** Formats zod issues as `path: message (got value)`, one string per problem. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
+  return issues
+    .map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      const got = valueAt(input, issue.path);
+      const shown = got === undefined ? 'missing' : showValue(got);
+      return `${where}: ${issue.message} (got ${shown})`;
+    });
+}
+
+/** Validates one already-parsed JSON value as telemetry v1. */
+export function decodeSampleValue(value: unknown, into: DecodeTarget): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    into.reject({ reason: 'not-an-object', detail: `sample must be a JSON object (got ${showValue(value)})` });
+    return;
+  }
+  const parsed = TelemetrySampleSchema.safeParse(value);
+  if (parsed.success) {
+    into.sample(parsed.data);
+    return;
+  }
+  const badId = parsed.error.issues.some((issue) => issue.path.length > 0 && ID_FIELDS.has(issue.path[0]!));
+  into.reject({ reason: badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, value).join('; ') });
+}
+
+export interface JsonDecodeOptions {
+  /** An MQTT message may carry an array of samples; cap it so one message cannot flood the core. */
+  maxSamplesPerFrame: number;
+}
+
+/**
+ * Decodes one JSON text frame (a serial line, a file line or an MQTT payload) holding a sample
+ * or an array of samples.
+ */
+export function decodeJsonFrame(frame: string, into: DecodeTarget, options: JsonDecodeOptions): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch (error) {
+    into.reject({ reason: 'invalid-json', detail: `${(error as Error).message} in ${showValue(frame)}` });
+    return;
+  }
+  if (!Array.isArray(value)) {
+    decodeSampleValue(value, into);
+    return;
+  }
+  if (value.length > options.maxSamplesPerFrame) {
+    into.reject({
+      reason: 'too-many-samples',
+      detail: `frame holds ${value.length} samples, more than the limit of ${options.maxSamplesPerFrame}`,
+    });
+    return;
+  }
+  for (const element of value) decodeSampleValue(element, into);
+}
