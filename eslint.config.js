@@ -2,13 +2,13 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schema/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schema/', '*.config.*', 'bin/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        project: ['./test/tsconfig.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
