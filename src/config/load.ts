@@ -28,6 +28,11 @@ export function envKeyToPath(key: string): string[] {
     .map((part) => part.toLowerCase().replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase()));
 }
 
+/** A rejected URL is echoed in the problem text; its password must not be. */
+function hideUrlPassword(text: string): string {
+  return text.replace(/(\/\/[^/@:\s"]*):[^/@\s"]*@/g, '$1:***@');
+}
+
 function parseEnvValue(raw: string): unknown {
   const document = parseDocument(raw);
   return document.errors.length > 0 ? raw : (document.toJS() as unknown);
@@ -78,7 +83,7 @@ export async function loadConfigText(text: string, sourceName: string, env: Node
   const overriddenFromEnv = applyEnvOverrides(root, env);
   const parsed = ConfigSchema.safeParse(root);
   if (!parsed.success) {
-    return { ok: false, problems: describeIssues(parsed.error.issues, root) };
+    return { ok: false, problems: describeIssues(parsed.error.issues, root).map(hideUrlPassword) };
   }
   const config = parsed.data;
   const secrets: Secrets = {};

@@ -5,7 +5,8 @@ import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
 const mqttUrl = z
   .string()
-  .refine((value) => /^mqtts?:\/\/[^/\s]+/.test(value), 'must be a mqtt:// or mqtts:// URL');
+  .refine((value) => /^mqtts?:\/\/[^/\s]+/.test(value), 'must be a mqtt:// or mqtts:// URL')
+  .refine((value) => !/^mqtts?:\/\/[^/@]*:[^/@]*@/.test(value), 'must not carry a password; use mqtt.username and mqtt.passwordFile');
 const seconds = (min: number, max: number) => z.number().min(min).max(max);
 
 /** A topic filter may use wildcards, but never an empty level or NUL. */

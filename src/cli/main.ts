@@ -1,0 +1,47 @@
+import { configCommand } from './config-check.js';
+import { EXIT, writeLine, type CliIo } from './io.js';
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
+};
+
+export const USAGE = `pumpwatch — infusion-pump telemetry watch for ward gateways (decision support only)
+
+Usage: pumpwatch <command> [options]     (pumpwatch <command> --help for details)
+
+Commands:
+${Object.values(COMMANDS)
+  .map((command) => `  ${command.summary}`)
+  .join('\n')}
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 3 invalid configuration, 4 input unreadable.`;
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    writeLine(name === undefined ? io.stderr : io.stdout, USAGE);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    writeLine(io.stderr, `pumpwatch: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  return command.run(rest, io);
+}
+
+/** Process entry: wires the real process into the CLI and turns signals into a stop request. */
+export async function main(argv: string[]): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runCli(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal: stop.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
