@@ -117,8 +117,10 @@ describe('secret files', () => {
 });
 
 describe('shipped configuration files', () => {
-  it.each(['config/default.yaml'])('%s is valid', async (file) => {
-    const result = await loadConfigFile(join(import.meta.dirname, '..', '..', file), {});
+  it.each(['config/default.yaml', 'config/example-ward.yaml'])('%s is valid', async (file) => {
+    const credentials = await mkdtemp(join(tmpdir(), 'pw-example-'));
+    await writeFile(join(credentials, 'mqtt-password'), 'x', { mode: 0o600 });
+    const result = await loadConfigFile(join(import.meta.dirname, '..', '..', file), { CREDENTIALS_DIRECTORY: credentials });
     expect(result.ok ? [] : result.problems).toEqual([]);
   });
 });
