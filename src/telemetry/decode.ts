@@ -61,24 +61,35 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unkno
     });
 }
 
+/**
+ * Identity a source knows better than the frame (one serial port wired to one pump): it replaces
+ * the frame's own fields before validation, so a pump that sends no id still decodes.
+ */
+export interface SampleOverrides {
+  pumpId?: string;
+  channel?: string;
+}
+
 /** Validates one already-parsed JSON value as telemetry v1. */
-export function decodeSampleValue(value: unknown, into: DecodeTarget): void {
+export function decodeSampleValue(value: unknown, into: DecodeTarget, overrides?: SampleOverrides): void {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     into.reject({ reason: 'not-an-object', detail: `sample must be a JSON object (got ${showValue(value)})` });
     return;
   }
-  const parsed = TelemetrySampleSchema.safeParse(value);
+  const input = overrides === undefined ? value : { ...value, ...overrides };
+  const parsed = TelemetrySampleSchema.safeParse(input);
   if (parsed.success) {
     into.sample(parsed.data);
     return;
   }
   const badId = parsed.error.issues.some((issue) => issue.path.length > 0 && ID_FIELDS.has(issue.path[0]!));
-  into.reject({ reason: badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, value).join('; ') });
+  into.reject({ reason: badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, input).join('; ') });
 }
 
 export interface JsonDecodeOptions {
   /** An MQTT message may carry an array of samples; cap it so one message cannot flood the core. */
   maxSamplesPerFrame: number;
+  overrides?: SampleOverrides;
 }
 
 /**
@@ -94,7 +105,7 @@ export function decodeJsonFrame(frame: string, into: DecodeTarget, options: Json
     return;
   }
   if (!Array.isArray(value)) {
-    decodeSampleValue(value, into);
+    decodeSampleValue(value, into, options.overrides);
     return;
   }
   if (value.length > options.maxSamplesPerFrame) {
@@ -104,5 +115,5 @@ export function decodeJsonFrame(frame: string, into: DecodeTarget, options: Json
     });
     return;
   }
-  for (const element of value) decodeSampleValue(element, into);
+  for (const element of value) decodeSampleValue(element, into, options.overrides);
 }

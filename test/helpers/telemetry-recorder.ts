@@ -1,0 +1,31 @@
+import { pino } from 'pino';
+import type { Logger } from '../../src/log.js';
+import type { DecodeTarget, Rejection, RejectReason } from '../../src/telemetry/decode.js';
+import type { TelemetrySample } from '../../src/telemetry/sample.js';
+
+/** A DecodeTarget that keeps what a source delivered. */
+export function createTelemetryRecorder() {
+  const samples: TelemetrySample[] = [];
+  const rejections: Rejection[] = [];
+  const target: DecodeTarget = { sample: (sample) => samples.push(sample), reject: (rejection) => rejections.push(rejection) };
+  return {
+    target,
+    samples,
+    rejections,
+    count: (reason: RejectReason) => rejections.filter((rejection) => rejection.reason === reason).length,
+  };
+}
+
+export type LogRecord = Record<string, unknown> & { code?: string; level: number; msg: string };
+
+/** A real pino logger whose JSON lines are parsed back, so tests match on stable codes. */
+export function createCapturingLogger(): { logger: Logger; records: LogRecord[]; codes: () => string[] } {
+  const records: LogRecord[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => records.push(JSON.parse(line) as LogRecord) });
+  return { logger, records, codes: () => records.flatMap((record) => (record.code === undefined ? [] : [record.code])) };
+}
+
+/** One telemetry v1 line as a pump would send it. */
+export function sampleLine(fields: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ pumpId: 'P1', ts: 1_700_000_000_000, state: 'infusing', rateMlPerH: 1, downstreamPressureMmHg: 12, ...fields })}\n`;
+}
