@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
+import { topicPrefixProblem } from '../mqtt/topics.js';
+import { DetectorSettingsSchema } from '../detect/settings.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
@@ -39,7 +41,15 @@ export const MqttSchema = z.strictObject({
     .describe('file holding the password; relative paths resolve against $CREDENTIALS_DIRECTORY when set'),
   keepaliveSeconds: seconds(5, 600).default(15),
   reconnectSeconds: seconds(0.1, 300).default(1),
-  topicPrefix: z.string().min(1).optional().describe('default: pumpwatch/v1/<site>/<ward>/<gatewayId>'),
+  topicPrefix: z
+    .string()
+    .min(1, { abort: true })
+    .superRefine((value, context) => {
+      const problem = topicPrefixProblem(value);
+      if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe('default: pumpwatch/v1/<site>/<ward>/<gatewayId>'),
   tls: TlsSchema.optional(),
 });
 
@@ -90,6 +100,7 @@ export const ConfigSchema = z
           .default(['OCCLUSION_DOWNSTREAM', 'DOWNSTREAM_OCCLUSION'])
           .describe("the pump's own alarm codes that mean a downstream occlusion"),
         telemetryLostAfterSeconds: seconds(1, 3600).default(60),
+        ...DetectorSettingsSchema.shape,
       })
       .prefault({}),
     alarms: z
