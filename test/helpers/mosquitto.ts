@@ -1,0 +1,96 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Why Mosquitto-only tests are skipped here, or undefined when the binary is installed. */
+export const mosquittoMissingReason: string | undefined =
+  spawnSync('mosquitto', ['-h'], { stdio: 'ignore' }).error === undefined ? undefined : 'mosquitto is not installed (apt-get install mosquitto)';
+
+export interface OwnMosquitto {
+  url: string;
+  port: number;
+  /** Stops the broker; with `persistence false` every retained message and session is gone. */
+  stop(): Promise<void>;
+  /** Stops and starts it again on the same port, as a broker restart looks to clients. */
+  restart(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 3_000;
+
+async function freeLoopbackPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * A Mosquitto of the test's own on a free loopback port, never the machine's broker on 1883, so
+ * tests may stop and restart it. Persistence is off: a restart loses retained messages, which is
+ * exactly what the reconnect tests need.
+ */
+export async function startMosquitto(options: { extraConfig?: string } = {}): Promise<OwnMosquitto> {
+  const port = await freeLoopbackPort();
+  const directory = await mkdtemp(join(tmpdir(), 'pumpwatch-mosquitto-'));
+  const configPath = join(directory, 'mosquitto.conf');
+  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+  await writeFile(configPath, `${lines.join('\n')}\n${options.extraConfig ?? ''}\n`);
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    const spawned = spawn('mosquitto', ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawned;
+    let stderr = '';
+    spawned.stderr?.on('data', (chunk: Buffer) => {
+      if (stderr.length < 4096) stderr += chunk.toString('utf8');
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (spawned.exitCode !== null) throw new Error(`mosquitto exited with ${spawned.exitCode}: ${stderr}`);
+      if (await accepts(port)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await stopProcess(spawned);
+    throw new Error(`mosquitto did not listen on ${port} within ${START_TIMEOUT_MS} ms: ${stderr}`);
+  };
+
+  await start();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      if (child !== undefined) await stopProcess(child);
+      await rm(directory, { recursive: true, force: true });
+    },
+    async restart() {
+      if (child !== undefined) await stopProcess(child);
+      await start();
+    },
+  };
+}

@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../src/alarms/event.js';
+import { systemClock } from '../../src/clock.js';
+import { ConfigSchema } from '../../src/config/schema.js';
+import type { MqttError } from '../../src/mqtt/errors.js';
+import type { MqttLinkState } from '../../src/mqtt/link.js';
+import { MqttAlarmPublisher } from '../../src/sinks/mqtt-alarms.js';
+import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
+import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
+import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
+
+let broker: TestBroker;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await broker.stop();
+});
+
+function raised(overrides: Partial<AlarmEvent> = {}): AlarmEvent {
+  return {
+    v: 1,
+    eventId: `ev-${randomBytes(6).toString('hex')}`,
+    alarmId: 'alarm-1',
+    event: 'raised',
+    condition: 'downstream-occlusion',
+    priority: 'high',
+    kind: 'technical',
+    pumpId: 'P-01',
+    channel: '1',
+    site: 'site',
+    ward: 'ward',
+    gatewayId: 'gw-test',
+    at: '2026-03-01T09:00:00.000Z',
+    emittedAt: '2026-03-01T09:00:00.050Z',
+    message: 'Downstream occlusion reported by the pump: check the line and the IV site.',
+    evidence: { downstreamPressureMmHg: 412 },
+    ...overrides,
+  };
+}
+
+interface Setup {
+  publisher: MqttAlarmPublisher;
+  prefix: string;
+  log: CapturedLog;
+  /** Every client the publisher created, so a test can kill its connection. */
+  clients: MqttClient[];
+  recorder: () => Promise<Recorder>;
+}
+
+function setup(url = broker.url, protocolVersion = broker.protocolVersion, maxPayloadBytes?: number): Setup {
+  const prefix = uniqueTopicPrefix('alarms');
+  const config = ConfigSchema.parse({
+    gateway: { id: 'gw-test', site: 'site', ward: 'ward' },
+    mqtt: { url, protocolVersion, topicPrefix: prefix, clientId: `pwtest-${randomBytes(4).toString('hex')}`, reconnectSeconds: 0.1, keepaliveSeconds: 5 },
+  });
+  const log = captureLog();
+  const clients: MqttClient[] = [];
+  const publisher = new MqttAlarmPublisher({
+    config,
+    secrets: {},
+    logger: log.logger,
+    clock: systemClock,
+    connect: (brokerUrl: string, options: IClientOptions) => {
+      const client = connect(brokerUrl, options);
+      clients.push(client);
+      return client;
+    },
+    ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
+  });
+  cleanups.push(() => clearRetainedUnder(url, protocolVersion, prefix));
+  cleanups.push(() => publisher.stop());
+  const recorder = async () => {
+    const started = await startRecorder({ url, protocolVersion, topics: [`${prefix}/#`] });
+    cleanups.push(() => started.stop());
+    return started;
+  };
+  return { publisher, prefix, log, clients, recorder };
+}
+
+function parse(text: string): Record<string, unknown> {
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function startedAndOnline({ publisher, recorder }: Setup): Promise<Recorder> {
+  const watcher = await recorder();
+  await publisher.start();
+  await watcher.waitFor((m) => m.topic === publisher.topics.status && m.text.includes('"online"'), { description: 'online status' });
+  return watcher;
+}
+
+describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process aedes, MQTT 3.1.1' : `broker at ${process.env.MQTT_URL}`})`, () => {
+  it('publishes a raised alarm on the event stream and retained on its condition topic', async () => {
+    const s = setup();
+    const watcher = await startedAndOnline(s);
+    const event = raised();
+    await s.publisher.publish(event);
+    const alarmTopic = `${s.prefix}/alarms/P-01/1/downstream-occlusion`;
+    await watcher.waitFor((m) => m.topic === `${s.prefix}/events` && parse(m.text).eventId === event.eventId, { description: 'event on the stream' });
+    const late = await s.recorder();
+    const retained = await late.waitFor((m) => m.topic === alarmTopic, { description: 'retained alarm' });
+    expect(retained.retain).toBe(true);
+    expect(parse(retained.text)).toEqual(event);
+  });
+
+  it('does not retain the event stream', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    await s.publisher.publish(raised());
+    const late = await s.recorder();
+    await late.barrier();
+    expect(late.on(`${s.prefix}/events`)).toEqual([]);
+  });
+
+  it('clears the retained alarm with an empty payload when the alarm ends, so a new subscriber sees nothing', async () => {
+    const s = setup();
+    const watcher = await startedAndOnline(s);
+    const alarmTopic = `${s.prefix}/alarms/P-01/1/downstream-occlusion`;
+    await s.publisher.publish(raised());
+    await s.publisher.publish(raised({ event: 'ended', eventId: 'ev-ended' }));
+    const cleared = await watcher.waitFor((m) => m.topic === alarmTopic && m.payload.byteLength === 0, { description: 'empty retained payload' });
+    expect(cleared.payload.byteLength).toBe(0);
+    const late = await s.recorder();
+    await late.barrier();
+    expect(late.on(alarmTopic)).toEqual([]);
+    expect(watcher.on(`${s.prefix}/events`).map((m) => parse(m.text).event)).toEqual(['raised', 'ended']);
+  });
+
+  it('keeps a JSON online status retained while connected', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    const late = await s.recorder();
+    const status = await late.waitFor((m) => m.topic === `${s.prefix}/status`, { description: 'retained status' });
+    expect(status.retain).toBe(true);
+    expect(parse(status.text)).toMatchObject({ v: 1, state: 'online', gatewayId: 'gw-test', site: 'site', ward: 'ward' });
+    expect(Date.parse(String(parse(status.text).since))).not.toBeNaN();
+  });
+
+  it('publishes a retained offline status on a clean stop', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    await s.publisher.stop();
+    const late = await s.recorder();
+    const status = await late.waitFor((m) => m.topic === `${s.prefix}/status`, { description: 'retained status' });
+    expect(parse(status.text)).toMatchObject({ state: 'offline', reason: 'stopped' });
+    expect(s.publisher.connectionState).toBe('stopped');
+  });
+
+  it('makes the broker publish the offline Last Will when its connection dies abruptly', async () => {
+    const s = setup();
+    const watcher = await startedAndOnline(s);
+    const from = watcher.messages.length;
+    // end(true) destroys the socket without DISCONNECT, as a crash or a pulled cable would.
+    s.clients[0]!.end(true);
+    const will = await watcher.waitFor((m) => m.topic === `${s.prefix}/status`, { fromIndex: from, description: 'Last Will' });
+    expect(parse(will.text)).toEqual({ v: 1, state: 'offline', gatewayId: 'gw-test', site: 'site', ward: 'ward', reason: 'connection-lost' });
+  });
+
+  it('refuses a pump id that would make a bad topic, publishes nothing for it and keeps publishing others', async () => {
+    const s = setup();
+    const watcher = await startedAndOnline(s);
+    for (const pumpId of ['P+1', 'P#1', 'ward/P1', 'P\u00001']) {
+      const error = await s.publisher.publish(raised({ pumpId, eventId: `bad-${pumpId}` })).catch((caught: unknown) => caught);
+      expect((error as MqttError).code).toBe('PW_MQTT_TOPIC_INVALID');
+    }
+    const good = raised();
+    await s.publisher.publish(good);
+    await watcher.waitFor((m) => m.topic === `${s.prefix}/events` && parse(m.text).eventId === good.eventId, { description: 'the valid event' });
+    await watcher.barrier();
+    const topics = new Set(watcher.messages.map((m) => m.topic).filter((topic) => topic.startsWith(s.prefix)));
+    expect([...topics].sort()).toEqual([`${s.prefix}/alarms/P-01/1/downstream-occlusion`, `${s.prefix}/events`, `${s.prefix}/status`]);
+    expect(watcher.on(`${s.prefix}/events`).map((m) => parse(m.text).eventId)).toEqual([good.eventId]);
+  });
+
+  it('logs a refused event with its code when delivered as a sink', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    s.publisher.deliver(raised({ pumpId: 'P+1' }));
+    await expect.poll(() => s.log.withCode('PW_MQTT_TOPIC_INVALID')).toHaveLength(1);
+    expect(s.log.withCode('PW_MQTT_TOPIC_INVALID')[0]).toMatchObject({ pumpId: 'P+1', alarmId: 'alarm-1', level: 50 });
+  });
+
+  it('refuses a payload over the size limit before publishing', async () => {
+    const s = setup(broker.url, broker.protocolVersion, 256);
+    await startedAndOnline(s);
+    const error = await s.publisher.publish(raised({ evidence: { note: 'x'.repeat(300) } })).catch((caught: unknown) => caught);
+    expect((error as MqttError).code).toBe('PW_MQTT_PAYLOAD_TOO_LARGE');
+  });
+
+  it('logs sessionPresent from the CONNACK', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    expect(s.log.withCode('PW_MQTT_CONNECTED')[0]).toMatchObject({ sessionPresent: false, mqttClient: 'alarms' });
+  });
+
+  it('refuses to publish before start', async () => {
+    const s = setup();
+    const error = await s.publisher.publish(raised()).catch((caught: unknown) => caught);
+    expect((error as MqttError).code).toBe('PW_MQTT_NOT_STARTED');
+  });
+});
+
+describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher against a Mosquitto of its own ${mosquittoMissingReason ?? ''}`, () => {
+  it('republishes its status and active alarms by itself after the broker restarts without persistence', async () => {
+    const own = await startMosquitto();
+    cleanups.push(() => own.stop());
+    const s = setup(own.url, 5);
+    const states: MqttLinkState[] = [];
+    await startedAndOnline(s);
+    s.publisher.onConnectionState((state) => states.push(state));
+    const active = raised();
+    await s.publisher.publish(active);
+    await s.publisher.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2' }));
+    await s.publisher.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2-ended', event: 'ended' }));
+
+    const control = await startRecorder({ url: own.url, protocolVersion: 5, topics: [] });
+    await control.client.publishAsync(`${s.prefix}/control`, 'retained before restart', { qos: 1, retain: true });
+    await control.stop();
+    await own.restart();
+
+    await expect.poll(() => states, { timeout: 5_000 }).toEqual(['disconnected', 'connected']);
+    const late = await startRecorder({ url: own.url, protocolVersion: 5, topics: [`${s.prefix}/#`] });
+    cleanups.push(() => late.stop());
+    const status = await late.waitFor((m) => m.topic === `${s.prefix}/status`, { description: 'republished status' });
+    const alarm = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'republished alarm' });
+    await late.barrier();
+    expect(parse(status.text).state).toBe('online');
+    expect(parse(alarm.text)).toEqual(active);
+    // The broker really forgot: what nobody republished is gone, including the ended alarm.
+    expect(late.on(`${s.prefix}/control`)).toEqual([]);
+    expect(late.on(`${s.prefix}/alarms/P-02/1/downstream-occlusion`)).toEqual([]);
+  });
+});
