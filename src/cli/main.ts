@@ -1,10 +1,12 @@
 import { configCommand } from './config-check.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
+import { daemonCommand } from './run.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  run: { summary: 'run --config FILE       run the daemon', run: daemonCommand },
   replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
 };

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { Aedes } from 'aedes';
+import { startEmbeddedBroker } from '../../src/demo/embedded-broker.js';
 
 export interface TestBroker {
   url: string;
@@ -20,26 +18,8 @@ export async function startTestBroker(): Promise<TestBroker> {
   if (external !== undefined && external !== '') {
     return { url: external, protocolVersion: 5, kind: 'external', stop: () => Promise.resolve() };
   }
-  const broker = await Aedes.createBroker();
-  const server = createServer(broker.handle);
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    protocolVersion: 4,
-    kind: 'aedes',
-    async stop() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const broker = await startEmbeddedBroker();
+  return { url: broker.url, protocolVersion: 4, kind: 'aedes', stop: () => broker.stop() };
 }
 
 /** A topic prefix no other test (or other engineer's run on a shared Mosquitto) uses. */
