@@ -1,6 +1,8 @@
 import { AlarmManager, type AlarmSink } from './alarms/manager.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
+import { LineWatch } from './detect/line-watch.js';
+import { FindingMerger } from './detect/merge.js';
 import { PumpAlarmRelay } from './detect/pump-alarms.js';
 import { SilenceWatch } from './detect/silence.js';
 import type { Logger } from './log.js';
@@ -28,6 +30,7 @@ export class Pipeline {
   readonly #clock: Clock;
   readonly #pumpAlarms: PumpAlarmRelay;
   readonly #silence: SilenceWatch;
+  readonly #lineWatch: LineWatch;
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
@@ -41,7 +44,15 @@ export class Pipeline {
     });
     const onFinding = this.alarms.onFinding.bind(this.alarms);
     this.rejects = new RejectLedger(logger, clock, config.logging.rejectLogIntervalSeconds * 1000);
-    this.#pumpAlarms = new PumpAlarmRelay(config.detection.occlusionAlarmCodes, onFinding);
+    // The pump's own occlusion alarm and the pressure trend both report downstream-occlusion:
+    // the merger keeps it active while either holds it, so neither ends the other's alarm.
+    const occlusionSources = new FindingMerger(onFinding);
+    this.#pumpAlarms = new PumpAlarmRelay(config.detection.occlusionAlarmCodes, occlusionSources.source());
+    this.#lineWatch = new LineWatch({
+      settings: config.detection,
+      occlusionAlarmCodes: config.detection.occlusionAlarmCodes,
+      emit: occlusionSources.source(),
+    });
     this.#silence = new SilenceWatch(config.detection.telemetryLostAfterSeconds * 1000, onFinding);
   }
 
@@ -58,6 +69,7 @@ export class Pipeline {
     const now = this.#clock.now();
     this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now);
     this.#pumpAlarms.onSample(sample);
+    this.#lineWatch.onSample(sample);
     this.tick();
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
+import { DetectorSettingsSchema } from '../detect/settings.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
@@ -99,6 +100,7 @@ export const ConfigSchema = z
           .default(['OCCLUSION_DOWNSTREAM', 'DOWNSTREAM_OCCLUSION'])
           .describe("the pump's own alarm codes that mean a downstream occlusion"),
         telemetryLostAfterSeconds: seconds(1, 3600).default(60),
+        ...DetectorSettingsSchema.shape,
       })
       .prefault({}),
     alarms: z

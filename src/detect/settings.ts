@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/**
+ * Settings of the pressure-trend detector (`LineWatch`). Every threshold lives here with its
+ * default and the reason for it; numbers and sources are in ../shared/research/clinical.md
+ * (§1.3–§1.5, §3.3–§3.6, §7). The key physical fact: pressure plotted against *volume delivered*
+ * rises at ≈ 1/C. For a vein that slope is ≈ 0; for tissue it is 1/site compliance (0.03–0.4 mL/mmHg
+ * → 2.5–33 mmHg/mL); for a blocked line it is 1/system compliance (1–5 µL/mmHg → 200–1000 mmHg/mL).
+ */
+
+const positive = (max: number) => z.number().positive().max(max);
+const fraction = z.number().min(0).max(1);
+
+export const SegmentSettingsSchema = z
+  .strictObject({
+    maxGapSeconds: positive(3600)
+      .default(300)
+      .describe('a telemetry gap longer than this restarts learning, since the line may have changed meanwhile'),
+    rateChangeFraction: fraction
+      .default(0.02)
+      .describe('a programmed-rate change larger than this fraction starts a new segment (baseline re-learned)'),
+    resumeSettleSeconds: positive(3600)
+      .default(120)
+      .describe('learning waits this long after a resume, rate change, bolus or telemetry gap (transients settle in seconds to minutes)'),
+    startupSettleSeconds: positive(14_400)
+      .default(1200)
+      .describe('learning waits this long after a new infusion or syringe: syringe-pump start-up takes 6–76 min, typically 20 (clinical.md §3.3)'),
+    settleVolumeMl: positive(10).default(0.01).describe('and at least this much volume delivered in the segment'),
+    flatMmHg: positive(50)
+      .default(3)
+      .describe('three consecutive pressure blocks within this band (and not rising like an occlusion) count as settled'),
+    trackVolumeMl: positive(100)
+      .default(0.5)
+      .describe('the baseline follows slow drift with this volume constant while the pressure stays near it'),
+    noiseFloorMmHg: positive(50).default(0.5).describe('lower bound of the estimated noise, so that a perfectly quiet signal does not make thresholds vanish'),
+  })
+  .describe('how a channel is cut into segments of steady infusion and when its baseline is learned');
+
+export const OcclusionSettingsSchema = z
+  .strictObject({
+    blockVolumeMl: positive(1)
+      .default(0.004)
+      .describe('pressure is averaged over blocks of at least this volume delivered (4 µL ≈ 30 s at 0.5 mL/h)'),
+    blockSamples: z.number().int().min(1).max(100).default(3).describe('and of at least this many samples'),
+    minSlopeMmHgPerMl: positive(100_000)
+      .default(100)
+      .describe('a rise steeper than this against volume is occlusion-like: 1/(10 µL/mmHg), softer than any system compliance (1–5 µL/mmHg), steeper than any tissue (≤ 33 mmHg/mL)'),
+    riseMmHg: positive(1000).default(10).describe('minimum rise above the baseline before an occlusion is raised'),
+    riseNoiseMultiple: positive(100).default(5).describe('and at least this many times the estimated block noise'),
+    minBlocks: z.number().int().min(2).max(15).default(3).describe('the rise must span at least this many blocks (a step spans one or two)'),
+    continuationFraction: fraction
+      .default(0.25)
+      .describe('at least this fraction of the rise must lie in the second half of the volume since onset: ramps keep growing, steps do not'),
+    confirmBlocks: z.number().int().min(1).max(20).default(2).describe('consecutive blocks that must pass before raising'),
+    settleRiseMmHg: positive(1000)
+      .default(20)
+      .describe('rise over the segment minimum needed while a resumed or re-rated segment is still settling'),
+    startupRiseMmHg: positive(1000)
+      .default(50)
+      .describe('rise over the segment minimum needed during start-up: engaging the plunger lifts the reading to venous + head + line pressure, up to ≈ 45 mmHg'),
+    endRiseMmHg: positive(1000)
+      .default(5)
+      .describe('the occlusion ends when the pressure is back within this of the baseline (or half the raise threshold, if larger) ...'),
+    endHoldSeconds: positive(3600).default(30).describe('... for this long'),
+    holdOffSeconds: z.number().min(0).max(3600).default(60).describe('no new occlusion on the channel for this long after one ends'),
+  })
+  .describe('downstream occlusion: a sustained ramp at system-compliance slope');
+
+export const InfiltrationSettingsSchema = z
+  .strictObject({
+    slabVolumeMl: positive(10).default(0.02).describe('pressure is averaged over slabs of at least this volume delivered'),
+    slabSamples: z.number().int().min(1).max(1000).default(3).describe('and of at least this many samples'),
+    windowVolumeMl: positive(10)
+      .default(0.2)
+      .describe('the slope is fitted over this much volume: 0.2 mL at tissue slopes of 10–33 mmHg/mL is a 2–7 mmHg rise'),
+    minSlopeMmHgPerMl: positive(10_000)
+      .default(8)
+      .describe('flatter than this is treated as a vein (site compliance above 0.125 mL/mmHg is not claimed)'),
+    riseMmHg: positive(1000).default(3).describe('minimum rise across the window'),
+    riseNoiseMultiple: positive(100).default(4).describe('and at least this many times the estimated slab noise'),
+    wanderMultiple: positive(100)
+      .default(4)
+      .describe('and at least this many times the typical window rise learned on this line (slow venous drift and limb movement)'),
+    wanderPriorMmHg: positive(100)
+      .default(1.5)
+      .describe('typical window rise assumed before the line has shown its own (worth 4 windows of evidence)'),
+    evenness: fraction
+      .default(0.3)
+      .describe('each of the three quarter-to-quarter rises must be at least this fraction of an even share: a step puts all the rise in one place'),
+    confirmSlabs: z.number().int().min(1).max(20).default(2).describe('consecutive slabs that must pass before raising'),
+    holdOffMinutes: z.number().min(0).max(1440).default(30).describe('no new advisory on the channel for this long after one ends'),
+    priorityVesicant: z.enum(['medium', 'low']).default('medium').describe('priority on a vesicant line (never high: this is an advisory)'),
+    priorityOther: z.enum(['medium', 'low']).default('low').describe('priority on any other line'),
+  })
+  .describe('possible infiltration: a slow, even rise against volume at tissue-compliance slope');
+
+export const SensitiveContextSchema = z
+  .strictObject({
+    careAreas: z
+      .array(z.string().min(1))
+      .default(['NICU'])
+      .describe('care areas (case-insensitive) where a vesicant line gets the earlier advisory'),
+    windowFactor: z.number().min(0.2).max(1).default(0.6).describe('infiltration window multiplied by this on a vesicant line in those care areas'),
+    riseFactor: z.number().min(0.2).max(1).default(0.75).describe('infiltration rise thresholds multiplied by this'),
+    confirmSlabs: z.number().int().min(1).max(20).default(1).describe('consecutive slabs that must pass there'),
+  })
+  .describe('earlier advisories where harm is likeliest: vesicant drugs in the NICU');
+
+export const DrugEntrySchema = z.strictObject({
+  name: z.string().min(1).describe('matched case-insensitively, ignoring punctuation, as a prefix of the pump\u2019s drug name'),
+  aliases: z.array(z.string().min(1)).default([]),
+  codes: z.array(z.string().min(1)).default([]).describe('drug codes matched exactly'),
+  vesicant: z.boolean().default(false),
+});
+
+export const DEFAULT_DRUG_LIBRARY = [
+  { name: 'calcium gluconate', aliases: ['ca gluconate', 'calcium gluc'], codes: [], vesicant: true },
+  { name: 'calcium chloride', aliases: ['ca chloride', 'cacl2'], codes: [], vesicant: true },
+];
+
+export const RecurrentOcclusionSettingsSchema = z
+  .strictObject({
+    count: z.number().int().min(2).max(10).default(3).describe('this many occlusion episodes or auto-restarts ...'),
+    windowMinutes: positive(1440).default(60).describe('... within this many minutes raise recurrent-occlusion; it ends after a quiet window'),
+    autoRestartCodes: z
+      .array(z.string().min(1))
+      .default(['AUTO_RESTART', 'OCCLUSION_AUTO_RESTART'])
+      .describe("the pump's codes for an automatic restart after an occlusion check"),
+  })
+  .describe('recurrent occlusions or auto-restarts on one line');
+
+export const DetectorSettingsSchema = z.strictObject({
+  segments: SegmentSettingsSchema.prefault({}),
+  occlusion: OcclusionSettingsSchema.prefault({}),
+  infiltration: InfiltrationSettingsSchema.prefault({}),
+  sensitiveContext: SensitiveContextSchema.prefault({}),
+  recurrentOcclusion: RecurrentOcclusionSettingsSchema.prefault({}),
+  drugLibrary: z
+    .array(DrugEntrySchema)
+    .default(DEFAULT_DRUG_LIBRARY)
+    .describe('drugs the detector knows; calcium gluconate and calcium chloride are vesicants'),
+});
+
+export type DetectorSettings = z.output<typeof DetectorSettingsSchema>;
+export type DetectorSettingsInput = z.input<typeof DetectorSettingsSchema>;
+export type DrugEntry = z.output<typeof DrugEntrySchema>;
+
+/** Defaults with optional overrides, for tests, the evaluator and the benchmark. */
+export function detectorSettings(overrides: DetectorSettingsInput = {}): DetectorSettings {
+  return DetectorSettingsSchema.parse(overrides);
+}
