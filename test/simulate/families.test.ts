@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { familyPumps, type FamilyName } from '../../src/simulate/families.js';
+import { COMPLIANCE_BY_CONTAINER, PARAMETERS as P } from '../../src/simulate/parameters.js';
+import { H } from './helpers.js';
+
+function channels(family: FamilyName, pumps = 30) {
+  return familyPumps({ family, seed: 3, pumps, durationMs: 24 * H }).flatMap((pump) => pump.channels);
+}
+
+describe('families', () => {
+  it('puts exactly one true downstream occlusion on every channel of the occlusion family', () => {
+    for (const channel of channels('occlusion')) {
+      expect(channel.events.filter((event) => event.kind === 'occlusion' || event.kind === 'recurrent-occlusion')).toHaveLength(1);
+      expect(channel.events.some((event) => event.kind === 'infiltration')).toBe(false);
+    }
+  });
+
+  it('puts one infiltration on every channel of the infiltration family, sites in their documented shares', () => {
+    const sites = channels('infiltration', 200).map((channel) => {
+      const infiltrations = channel.events.filter((event) => event.kind === 'infiltration');
+      expect(infiltrations).toHaveLength(1);
+      return infiltrations[0]!.site;
+    });
+    const share = (site: string) => sites.filter((item) => item === site).length / sites.length;
+    expect(share('tight')).toBeCloseTo(0.2, 1);
+    expect(share('medium')).toBeCloseTo(0.4, 1);
+    expect(share('compliant')).toBeCloseTo(0.4, 1);
+  });
+
+  it('keeps the artefacts family free of true events', () => {
+    const trueKinds = new Set(['occlusion', 'recurrent-occlusion', 'infiltration', 'upstream-occlusion', 'disconnection']);
+    expect(channels('artefacts').flatMap((channel) => channel.events).filter((event) => trueKinds.has(event.kind))).toEqual([]);
+  });
+
+  it('gives the quiet family no events and a still patient', () => {
+    const pumps = familyPumps({ family: 'quiet', seed: 3, pumps: 10, durationMs: 24 * H });
+    expect(pumps.flatMap((pump) => [...pump.patient.events, ...pump.channels.flatMap((channel) => channel.events)]).filter((event) => event.kind !== 'start-up')).toEqual([]);
+  });
+
+  it('draws every channel within the documented ranges', () => {
+    for (const channel of channels('mixed', 100)) {
+      expect(channel.rateMlPerH).toBeGreaterThanOrEqual(P.rateMlPerH.min);
+      expect(channel.rateMlPerH).toBeLessThanOrEqual(P.rateMlPerH.max);
+      expect(channel.complianceUlPerMmHg).toBeGreaterThanOrEqual(COMPLIANCE_BY_CONTAINER.syringe10.min);
+      expect(channel.complianceUlPerMmHg).toBeLessThanOrEqual(COMPLIANCE_BY_CONTAINER.volumetric.max);
+      expect(channel.occlusionLimitMmHg).toBeGreaterThanOrEqual(P.occlusionLimitMmHg.min);
+      expect(channel.occlusionLimitMmHg).toBeLessThanOrEqual(P.occlusionLimitMmHg.max);
+      expect(channel.reportIntervalS).toBeGreaterThanOrEqual(P.reportIntervalS.min);
+      expect(channel.reportIntervalS).toBeLessThanOrEqual(P.reportIntervalS.max);
+      expect(channel.lineResistanceMmHgPerMlH).toBeLessThanOrEqual(P.lineResistanceMmHgPerMlH.max);
+      expect(channel.veinResistanceRu).toBeGreaterThanOrEqual(P.veinResistanceRu.min);
+      expect(channel.venousPressureMmHg).toBeGreaterThanOrEqual(P.venousPressureMmHg.min);
+      expect(Math.abs(channel.pumpHeightCm)).toBeLessThanOrEqual(P.pumpHeightCm.max);
+    }
+  });
+
+  it('names pumps with zero-padded numbers', () => {
+    expect(familyPumps({ family: 'quiet', seed: 1, pumps: 120, durationMs: H }).map((pump) => pump.pumpId).slice(0, 2)).toEqual(['P001', 'P002']);
+  });
+});
