@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
+import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { Pipeline } from './pipeline.js';
 import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
@@ -26,6 +27,8 @@ export interface Daemon {
   readonly pipeline: Pipeline;
   readonly publisher: MqttAlarmPublisher;
   readonly sources: readonly TelemetrySource[];
+  /** Metrics registry, liveness and readiness. */
+  readonly ops: DaemonOps;
   stop(): Promise<void>;
 }
 
@@ -35,8 +38,15 @@ export interface Daemon {
  */
 export async function startDaemon({ config, secrets }: LoadedConfig, deps: DaemonDeps): Promise<Daemon> {
   const { clock, logger, connect, credentialsDirectory } = deps;
+  const ops = createDaemonOps({ config });
+  if (config.mqtt.tls?.rejectUnauthorized === false) {
+    logger.error(
+      { code: 'PW_TLS_INSECURE', url: config.mqtt.url },
+      'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
+    );
+  }
   const publisher = new MqttAlarmPublisher({ config, secrets, connect, logger, clock, credentialsDirectory });
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [publisher] });
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [publisher, ops.alarmSink] });
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
     sources.push(new MqttTelemetrySource({ config, source: config.sources.mqtt, secrets, connect, logger, clock, credentialsDirectory }));
@@ -47,12 +57,18 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   }
   await publisher.start();
   for (const source of sources) {
-    await source.start({
-      sample: (sample) => pipeline.accept(sample),
-      reject: (rejection) => pipeline.reject(source.name, rejection),
-    });
+    await source.start(
+      ops.tapSource(source.name, {
+        sample: (sample) => pipeline.accept(sample),
+        reject: (rejection) => pipeline.reject(source.name, rejection),
+      }),
+    );
   }
-  const ticker = setInterval(() => pipeline.tick(), TICK_INTERVAL_MS);
+  ops.attach({ pipeline, publisher, sources });
+  const ticker = setInterval(() => {
+    pipeline.tick();
+    ops.ticked();
+  }, TICK_INTERVAL_MS);
   logger.info(
     { code: 'PW_STARTED', gatewayId: config.gateway.id, sources: sources.map((source) => source.name), alarmTopicPrefix: publisher.topics.prefix },
     'pumpwatch running',
@@ -61,10 +77,12 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     pipeline,
     publisher,
     sources,
+    ops,
     async stop() {
       clearInterval(ticker);
       await Promise.all(sources.map((source) => source.stop()));
       await publisher.stop();
+      ops.stop();
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },
   };

@@ -8,6 +8,11 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** Resolves when the user asks to stop (SIGINT/SIGTERM in the real process). */
   stopSignal: AbortSignal;
+  /**
+   * Subscribes to reload requests (SIGHUP in the real process); returns the unsubscriber. Only
+   * commands that reload listen, so SIGHUP keeps its default (terminate) everywhere else.
+   */
+  onReload?: (listener: () => void) => () => void;
 }
 
 /** Documented exit codes (README, "Exit codes"). */

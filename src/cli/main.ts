@@ -1,4 +1,5 @@
 import { configCommand } from './config-check.js';
+import { emulatePumpCommand } from './emulate-pump.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
 import { daemonCommand } from './run.js';
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: 'run --config FILE       run the daemon', run: daemonCommand },
   replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
+  'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
 };
 
 export const USAGE = `pumpwatch — infusion-pump telemetry watch for ward gateways (decision support only)
@@ -43,7 +45,17 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await runCli(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal: stop.signal });
+    return await runCli(argv, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      stopSignal: stop.signal,
+      onReload(listener) {
+        process.on('SIGHUP', listener);
+        return () => process.off('SIGHUP', listener);
+      },
+    });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

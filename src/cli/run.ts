@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { loadConfigFile } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
-import { createLogger } from '../log.js';
+import { createProcessRegistry } from '../ops/metrics.js';
+import { Supervisor } from '../ops/supervisor.js';
 import { loadSystemSerialBinding } from '../sources/serial.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
@@ -11,7 +12,10 @@ export const RUN_USAGE = `Usage: pumpwatch run --config FILE
 
 Runs the daemon: reads pump telemetry from the configured serial ports and MQTT topics, watches
 every channel, and publishes alarms to the broker. Logs are JSON lines on stdout (journald keeps
-them). Stops cleanly on SIGINT or SIGTERM, publishing the gateway status "offline".
+them). Serves /metrics, /healthz and /readyz on ops.http (127.0.0.1:9464 by default). Under
+systemd (Type=notify) it reports READY=1 and sends gated watchdog pings. Stops cleanly on SIGINT
+or SIGTERM, publishing the gateway status "offline". SIGHUP re-reads the configuration: an
+invalid file is refused and the daemon runs on; a valid one restarts the daemon in-process.
 
 Exit codes: 0 stopped on request, 1 failed at start, 2 usage error, 3 invalid configuration.`;
 
@@ -37,25 +41,34 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     for (const problem of loaded.problems) writeLine(io.stderr, `${configPath}: ${problem}`);
     return EXIT.configInvalid;
   }
-  const logger = createLogger(loaded.value.config.logging.level, { write: (line: string) => io.stdout.write(line) });
-  if (loaded.value.overriddenFromEnv.length > 0) {
-    logger.info({ code: 'PW_CONFIG_ENV', paths: loaded.value.overriddenFromEnv }, 'configuration values set from the environment');
-  }
-  let daemon;
+  const supervisor = new Supervisor({
+    configPath,
+    env: io.env,
+    writeLog: (line) => io.stdout.write(line),
+    loadConfig: loadConfigFile,
+    startDaemon: (config, logger) =>
+      startDaemon(config, { clock: systemClock, logger, connect, loadSerialBinding: loadSystemSerialBinding, credentialsDirectory: io.env.CREDENTIALS_DIRECTORY }),
+    processRegistry: createProcessRegistry(),
+  });
   try {
-    daemon = await startDaemon(loaded.value, {
-      clock: systemClock,
-      logger,
-      connect,
-      loadSerialBinding: loadSystemSerialBinding,
-      credentialsDirectory: io.env.CREDENTIALS_DIRECTORY,
-    });
-  } catch (error) {
-    logger.fatal({ code: (error as { code?: string }).code ?? 'PW_START_FAILED', err: error }, 'pumpwatch could not start');
+    await supervisor.start(loaded.value);
+  } catch {
     return EXIT.failure;
   }
-  if (!io.stopSignal.aborted) await new Promise((resolve) => io.stopSignal.addEventListener('abort', resolve, { once: true }));
-  logger.info({ code: 'PW_STOPPING' }, 'stop requested');
-  await daemon.stop();
-  return EXIT.ok;
+  let exitCode: number = EXIT.ok;
+  let stopReloading: (() => void) | undefined;
+  await new Promise<void>((resolve) => {
+    if (io.stopSignal.aborted) resolve();
+    io.stopSignal.addEventListener('abort', () => resolve(), { once: true });
+    stopReloading = io.onReload?.(() => {
+      // Only when neither the new nor the previous configuration starts: exit, systemd restarts us.
+      supervisor.reload().catch(() => {
+        exitCode = EXIT.failure;
+        resolve();
+      });
+    });
+  });
+  stopReloading?.();
+  await supervisor.stop();
+  return exitCode;
 }

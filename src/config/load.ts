@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describeIssues } from '../telemetry/decode.js';
 import { ConfigSchema, type Config } from './schema.js';
@@ -55,17 +55,43 @@ function applyEnvOverrides(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   return applied;
 }
 
-async function readSecretFile(path: string, configPath: string, env: NodeJS.ProcessEnv): Promise<string | string[]> {
+/** Relative secret paths name systemd credentials; absolute ones are plain files. */
+function secretPath(path: string, env: NodeJS.ProcessEnv): { full: string; credential: boolean } {
   const base = env.CREDENTIALS_DIRECTORY;
   const full = isAbsolute(path) || base === undefined ? path : resolve(base, path);
+  // systemd makes credentials readable by the service alone, whatever the source file's mode.
+  const inside = base === undefined ? undefined : relative(base, full);
+  return { full, credential: inside !== undefined && inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) };
+}
+
+function exposedProblem(configPath: string, full: string, mode: number): string {
+  return `${configPath}: ${full} is readable by group or others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`;
+}
+
+async function readSecretFile(path: string, configPath: string, env: NodeJS.ProcessEnv): Promise<string | string[]> {
+  const { full, credential } = secretPath(path, env);
   try {
     const info = await stat(full);
-    if ((info.mode & 0o077) !== 0 && base === undefined) {
-      return [`${configPath}: ${full} is readable by group or others (mode ${(info.mode & 0o777).toString(8)}); chmod 600 it`];
-    }
+    if ((info.mode & 0o077) !== 0 && !credential) return [exposedProblem(configPath, full, info.mode)];
     return (await readFile(full, 'utf8')).replace(/\r?\n$/, '');
   } catch (error) {
     return [`${configPath}: cannot read ${full} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`];
+  }
+}
+
+/**
+ * The TLS key is read when the broker connection starts; its mode is judged here so the daemon
+ * refuses to start (and `config check` complains) while others can read it. A missing file is
+ * left to the TLS reader, which names it.
+ */
+async function exposedKeyProblem(path: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const { full, credential } = secretPath(path, env);
+  if (credential) return undefined;
+  try {
+    const info = await stat(full);
+    return (info.mode & 0o077) !== 0 ? exposedProblem('mqtt.tls.keyFile', full, info.mode) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -92,6 +118,9 @@ export async function loadConfigText(text: string, sourceName: string, env: Node
     if (Array.isArray(password)) return { ok: false, problems: password };
     secrets.mqttPassword = password;
   }
+  const keyFile = config.mqtt.tls?.keyFile;
+  const keyProblem = keyFile === undefined ? undefined : await exposedKeyProblem(keyFile, env);
+  if (keyProblem !== undefined) return { ok: false, problems: [keyProblem] };
   return { ok: true, value: { config, secrets, overriddenFromEnv } };
 }
 

@@ -22,13 +22,31 @@ const topicFilter = z
   )
   .refine((value) => value.split('/').every((level) => !level.includes('+') || level === '+'), '+ must fill a whole level');
 
-export const TlsSchema = z.strictObject({
-  caFile: z.string().min(1).optional(),
-  certFile: z.string().min(1).optional(),
-  keyFile: z.string().min(1).optional(),
-  serverName: z.string().min(1).optional(),
-});
-
+export const TlsSchema = z
+  .strictObject({
+    caFile: z.string().min(1).optional().describe('CA bundle the broker certificate must chain to; default: the system CAs'),
+    certFile: z.string().min(1).optional().describe('client certificate for mutual TLS; needs keyFile'),
+    keyFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('client key; refused when group or others can read it, unless it is a systemd credential'),
+    serverName: z.string().min(1).optional().describe('name the broker certificate must carry, when the URL host differs'),
+    rejectUnauthorized: z.boolean().default(true).describe('false turns broker certificate checks off; refused unless allowInsecure is true'),
+    allowInsecure: z.boolean().default(false).describe('explicit consent to rejectUnauthorized: false; logged as an error at every start'),
+  })
+  .superRefine((tls, context) => {
+    if (!tls.rejectUnauthorized && !tls.allowInsecure) {
+      context.addIssue({
+        code: 'custom',
+        path: ['rejectUnauthorized'],
+        message: 'false turns off broker certificate checks (anyone on the network could pose as the broker); refused unless mqtt.tls.allowInsecure is true',
+      });
+    }
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      context.addIssue({ code: 'custom', path: [tls.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (mutual TLS)' });
+    }
+  });
 export const MqttSchema = z.strictObject({
   url: mqttUrl.default('mqtt://127.0.0.1:1883'),
   protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5).describe('5 = MQTT 5, 4 = MQTT 3.1.1'),
@@ -50,7 +68,7 @@ export const MqttSchema = z.strictObject({
     })
     .optional()
     .describe('default: pumpwatch/v1/<site>/<ward>/<gatewayId>'),
-  tls: TlsSchema.optional(),
+  tls: TlsSchema.optional().describe('needs an mqtts:// URL'),
 });
 
 export const MqttSourceSchema = z.strictObject({
@@ -108,12 +126,39 @@ export const ConfigSchema = z
         priorities: priorityByCondition.default({}).describe('override the default priority per condition'),
       })
       .prefault({}),
+    ops: z
+      .strictObject({
+        http: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            host: z.string().min(1).default('127.0.0.1').describe('no authentication: keep it on loopback or a management network'),
+            port: z.number().int().min(0).max(65_535).default(9464),
+          })
+          .prefault({})
+          .describe('GET /metrics (Prometheus), /healthz, /readyz'),
+        watchdog: z
+          .strictObject({
+            maxEventLoopLagSeconds: seconds(0.05, 60).default(2).describe('a longer stall withholds the systemd watchdog ping'),
+            maxTickAgeSeconds: seconds(2, 600).default(10).describe('the detector must have ticked within this'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     logging: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         rejectLogIntervalSeconds: seconds(0, 3600).default(10),
       })
       .prefault({}),
+  })
+  .superRefine((config, context) => {
+    if (config.mqtt.tls !== undefined && !config.mqtt.url.startsWith('mqtts://')) {
+      context.addIssue({
+        code: 'custom',
+        path: ['mqtt', 'tls'],
+        message: 'TLS settings need an mqtts:// URL; with mqtt:// they would be ignored and the link left in plain text',
+      });
+    }
   })
   .meta({ title: 'pumpwatch configuration v1' });
 

@@ -85,7 +85,8 @@ export async function buildClientOptions(input: ClientOptionsInput): Promise<ICl
   }
   const tls = mqtt.tls;
   if (tls !== undefined) {
-    options.rejectUnauthorized = true;
+    // Only both flags together turn checks off; the schema refuses one without the other.
+    options.rejectUnauthorized = tls.rejectUnauthorized || !tls.allowInsecure;
     if (tls.caFile !== undefined) options.ca = await readTlsFile('caFile', tls.caFile, input.credentialsDirectory, readFile);
     if (tls.certFile !== undefined) options.cert = await readTlsFile('certFile', tls.certFile, input.credentialsDirectory, readFile);
     if (tls.keyFile !== undefined) options.key = await readTlsFile('keyFile', tls.keyFile, input.credentialsDirectory, readFile);

@@ -65,11 +65,21 @@ describe('buildClientOptions', () => {
   });
 
   it('fails with PW_MQTT_TLS_FILE naming the setting when a TLS file cannot be read', async () => {
-    const config = configWith({ tls: { caFile: '/nope/ca.pem' } });
+    const config = configWith({ url: 'mqtts://broker:8883', tls: { caFile: '/nope/ca.pem' } });
     const error = await buildClientOptions({ config, secrets: {}, role: 'alarms', readFile: noFiles }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(MqttError);
     expect((error as MqttError).code).toBe('PW_MQTT_TLS_FILE');
     expect((error as MqttError).message).toContain('mqtt.tls.caFile: cannot read /nope/ca.pem (ENOENT)');
+  });
+
+  it('checks the broker certificate unless the configuration explicitly allows otherwise', async () => {
+    const options = await buildClientOptions({ config: configWith({ url: 'mqtts://broker:8883', tls: {} }), secrets: {}, role: 'alarms', readFile: noFiles });
+    expect(options.rejectUnauthorized).toBe(true);
+  });
+
+  it('turns certificate checks off only with rejectUnauthorized: false and allowInsecure: true together', async () => {
+    const config = configWith({ url: 'mqtts://broker:8883', tls: { rejectUnauthorized: false, allowInsecure: true } });
+    expect((await buildClientOptions({ config, secrets: {}, role: 'alarms', readFile: noFiles })).rejectUnauthorized).toBe(false);
   });
 });
 

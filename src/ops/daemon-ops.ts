@@ -1,0 +1,145 @@
+import { performance } from 'node:perf_hooks';
+import type { AlarmEvent } from '../alarms/event.js';
+import type { AlarmSink } from '../alarms/manager.js';
+import type { Config } from '../config/schema.js';
+import type { TelemetrySource } from '../sources/source.js';
+import type { DecodeTarget } from '../telemetry/decode.js';
+import { evaluateHealth, type HealthCheck, type HealthReport } from './health.js';
+import { DaemonMetrics, type BrokerLinkStatus, type JournalStatus, type SourceLinkStatus } from './metrics.js';
+
+/** The running daemon's parts that operations watch; read only at scrape or check time. */
+export interface OpsParts {
+  pipeline: { readonly channelCount: number; readonly alarms: { activeAlarms(): readonly AlarmEvent[] } };
+  publisher: { readonly connectionState: string };
+  sources: readonly TelemetrySource[];
+  journal?: () => JournalStatus | undefined;
+}
+
+export interface DaemonOpsOptions {
+  config: Pick<Config, 'mqtt' | 'ops'>;
+  /** Monotonic milliseconds; `performance.now` unless a test steps it. */
+  now?: () => number;
+}
+
+/**
+ * Metrics and health of one daemon: counts samples per source and alarm events, tracks the
+ * detector's tick, and answers liveness (alive and making progress: `/healthz`, the systemd
+ * watchdog) and readiness (every configured source and the broker up: `/readyz`).
+ */
+export interface DaemonOps {
+  readonly metrics: DaemonMetrics;
+  /** Counts alarm events; put it beside the real sinks. */
+  readonly alarmSink: AlarmSink;
+  /** Wraps a source's decode target to count what it delivers. */
+  tapSource(source: string, into: DecodeTarget): DecodeTarget;
+  /** Call after each detector tick; a detector that stops ticking fails liveness. */
+  ticked(): void;
+  attach(parts: OpsParts): void;
+  /** The progress checks the watchdog gates its pings on (the watchdog adds its own event-loop check). */
+  readonly livenessChecks: readonly HealthCheck[];
+  liveness(): HealthReport;
+  readiness(): HealthReport;
+  stop(): void;
+}
+
+const SERIAL_STATES = ['opening', 'open', 'waiting-to-reopen', 'stopped'] as const;
+const MQTT_STATES = ['idle', 'connecting', 'connected', 'disconnected', 'stopped'] as const;
+
+function withState(states: readonly string[], state: string): readonly string[] {
+  return states.includes(state) ? states : [...states, state];
+}
+
+/** Sources say how they are linked by shape: serial ports have `linkState`, MQTT clients `connectionState`. */
+export function sourceLinkStatus(source: TelemetrySource): SourceLinkStatus {
+  const linked = source as Partial<{ linkState: string; connectionState: string }>;
+  if (typeof linked.linkState === 'string') {
+    return { name: source.name, kind: 'serial', state: linked.linkState, states: withState(SERIAL_STATES, linked.linkState), up: linked.linkState === 'open' };
+  }
+  if (typeof linked.connectionState === 'string') {
+    const state = linked.connectionState;
+    return { name: source.name, kind: 'mqtt', state, states: withState(MQTT_STATES, state), up: state === 'connected' };
+  }
+  return { name: source.name, kind: 'other', state: 'running', states: ['running'], up: true };
+}
+
+function brokerLink(client: string, state: string): BrokerLinkStatus {
+  return { client, state, states: withState(MQTT_STATES, state), connected: state === 'connected' };
+}
+
+/** watched: every channel seen; silent: telemetry lost; alarming: an active clinical or advisory alarm. */
+function channelStates(parts: OpsParts): Record<string, number> {
+  const silent = new Set<string>();
+  const alarming = new Set<string>();
+  for (const alarm of parts.pipeline.alarms.activeAlarms()) {
+    const key = `${alarm.pumpId}\u0000${alarm.channel}`;
+    if (alarm.condition === 'telemetry-lost') silent.add(key);
+    else if (alarm.kind !== 'technical') alarming.add(key);
+  }
+  return { watched: parts.pipeline.channelCount, silent: silent.size, alarming: alarming.size };
+}
+
+export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
+  const now = options.now ?? (() => performance.now());
+  const { config } = options;
+  const metrics = new DaemonMetrics();
+  const maxTickAgeMs = config.ops.watchdog.maxTickAgeSeconds * 1000;
+  const tlsInsecure = config.mqtt.tls?.rejectUnauthorized === false;
+  let lastTickMs = now();
+  let parts: OpsParts | undefined;
+
+  const livenessChecks: HealthCheck[] = [
+    {
+      name: 'detector',
+      check() {
+        const ageMs = now() - lastTickMs;
+        return ageMs <= maxTickAgeMs ? undefined : `last tick ${Math.round(ageMs / 1000)} s ago (limit ${maxTickAgeMs / 1000} s)`;
+      },
+    },
+  ];
+
+  const readinessChecks = (): HealthCheck[] => {
+    if (parts === undefined) return [{ name: 'started', check: () => 'the daemon is still starting' }];
+    const { publisher, sources } = parts;
+    return [
+      ...sources.map((source) => ({
+        name: `source:${source.name}`,
+        check: () => {
+          const status = sourceLinkStatus(source);
+          return status.up ? undefined : `${status.kind} link ${status.state}`;
+        },
+      })),
+      { name: 'broker', check: () => (publisher.connectionState === 'connected' ? undefined : `alarm connection ${publisher.connectionState}`) },
+    ];
+  };
+
+  const readiness = (): HealthReport => evaluateHealth(readinessChecks());
+
+  return {
+    metrics,
+    alarmSink: metrics.alarmEvents,
+    tapSource: (source, into) => metrics.tapSource(source, into),
+    ticked() {
+      lastTickMs = now();
+    },
+    attach(attached) {
+      parts = attached;
+      const links = attached.sources.filter((source) => sourceLinkStatus(source).kind === 'mqtt');
+      metrics.observe({
+        sources: () => attached.sources.map(sourceLinkStatus),
+        brokerLinks: () => [
+          brokerLink('alarms', attached.publisher.connectionState),
+          ...links.map((source) => brokerLink('telemetry', sourceLinkStatus(source).state)),
+        ],
+        activeAlarms: () => attached.pipeline.alarms.activeAlarms(),
+        channels: () => channelStates(attached),
+        journal: () => attached.journal?.(),
+        ready: () => readiness().ok,
+        tlsInsecure: () => tlsInsecure,
+      });
+    },
+    livenessChecks,
+    liveness: () => evaluateHealth(livenessChecks),
+    readiness,
+    stop: () => metrics.stop(),
+  };
+}
