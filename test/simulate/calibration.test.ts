@@ -188,7 +188,9 @@ function phelpsCohort(seed: number, control: { site?: SiteClass; stillPatient?: 
     const intactEndMs = rng.uniform(12.5, 14.5) * H;
     const events: ChannelEventSpec[] = [];
     if (infiltrated) {
-      const { durationMs: _found, ...infiltration } = drawInfiltration(rng, onsetMs, { regionScale: 5, ...(site === undefined ? {} : { site }) });
+      // Found by the hourly check below, not at a drawn time.
+      const infiltration: Extract<ChannelEventSpec, { kind: 'infiltration' }> = { ...drawInfiltration(rng, onsetMs, { regionScale: 5, ...(site === undefined ? {} : { site }) }) };
+      delete infiltration.durationMs;
       events.push(infiltration);
     }
     const patientEvents: PatientEventSpec[] = [];

@@ -2,12 +2,12 @@
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 5, n = 6), |error| < 2e-10 for x > 0.
-  const coefficients = [76.18009172947146, -86.50532032941677, 24.01409824083091, -1.231739572450155, 0.1208650973866179e-2, -0.5395239384953e-5];
+  const coefficients = [76.1800917294715, -86.5053203294168, 24.0140982408309, -1.23173957245015, 0.00120865097386618, -0.000005395239384953];
   let y = x;
   const tmp = x + 5.5 - (x + 0.5) * Math.log(x + 5.5);
-  let series = 1.000000000190015;
+  let series = 1.00000000019;
   for (const coefficient of coefficients) series += coefficient / ++y;
-  return -tmp + Math.log((2.5066282746310005 * series) / x);
+  return -tmp + Math.log((2.506628274631 * series) / x);
 }
 
 /** Continued fraction for the incomplete beta function (modified Lentz). */
