@@ -53,7 +53,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   }
   if (config.sources.serial.length > 0) {
     const binding = await deps.loadSerialBinding();
-    sources.push(...createSerialSources(config.sources.serial, { binding, logger }));
+    sources.push(...createSerialSources(config.sources.serial, { binding, logger, clock, linkWatch: pipeline }));
   }
   await publisher.start();
   for (const source of sources) {

@@ -73,6 +73,15 @@ export class Pipeline {
     this.tick();
   }
 
+  /**
+   * Watches a channel with its own silence limit (a serial link's deadline; undefined: the
+   * detection-wide limit), before or after it is first heard from, so the pumps of a port that
+   * never opens still raise telemetry-lost.
+   */
+  watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void {
+    this.#silence.watch(pumpId, channel, silenceLimitMs, this.#clock.now());
+  }
+
   reject(source: string, rejection: Rejection): void {
     this.rejects.record(source, rejection);
   }

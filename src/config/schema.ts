@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
+import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
@@ -77,18 +78,83 @@ export const MqttSourceSchema = z.strictObject({
   maxSamplesPerMessage: z.number().int().min(1).max(10_000).default(100),
 });
 
-export const SerialPortSchema = z.strictObject({
+const serialLine = (protocol: ProtocolId) => {
+  const defaults = SERIAL_DEFAULTS[protocol];
+  return {
+    baudRate: z.number().int().positive().default(defaults.baudRate),
+    dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(defaults.dataBits),
+    parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default(defaults.parity),
+    stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(defaults.stopBits),
+  };
+};
+const serialPortCommon = {
   path: z.string().min(1).describe('prefer /dev/serial/by-id/... so the name survives re-plugging'),
-  protocol: z.literal('json-lines').default('json-lines'),
-  baudRate: z.number().int().positive().default(115_200),
-  dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
-  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
-  stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
-  pumpId: z.string().regex(PUMP_ID_PATTERN).optional().describe('overrides pumpId in every frame from this port'),
-  channel: z.string().regex(CHANNEL_PATTERN).optional(),
-  maxFrameBytes: z.number().int().min(64).max(1_048_576).default(4096),
   reopenInitialSeconds: seconds(0.05, 60).default(1),
   reopenMaxSeconds: seconds(0.1, 3600).default(30),
+};
+const frameCap = (defaultBytes: number) => z.number().int().min(64).max(1_048_576).default(defaultBytes);
+const pumpType = z.enum(['syringe', 'volumetric']);
+const pollIntervalSeconds = seconds(0.2, 60).default(1).describe('how often the pump is asked for its status');
+const linkDeadline = seconds(1, 3600);
+const LINK_DEADLINE_DESCRIPTION = "silence on this port after which its pumps raise telemetry-lost (also pumps that never answered)";
+
+function pollFitsDeadline(port: { pollIntervalSeconds: number; linkDeadlineSeconds: number }, context: z.RefinementCtx): void {
+  if (port.linkDeadlineSeconds < 2 * port.pollIntervalSeconds) {
+    context.addIssue({ code: 'custom', path: ['linkDeadlineSeconds'], message: 'must be at least twice pollIntervalSeconds, or one late reply raises telemetry-lost' });
+  }
+}
+
+export const JsonLinesPortSchema = z.strictObject({
+  protocol: z.literal('json-lines').default('json-lines'),
+  ...serialPortCommon,
+  ...serialLine('json-lines'),
+  pumpId: z.string().regex(PUMP_ID_PATTERN).optional().describe('overrides pumpId in every frame from this port'),
+  channel: z.string().regex(CHANNEL_PATTERN).optional(),
+  maxFrameBytes: frameCap(4096),
+  linkDeadlineSeconds: linkDeadline.optional().describe(`${LINK_DEADLINE_DESCRIPTION}; default detection.telemetryLostAfterSeconds`),
+});
+
+export const AlarisPortSchema = z
+  .strictObject({
+    protocol: z.literal('alaris').describe('Alaris Asena family (GH, CC, PK): 38400 8N1, polled with the INF status query'),
+    ...serialPortCommon,
+    ...serialLine('alaris'),
+    pumpId: z.string().regex(PUMP_ID_PATTERN).describe('the pump on this port (its frames carry no id)'),
+    channel: z.string().regex(CHANNEL_PATTERN).default('1'),
+    pumpType: pumpType.default('syringe'),
+    pollIntervalSeconds,
+    linkDeadlineSeconds: linkDeadline.default(5).describe(LINK_DEADLINE_DESCRIPTION),
+    maxFrameBytes: frameCap(512),
+  })
+  .superRefine(pollFitsDeadline);
+
+export const FreseniusModuleSchema = z.strictObject({
+  module: z.number().int().min(1).max(9).describe('slot of the module in the rack (the frame origin digit)'),
+  pumpId: z.string().regex(PUMP_ID_PATTERN),
+  channel: z.string().regex(CHANNEL_PATTERN).default('1'),
+  pumpType: pumpType.optional(),
+});
+
+export const FreseniusPortSchema = z
+  .strictObject({
+    protocol: z.literal('fresenius').describe('Fresenius Base A family: 19200 7E1, STX/ETX frames, ENQ/DC4 keep-alive'),
+    ...serialPortCommon,
+    ...serialLine('fresenius'),
+    modules: z
+      .array(FreseniusModuleSchema)
+      .min(1)
+      .max(9)
+      .refine((modules) => new Set(modules.map((entry) => entry.module)).size === modules.length, 'each module number may appear once')
+      .describe('which pump channel sits in which module of the rack'),
+    pollIntervalSeconds,
+    linkDeadlineSeconds: linkDeadline.default(5).describe(LINK_DEADLINE_DESCRIPTION),
+    maxFrameBytes: frameCap(256),
+  })
+  .superRefine(pollFitsDeadline);
+
+/** One serial port; `protocol` picks the framing and the line settings' defaults. */
+export const SerialPortSchema = z.discriminatedUnion('protocol', [JsonLinesPortSchema, AlarisPortSchema, FreseniusPortSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'must be json-lines (the default), alaris or fresenius' : undefined),
 });
 
 const priorityByCondition = z.partialRecord(z.enum(ALARM_CONDITIONS), z.enum(ALARM_PRIORITIES));

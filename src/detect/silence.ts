@@ -3,14 +3,17 @@ import type { FindingSink } from './finding.js';
 
 interface ChannelLiveness {
   lastReceivedMs: number;
+  /** NaN until the channel's first sample (it was watched from configuration). */
   lastSampleTs: number;
   lost: boolean;
+  limitMs: number;
 }
 
 /**
- * Raises `telemetry-lost` for a channel that has been silent longer than the limit, and ends it
+ * Raises `telemetry-lost` for a channel that has been silent longer than its limit, and ends it
  * when data returns. Time is the gateway clock at receipt (pump clocks drift); in replay that
- * clock is the sample time.
+ * clock is the sample time. A channel is known from its first sample, or earlier through
+ * `watch` (a serial port's configured pumps), so a pump that never answers is reported too.
  */
 export class SilenceWatch {
   readonly #silenceLimitMs: number;
@@ -26,8 +29,25 @@ export class SilenceWatch {
     return this.#channels.size;
   }
 
+  /**
+   * Watches a channel with its own silence limit (a serial link's deadline; undefined keeps the
+   * default), counting from `nowMs` if it has not been heard from yet. Cheap enough to call on
+   * every sample.
+   */
+  watch(pumpId: string, channel: string, silenceLimitMs: number | undefined, nowMs: number): void {
+    const limitMs = silenceLimitMs ?? this.#silenceLimitMs;
+    const known = this.#channels.get(pumpId, channel);
+    if (known !== undefined) known.limitMs = limitMs;
+    else this.#channels.getOrCreate(pumpId, channel, () => ({ lastReceivedMs: nowMs, lastSampleTs: Number.NaN, lost: false, limitMs }));
+  }
+
   onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number): void {
-    const liveness = this.#channels.getOrCreate(pumpId, channel, () => ({ lastReceivedMs: receivedMs, lastSampleTs: sampleTs, lost: false }));
+    const liveness = this.#channels.getOrCreate(pumpId, channel, () => ({
+      lastReceivedMs: receivedMs,
+      lastSampleTs: sampleTs,
+      lost: false,
+      limitMs: this.#silenceLimitMs,
+    }));
     liveness.lastReceivedMs = receivedMs;
     liveness.lastSampleTs = sampleTs;
     if (!liveness.lost) return;
@@ -46,7 +66,7 @@ export class SilenceWatch {
   check(nowMs: number): void {
     for (const [pumpId, channel, liveness] of this.#channels.entries()) {
       const silentMs = nowMs - liveness.lastReceivedMs;
-      if (liveness.lost || silentMs <= this.#silenceLimitMs) continue;
+      if (liveness.lost || silentMs <= liveness.limitMs) continue;
       liveness.lost = true;
       this.#emit({
         condition: 'telemetry-lost',
@@ -54,7 +74,11 @@ export class SilenceWatch {
         channel,
         active: true,
         atMs: nowMs,
-        evidence: { silentSeconds: Math.round(silentMs / 1000), limitSeconds: this.#silenceLimitMs / 1000, lastSampleTs: liveness.lastSampleTs },
+        evidence: {
+          silentSeconds: Math.round(silentMs / 1000),
+          limitSeconds: liveness.limitMs / 1000,
+          lastSampleTs: Number.isNaN(liveness.lastSampleTs) ? null : liveness.lastSampleTs,
+        },
       });
     }
   }

@@ -1,9 +1,11 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
+import { systemClock, type Clock } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { decodeJsonFrame, type DecodeTarget, type JsonDecodeOptions, type Rejection, type SampleOverrides } from '../telemetry/decode.js';
-import { LineFramer, type FrameTarget, type LineFramerStats } from './line-framer.js';
+import type { HostSession, HostSessionStats, PumpChannelRef } from '../protocols/protocol.js';
+import { createHostSession, linkDeadlineMs } from '../protocols/registry.js';
+import type { DecodeTarget } from '../telemetry/decode.js';
 import type { TelemetrySource } from './source.js';
 
 export type SerialLinkState = 'opening' | 'open' | 'waiting-to-reopen' | 'stopped';
@@ -20,16 +22,27 @@ export const systemTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** Link supervision: the pipeline watches a port's pumps with the port's deadline (see `Pipeline.watchChannel`). */
+export interface LinkWatch {
+  watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void;
+}
+
 export interface SerialSourceDeps {
   /** `@serialport/bindings-cpp` in production (see `loadSystemSerialBinding`), `MockBinding` in tests. */
   binding: BindingInterface;
   logger: Logger;
   timers?: Timers;
+  /** Stamps samples of protocols whose frames carry no time. */
+  clock?: Clock;
   /** A line may carry an array of samples; more than this is refused as `too-many-samples`. */
   maxSamplesPerFrame?: number;
+  /** Told about the port's configured pumps at start, and about every pump heard on a port with a link deadline. */
+  linkWatch?: LinkWatch;
 }
 
 const DEFAULT_MAX_SAMPLES_PER_FRAME = 100;
+/** Queries are a few bytes a second: more than this waiting means the port is not draining, so further sends are dropped rather than queued without bound. */
+const MAX_PENDING_WRITE_BYTES = 4096;
 
 /** Loads the native binding only when a real port is opened, so tests and MQTT-only gateways never load it. */
 export async function loadSystemSerialBinding(): Promise<BindingInterface> {
@@ -48,10 +61,13 @@ function closeQuietly(stream: SerialPortStream): Promise<void> {
 function ignoreError(): void {}
 
 /**
- * Reads line-delimited JSON telemetry from one serial port. Read-only: it never writes to the pump.
+ * Reads pump telemetry from one serial port in the port's protocol (src/protocols). JSON lines
+ * are read only; polled protocols are sent their status queries every poll interval while the
+ * port is open, and nothing that changes an infusion.
  * When the port fails to open, closes, errors or ends, it is reopened with exponential backoff
  * (`reopenInitialSeconds` doubling up to `reopenMaxSeconds`, back to the start after an open
- * succeeds). Each attempt uses a fresh stream, so nothing from a dead link leaks into the next.
+ * succeeds). Each attempt uses a fresh stream and a fresh protocol session, so nothing from a
+ * dead link leaks into the next.
  */
 export class SerialSource implements TelemetrySource {
   readonly name: string;
@@ -59,8 +75,8 @@ export class SerialSource implements TelemetrySource {
   readonly #binding: BindingInterface;
   readonly #logger: Logger;
   readonly #timers: Timers;
-  readonly #decodeOptions: JsonDecodeOptions;
-  readonly #framer: LineFramer;
+  readonly #session: HostSession;
+  readonly #linkWatch: LinkWatch | undefined;
   readonly #listeners = new Set<SerialLinkListener>();
   #into: DecodeTarget | undefined;
   #state: SerialLinkState = 'stopped';
@@ -71,6 +87,7 @@ export class SerialSource implements TelemetrySource {
   /** Closing a lost link's stream; stop() waits for it so no descriptor outlives the source. */
   #pendingClose: Promise<void> | undefined;
   #reopenTimer: unknown;
+  #pollTimer: unknown;
   #nextDelayMs: number;
   #failedAttempts = 0;
 
@@ -81,26 +98,41 @@ export class SerialSource implements TelemetrySource {
     this.#logger = deps.logger.child({ source: this.name });
     this.#timers = deps.timers ?? systemTimers;
     this.#nextDelayMs = config.reopenInitialSeconds * 1000;
-    const maxSamplesPerFrame = deps.maxSamplesPerFrame ?? DEFAULT_MAX_SAMPLES_PER_FRAME;
-    const overrides: SampleOverrides = {};
-    if (config.pumpId !== undefined) overrides.pumpId = config.pumpId;
-    if (config.channel !== undefined) overrides.channel = config.channel;
-    this.#decodeOptions = Object.keys(overrides).length > 0 ? { maxSamplesPerFrame, overrides } : { maxSamplesPerFrame };
-    const frames: FrameTarget = {
-      frame: (text) => {
-        if (this.#into !== undefined) decodeJsonFrame(text, this.#into, this.#decodeOptions);
+    this.#linkWatch = deps.linkWatch;
+    const deadlineMs = linkDeadlineMs(config);
+    const watchEverySample = deadlineMs === undefined ? undefined : deps.linkWatch;
+    const into: DecodeTarget = {
+      sample: (sample) => {
+        // A JSON-lines port may name its own pumps: each one heard is held to the port's deadline.
+        watchEverySample?.watchChannel(sample.pumpId, sample.channel, deadlineMs);
+        this.#into?.sample(sample);
       },
-      reject: (rejection: Rejection) => this.#into?.reject(rejection),
+      reject: (rejection) => this.#into?.reject(rejection),
     };
-    this.#framer = new LineFramer(config.maxFrameBytes, frames);
+    this.#session = createHostSession(
+      config,
+      { into, send: (bytes) => this.#send(bytes), clock: deps.clock ?? systemClock },
+      deps.maxSamplesPerFrame ?? DEFAULT_MAX_SAMPLES_PER_FRAME,
+    );
   }
 
   get linkState(): SerialLinkState {
     return this.#state;
   }
 
-  get framerStats(): LineFramerStats {
-    return this.#framer;
+  /** Framing figures (buffered, peak, discarded bytes) and what was sent to the pump. */
+  get framerStats(): HostSessionStats {
+    return this.#session.stats;
+  }
+
+  /** The pump channels this port is configured for; empty for JSON lines that name their own pumps. */
+  get channels(): readonly PumpChannelRef[] {
+    return this.#session.channels;
+  }
+
+  /** Silence after which this port's pumps raise telemetry-lost; undefined: the detection-wide limit. */
+  get linkDeadlineMs(): number | undefined {
+    return linkDeadlineMs(this.config);
   }
 
   /** Calls `listener` on every link state change; returns a function that unsubscribes it. */
@@ -113,6 +145,7 @@ export class SerialSource implements TelemetrySource {
   async start(into: DecodeTarget): Promise<void> {
     if (this.#into !== undefined) throw new Error(`PW_SERIAL_ALREADY_STARTED: ${this.name} is already started`);
     this.#into = into;
+    for (const { pumpId, channel } of this.#session.channels) this.#linkWatch?.watchChannel(pumpId, channel, this.linkDeadlineMs);
     await this.#open();
   }
 
@@ -122,13 +155,14 @@ export class SerialSource implements TelemetrySource {
     this.#into = undefined;
     this.#timers.clearTimeout(this.#reopenTimer);
     this.#reopenTimer = undefined;
+    this.#stopPolling();
     this.#generation++;
     await this.#pendingOpen;
     await this.#pendingClose;
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream !== undefined) await this.#abandon(stream);
-    this.#framer.reset();
+    this.#session.closed();
     this.#logger.info({ code: 'PW_SERIAL_STOPPED', path: this.config.path }, 'serial port closed');
   }
 
@@ -162,16 +196,43 @@ export class SerialSource implements TelemetrySource {
       return;
     }
     this.#stream = stream;
-    this.#framer.reset();
+    this.#session.closed();
     this.#nextDelayMs = this.config.reopenInitialSeconds * 1000;
     this.#failedAttempts = 0;
-    stream.on('data', (chunk: Buffer) => this.#framer.push(chunk));
+    stream.on('data', (chunk: Buffer) => this.#session.receive(chunk));
     stream.on('close', (error: Error | null) => this.#linkLost(generation, 'closed', error));
     stream.on('end', () => this.#linkLost(generation, 'ended', null));
     stream.removeListener('error', ignoreError);
     stream.on('error', (error: Error) => this.#linkLost(generation, 'error', error));
-    this.#logger.info({ code: 'PW_SERIAL_OPEN', path, baudRate }, 'serial port open');
+    this.#logger.info({ code: 'PW_SERIAL_OPEN', path, baudRate, protocol: this.config.protocol }, 'serial port open');
     this.#setState('open');
+    this.#session.opened();
+    this.#schedulePoll(generation);
+  }
+
+  /** Hands bytes to the open port; refuses (and the session counts a drop) when it is closed or not draining. */
+  #send(bytes: Uint8Array): boolean {
+    const stream = this.#stream;
+    if (stream === undefined || !stream.isOpen || stream.writableLength > MAX_PENDING_WRITE_BYTES) return false;
+    stream.write(bytes);
+    return true;
+  }
+
+  #schedulePoll(generation: number): void {
+    const intervalMs = this.#session.pollIntervalMs;
+    if (intervalMs === undefined) return;
+    this.#pollTimer = this.#timers.setTimeout(() => {
+      this.#pollTimer = undefined;
+      if (generation !== this.#generation || this.#state !== 'open') return;
+      this.#session.poll();
+      this.#schedulePoll(generation);
+    }, intervalMs);
+  }
+
+  #stopPolling(): void {
+    if (this.#pollTimer === undefined) return;
+    this.#timers.clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
   }
 
   #openFailed(error: Error): void {
@@ -188,7 +249,8 @@ export class SerialSource implements TelemetrySource {
     this.#generation++;
     const stream = this.#stream;
     this.#stream = undefined;
-    const dropped = this.#framer.reset();
+    this.#stopPolling();
+    const dropped = this.#session.closed();
     this.#logger.warn(
       { code: 'PW_SERIAL_LINK_LOST', path: this.config.path, how, err: error?.message, droppedPartialFrameBytes: dropped },
       'serial link lost',

@@ -10,6 +10,10 @@ export const REJECT_REASONS = [
   'bad-id',
   'schema',
   'checksum',
+  // Serial pump protocols: bytes outside any frame or a frame that breaks the framing rules.
+  'framing',
+  // A well-formed pump frame pumpwatch cannot map: an unknown mode or unit, or an error reply.
+  'unsupported',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
