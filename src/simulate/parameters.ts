@@ -216,7 +216,7 @@ export const PARAMETERS = {
   clotGrowthMin: {
     unit: 'min', default: 30, min: 5, max: 120,
     source: 'assumption',
-    meaning: 'e-folding time of a growing clot’s resistance',
+    meaning: 'time for a clot to close the catheter (lumen radius shrinks linearly, resistance as 1/r⁴)',
   },
   flushVolumeMl: {
     unit: 'mL', default: 0.5, min: 0.2, max: 2,

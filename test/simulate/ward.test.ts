@@ -35,12 +35,12 @@ describe('Ward', () => {
     const rejections: Rejection[] = [];
     const samples: TelemetrySample[] = [];
     for (const family of ['mixed', 'telemetry', 'artefacts'] as const) {
-      for (const line of lines({ family, pumps: 5, seed: 3, durationMs: 6 * H })) {
+      for (const line of lines({ family, pumps: 4, seed: 3, durationMs: 3 * H })) {
         decodeJsonFrame(line, { sample: (sample) => samples.push(sample), reject: (rejection) => rejections.push(rejection) }, { maxSamplesPerFrame: 1 });
       }
     }
     expect(rejections).toEqual([]);
-    expect(samples.length).toBeGreaterThan(10_000);
+    expect(samples.length).toBeGreaterThan(5_000);
   });
 
   it('types its samples as telemetry v1 input', () => {
@@ -55,7 +55,7 @@ describe('Ward', () => {
   });
 
   it('reorders, duplicates and drops samples inside their labelled windows', () => {
-    const ward = createWard({ family: 'telemetry', pumps: 6, seed: 4, durationMs: 12 * H });
+    const ward = createWard({ family: 'telemetry', pumps: 6, seed: 4, durationMs: 6 * H });
     const byChannel = new Map<string, SimEmission[]>();
     for (const emission of ward) {
       const key = `${emission.sample.pumpId}/${emission.sample.channel}`;
@@ -83,10 +83,10 @@ describe('Ward', () => {
   });
 
   it('completes every label by the end of the run, each with its category', () => {
-    const ward = createWard({ family: 'mixed', pumps: 8, seed: 2, durationMs: 24 * H });
+    const ward = createWard({ family: 'infiltration', pumps: 6, seed: 2, durationMs: 12 * H });
     for (let emission = ward.next(); emission !== undefined; emission = ward.next());
     const labels = ward.takeLabels();
-    expect(labels.length).toBeGreaterThan(100);
+    expect(labels.filter((label) => label.kind === 'infiltration').length).toBeGreaterThan(5);
     expect(labels.every((label) => label.category === LABEL_CATEGORY[label.kind])).toBe(true);
     expect(labels.every((label) => label.endMs === null || label.endMs >= label.onsetMs)).toBe(true);
     expect(labels.filter((label) => label.kind === 'infiltration').every((label) => (label.infiltratedVolumeMl?.length ?? 0) > 0)).toBe(true);
