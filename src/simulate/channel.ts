@@ -243,12 +243,7 @@ export class SimChannel {
     this.#completedLabels.length = 0;
   }
 
-  /** Physics, for calibration and tests: the true pressure at the pump's sensor (no noise). */
-  get pressureMmHg(): number {
-    return this.#pressureMmHg;
-  }
-
-  /** Volume that has actually reached the patient (vein or tissue), as opposed to what the motor pushed. */
+  /** Physics, for calibration and tests: volume that has reached the patient (vein or tissue), not what the motor pushed. */
   get deliveredMl(): number {
     return this.#deliveredMl;
   }
