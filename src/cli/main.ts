@@ -3,12 +3,14 @@ import { emulatePumpCommand } from './emulate-pump.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
 import { daemonCommand } from './run.js';
+import { simulateCommand } from './simulate.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: 'run --config FILE       run the daemon', run: daemonCommand },
   replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
+  simulate: { summary: 'simulate ...           simulated pump telemetry to files, MQTT or a serial port', run: (argv, io) => simulateCommand(argv, io) },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
   'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
 };
