@@ -17,6 +17,8 @@ import {
   type PaceClock,
   type SimEmission,
 } from '../simulate/index.js';
+import { openEmulatorOutput, type EmulatorOutput } from '../protocols/emulator.js';
+import { PROTOCOL_IDS, type ProtocolId } from '../protocols/protocol.js';
 import { connectMqtt, createMqttOutput, createSerialOutput, createStreamOutput, serialOpener, type MqttConnect, type SerialOpen, type TelemetryOutput } from '../simulate/outputs.js';
 import { createProgress } from '../simulate/progress.js';
 import { SCENARIO_DIR } from '../simulate/scenario.js';
@@ -44,6 +46,8 @@ Where it goes (several at once are fine; nothing chosen = telemetry to stdout):
   --topic-prefix P      topic prefix for --mqtt (default pumps, matching pumps/+/telemetry)
   --serial PATH         write JSON lines to a serial device or pty
   --baud N              baud rate for --serial (default 115200)
+  --protocol P          what --serial speaks: json-lines (default), alaris or fresenius (at its
+                        own line settings; a pump emulator answers the gateway, docs/protocols.md)
   --speed N             N× real time (default 1 with --mqtt or --serial, else flat out; 0 = flat out)
   --progress            progress bar on stderr even when it is not a terminal
   --list                list the scenarios and families, then exit
@@ -54,6 +58,8 @@ Exit codes: 0 done (also when stopped by a signal), 1 output failed, 2 usage err
 export interface SimulateDeps {
   connectMqtt: MqttConnect;
   openSerial: SerialOpen;
+  /** A pump emulator speaking `protocol` on a serial port, for --protocol alaris|fresenius. */
+  openPumpEmulator: (path: string, protocol: ProtocolId) => Promise<EmulatorOutput>;
   /** Paces runs against wall time. */
   clock: PaceClock;
   scenarioDir: string;
@@ -62,6 +68,7 @@ export interface SimulateDeps {
 const DEFAULT_DEPS: SimulateDeps = {
   connectMqtt,
   openSerial: serialOpener(),
+  openPumpEmulator: (path, protocol) => openEmulatorOutput(path, protocol),
   clock: systemPaceClock,
   scenarioDir: SCENARIO_DIR,
 };
@@ -81,6 +88,7 @@ const OPTIONS = {
   'topic-prefix': { type: 'string' },
   serial: { type: 'string' },
   baud: { type: 'string' },
+  protocol: { type: 'string' },
   speed: { type: 'string' },
   progress: { type: 'boolean' },
   list: { type: 'boolean' },
@@ -151,6 +159,7 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
   let options: CreateWardOptions;
   let speed: number;
   let baud: number;
+  let protocol: ProtocolId;
   let topicPrefix: string;
   try {
     if ((values.scenario === undefined) === (values.family === undefined)) throw new UsageError('give exactly one of --scenario or --family');
@@ -170,6 +179,11 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
     speed = values.speed === undefined ? (values.mqtt !== undefined || values.serial !== undefined ? 1 : 0) : Number(values.speed);
     if (!Number.isFinite(speed) || speed < 0) throw new UsageError(`--speed must be a number ≥ 0 (got ${values.speed})`);
     baud = integerOption(values.baud, 'baud', 50, 4_000_000) ?? 115_200;
+    if (values.protocol !== undefined && !PROTOCOL_IDS.includes(values.protocol as ProtocolId)) {
+      throw new UsageError(`--protocol must be one of ${PROTOCOL_IDS.join(', ')} (got ${values.protocol})`);
+    }
+    if (values.protocol !== undefined && values.serial === undefined) throw new UsageError('--protocol applies to --serial');
+    protocol = (values.protocol ?? 'json-lines') as ProtocolId;
     topicPrefix = topicPrefixOption(values['topic-prefix']);
     const seed = seedOption(values.seed);
     const pumps = integerOption(values.pumps, 'pumps', 1, 500);
@@ -210,7 +224,9 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
     else if (values.out !== undefined) outputs.push(createStreamOutput(await openFile(values.out), values.out, { end: true }));
     if (values.labels !== undefined) labelsFile = await openFile(values.labels);
     if (values.mqtt !== undefined) outputs.push(await createMqttOutput(values.mqtt, topicPrefix, deps.connectMqtt, `pumpwatch-sim-${process.pid}`));
-    if (values.serial !== undefined) outputs.push(await createSerialOutput(values.serial, baud, deps.openSerial));
+    if (values.serial !== undefined) {
+      outputs.push(protocol === 'json-lines' ? await createSerialOutput(values.serial, baud, deps.openSerial) : await deps.openPumpEmulator(values.serial, protocol));
+    }
   } catch (error) {
     await closeAll();
     return fail(`cannot open an output: ${(error as Error).message}`, EXIT.failure);

@@ -1,6 +1,7 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
-import type { Clock } from '../clock.js';
+import { systemClock, type Clock } from '../clock.js';
+import { loadSystemSerialBinding } from '../sources/serial.js';
 import { SERIAL_DEFAULTS, type DeviceSession, type ProtocolId, type PumpReading } from './protocol.js';
 import { createDeviceSession } from './registry.js';
 
@@ -100,4 +101,9 @@ export function emulatorOutput(emulator: PumpEmulator): EmulatorOutput {
       return emulator.dropped;
     },
   };
+}
+
+/** An emulator on `path` with the native binding and the system clock, as the simulator's output. */
+export async function openEmulatorOutput(path: string, protocol: ProtocolId, loadBinding = loadSystemSerialBinding): Promise<EmulatorOutput> {
+  return emulatorOutput(await openPumpEmulator({ path, protocol, binding: await loadBinding(), clock: systemClock }));
 }
