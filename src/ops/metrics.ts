@@ -81,6 +81,7 @@ export class DaemonMetrics {
   readonly #deliveryLatency: Histogram;
   readonly #deliveryFailures: Counter<'code'>;
   readonly #watchdogAttempts: Counter<'outcome'>;
+  readonly #connectRefusals: Counter<'client' | 'kind'>;
   readonly #lag: LagWindow;
   readonly #ownsLag: boolean;
   #probes: MetricsProbes = noProbes;
@@ -237,6 +238,12 @@ export class DaemonMetrics {
       labelNames: ['outcome'],
       registers,
     });
+    this.#connectRefusals = new Counter({
+      name: 'pumpwatch_mqtt_connect_refusals_total',
+      help: 'Broker connections refused for security reasons, by client and kind (broker-certificate-refused, client-certificate-refused, not-authorized).',
+      labelNames: ['client', 'kind'],
+      registers,
+    });
     new Gauge({
       name: 'pumpwatch_ready',
       help: '1 while every configured source and the alarm broker connection are up (as /readyz).',
@@ -301,6 +308,10 @@ export class DaemonMetrics {
 
   watchdogAttempt(outcome: WatchdogOutcome): void {
     this.#watchdogAttempts.inc({ outcome });
+  }
+
+  connectRefused(client: string, kind: string): void {
+    this.#connectRefusals.inc({ client, kind });
   }
 
   /** Prometheus text exposition of every metric. */

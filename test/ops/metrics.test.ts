@@ -109,6 +109,12 @@ describe('DaemonMetrics', () => {
     expect(await text(metrics)).toMatch(/^pumpwatch_event_loop_lag_seconds 0$/m);
   });
 
+  it('counts broker connections refused for security reasons', async () => {
+    const metrics = new DaemonMetrics({ lag: stillLoop });
+    metrics.connectRefused('alarms', 'broker-certificate-refused');
+    expect(await text(metrics)).toContain('pumpwatch_mqtt_connect_refusals_total{client="alarms",kind="broker-certificate-refused"} 1');
+  });
+
   it('flags a configuration with certificate checks off', async () => {
     const metrics = new DaemonMetrics({ lag: stillLoop });
     metrics.observe(probes({ tlsInsecure: () => true }));
