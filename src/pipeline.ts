@@ -1,4 +1,5 @@
-import { AlarmManager, type AlarmSink } from './alarms/manager.js';
+import { AlarmManager, type AlarmSink, type RestoredAlarm } from './alarms/manager.js';
+import { alarmPolicy } from './alarms/policy.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LineWatch } from './detect/line-watch.js';
@@ -18,6 +19,10 @@ export interface PipelineOptions {
   clock: Clock;
   logger: Logger;
   sinks: readonly AlarmSink[];
+  /** Alarms journaled by the previous run: they keep their alarmId and their channels are watched. */
+  restoredAlarms?: readonly RestoredAlarm[];
+  /** True where stations acknowledge (the daemon): unacknowledged alarms then escalate. */
+  escalate?: boolean;
 }
 
 /**
@@ -34,14 +39,16 @@ export class Pipeline {
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
-  constructor({ config, clock, logger, sinks }: PipelineOptions) {
+  constructor({ config, clock, logger, sinks, restoredAlarms = [], escalate = false }: PipelineOptions) {
     this.#clock = clock;
     this.alarms = new AlarmManager({
       identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
       clock,
       sinks,
       priorities: config.alarms.priorities,
+      policy: alarmPolicy(config.alarms, { escalate }),
     });
+    this.alarms.restore(restoredAlarms);
     const onFinding = this.alarms.onFinding.bind(this.alarms);
     this.rejects = new RejectLedger(logger, clock, config.logging.rejectLogIntervalSeconds * 1000);
     // The pump's own occlusion alarm and the pressure trend both report downstream-occlusion:
@@ -54,6 +61,11 @@ export class Pipeline {
       emit: occlusionSources.source(),
     });
     this.#silence = new SilenceWatch(config.detection.telemetryLostAfterSeconds * 1000, onFinding);
+    // A restored channel that stays silent must raise telemetry-lost again, as if just heard from.
+    const now = clock.now();
+    for (const { snapshot } of restoredAlarms) {
+      if (snapshot.pumpId !== config.gateway.id) this.#silence.onSample(snapshot.pumpId, snapshot.channel, now, now);
+    }
   }
 
   get acceptedCount(): number {
@@ -92,5 +104,6 @@ export class Pipeline {
     if (now - this.#lastSilenceCheckMs < SILENCE_CHECK_INTERVAL_MS) return;
     this.#lastSilenceCheckMs = now;
     this.#silence.check(now);
+    this.alarms.tick(now);
   }
 }

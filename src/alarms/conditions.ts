@@ -38,4 +38,9 @@ export const CONDITION_DEFAULTS: Record<AlarmCondition, ConditionDefaults> = {
     priority: 'high',
     message: 'Alarms from this gateway cannot be delivered to the broker: check the gateway and the broker.',
   },
+  'storage-failure': {
+    kind: 'technical',
+    priority: 'medium',
+    message: 'The gateway cannot write its alarm journal: alarms still go out but would not survive a restart. Check its disk.',
+  },
 };

@@ -11,6 +11,7 @@ export const ALARM_CONDITIONS = [
   'telemetry-lost',
   'pressure-signal-invalid',
   'delivery-failure',
+  'storage-failure',
 ] as const;
 export type AlarmCondition = (typeof ALARM_CONDITIONS)[number];
 
@@ -24,6 +25,18 @@ export type AlarmEventType = (typeof ALARM_EVENT_TYPES)[number];
 
 const isoTime = z.iso.datetime({ offset: true });
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/);
+
+/**
+ * IEC 60601-1-8 alarm condition state after an event: a latched alarm outlives its condition
+ * until acknowledged; an acknowledged alarm is no longer escalated.
+ */
+export const AlarmStateSchema = z.object({
+  conditionPresent: z.boolean().describe('the triggering condition holds now'),
+  latched: z.boolean().describe('kept active by latching although the condition no longer holds'),
+  acknowledged: z.boolean(),
+  escalations: z.number().int().min(0).describe('how often the alarm was escalated for want of an acknowledgement'),
+});
+export type AlarmState = z.infer<typeof AlarmStateSchema>;
 
 export const AlarmEventSchema = z
   .object({
@@ -45,6 +58,18 @@ export const AlarmEventSchema = z
     evidence: z
       .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]))
       .describe('the numbers that justified the event'),
+    seq: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("position of this event in its alarm's lifecycle (raised = 1); keep the highest per alarmId"),
+    raisedAt: isoTime.optional().describe('when the alarm was raised (same clock as emittedAt)'),
+    state: AlarmStateSchema.optional().describe('the alarm condition after this event'),
+    durable: z
+      .boolean()
+      .optional()
+      .describe('false when the gateway could not journal the event to disk before sending it'),
   })
   .meta({ title: 'pumpwatch alarm event v1' });
 

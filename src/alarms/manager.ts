@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Finding } from '../detect/finding.js';
 import { CONDITION_DEFAULTS } from './conditions.js';
-import { ALARM_EVENT_VERSION, type AlarmCondition, type AlarmEvent, type AlarmEventType, type AlarmPriority } from './event.js';
+import {
+  ALARM_EVENT_VERSION,
+  type AlarmCondition,
+  type AlarmEvent,
+  type AlarmEventType,
+  type AlarmEvidence,
+  type AlarmPriority,
+} from './event.js';
+import { PLAIN_ALARM_POLICY, type AlarmPolicy } from './policy.js';
 
 export interface AlarmIdentity {
   gatewayId: string;
@@ -10,14 +18,52 @@ export interface AlarmIdentity {
   ward: string;
 }
 
-export interface AlarmSink {
-  deliver(event: AlarmEvent): void;
+/**
+ * Everything the manager needs to carry one alarm across a restart, journaled with each event.
+ * Times are the manager's clock (wall time in the daemon, sample time in replay).
+ */
+export interface AlarmSnapshot {
+  alarmId: string;
+  condition: AlarmCondition;
+  pumpId: string;
+  channel: string;
+  seq: number;
+  activatedAtMs: number;
+  present: boolean;
+  latched: boolean;
+  acknowledged: boolean;
+  escalations: number;
+  notifiedAtMs: number;
+  /** Set while a cleared condition waits out the hold-off window. */
+  endAtMs: number | null;
+  latchable: boolean;
 }
 
-interface ActiveAlarm {
-  alarmId: string;
-  eventCount: number;
+export interface RestoredAlarm {
+  snapshot: AlarmSnapshot;
   latest: AlarmEvent;
+}
+
+export interface AlarmSink {
+  /** `alarm` is the alarm's state after the event; absent once the alarm has ended. */
+  deliver(event: AlarmEvent, alarm?: AlarmSnapshot): void;
+}
+
+export type AckOutcome = 'accepted' | 'unknown' | 'replayed';
+
+/** A technical alarm about the gateway itself (delivery, storage), not about a pump. */
+export interface TechnicalReport {
+  condition: AlarmCondition;
+  /** What part of the gateway: becomes the channel, e.g. `quarantine`, `link`, `journal`. */
+  part: string;
+  active: boolean;
+  /**
+   * Something that happened rather than a state that holds (a quarantined message): the alarm is
+   * raised latched and stays until a station acknowledges; a repeat updates its evidence.
+   */
+  oneShot?: boolean;
+  evidence: AlarmEvidence;
+  message?: string;
 }
 
 export interface AlarmManagerOptions {
@@ -25,72 +71,302 @@ export interface AlarmManagerOptions {
   clock: Clock;
   sinks: readonly AlarmSink[];
   priorities: Partial<Record<AlarmCondition, AlarmPriority>>;
+  policy?: AlarmPolicy;
 }
 
-/** Deterministic ids: the same input gives the same alarm and event ids, in replay and after a restart. */
+interface LiveAlarm extends AlarmSnapshot {
+  key: string;
+  /** What the next event says unless it changes them. */
+  priority: AlarmPriority;
+  message: string;
+  evidence: AlarmEvidence;
+  /** Null only between creating an alarm and emitting its `raised` event. */
+  latest: AlarmEvent | null;
+  /** Restored after a restart and not yet re-confirmed by a detector: cleared at this time. */
+  confirmByMs: number | null;
+  /** When and why the condition cleared, for the `ended` event a hold-off defers. */
+  clearedAtMs: number | null;
+}
+
+const PRIORITY_UP: Record<AlarmPriority, AlarmPriority> = { low: 'medium', medium: 'high', high: 'high' };
+const PRIORITY_RANK: Record<AlarmPriority, number> = { low: 0, medium: 1, high: 2 };
+
+/** Deterministic ids: the same input and clock give the same alarm and event ids, in replay and live. */
 function digestId(...parts: readonly (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
+function keyOf(pumpId: string, channel: string, condition: string): string {
+  return `${pumpId}\u0000${channel}\u0000${condition}`;
+}
+
 /**
- * Turns findings into alarm lifecycle events: one alarm per channel and condition while the
- * condition holds, `raised` once, `ended` once. Repeated findings for an active alarm are
- * deduplicated here so sinks never see them.
+ * The alarm lifecycle in IEC 60601-1-8 / IHE ACM words: a finding raises an alarm condition; it can
+ * be updated (latched, priority lowered, condition back), escalated (priority up, re-notified)
+ * while nobody acknowledges it, acknowledged by a station, and ended. Repeated findings are
+ * deduplicated, a hold-off window absorbs flapping, latching is a site setting, and alarms
+ * restored from the journal keep their alarmId across restarts.
+ *
+ * Event ids digest the alarm id, the event's position and the clock, so a re-send is recognisable
+ * and no two different events share an id even after a restart that lost unjournaled events.
  */
 export class AlarmManager {
   readonly #options: AlarmManagerOptions;
-  readonly #active = new Map<string, ActiveAlarm>();
+  readonly #policy: AlarmPolicy;
+  readonly #active = new Map<string, LiveAlarm>();
+  readonly #byAlarmId = new Map<string, LiveAlarm>();
 
   constructor(options: AlarmManagerOptions) {
     this.#options = options;
+    this.#policy = options.policy ?? PLAIN_ALARM_POLICY;
   }
 
   /** The latest event of every active alarm: what retained topics must show. */
   activeAlarms(): AlarmEvent[] {
-    return [...this.#active.values()].map((alarm) => alarm.latest);
+    const events: AlarmEvent[] = [];
+    for (const alarm of this.#active.values()) if (alarm.latest !== null) events.push(alarm.latest);
+    return events;
+  }
+
+  /** Alarms from the journal of a previous run; call before any finding arrives. */
+  restore(alarms: readonly RestoredAlarm[]): void {
+    const now = this.#options.clock.now();
+    for (const { snapshot, latest } of alarms) {
+      const key = keyOf(snapshot.pumpId, snapshot.channel, snapshot.condition);
+      if (this.#active.has(key)) continue;
+      const alarm: LiveAlarm = {
+        ...snapshot,
+        key,
+        priority: latest.priority,
+        message: latest.message,
+        evidence: latest.evidence,
+        latest,
+        // A condition that held before the restart must be seen again by a detector, or it is cleared.
+        confirmByMs: snapshot.present ? now + this.#policy.restoreGraceMs : null,
+        clearedAtMs: null,
+      };
+      this.#active.set(key, alarm);
+      this.#byAlarmId.set(alarm.alarmId, alarm);
+    }
   }
 
   onFinding(finding: Finding): void {
-    const key = `${finding.pumpId}\u0000${finding.channel}\u0000${finding.condition}`;
-    const existing = this.#active.get(key);
-    if (finding.active) {
-      if (existing !== undefined) return;
-      const { gatewayId } = this.#options.identity;
-      const alarmId = digestId(gatewayId, finding.pumpId, finding.channel, finding.condition, finding.atMs);
-      const raised = this.#buildEvent(alarmId, 1, 'raised', finding);
-      this.#active.set(key, { alarmId, eventCount: 1, latest: raised });
-      this.#deliver(raised);
+    this.#onFinding(finding, false);
+  }
+
+  reportTechnical(report: TechnicalReport): void {
+    const finding: Finding = {
+      condition: report.condition,
+      pumpId: this.#options.identity.gatewayId,
+      channel: report.part,
+      active: report.active,
+      atMs: this.#options.clock.now(),
+      evidence: report.evidence,
+      ...(report.message === undefined ? {} : { message: report.message }),
+    };
+    this.#onFinding(finding, report.oneShot === true);
+  }
+
+  /** A station's acknowledgement; answered with an `acknowledged` event when accepted. */
+  acknowledge(alarmId: string, by: string, ackAt: string): AckOutcome {
+    const alarm = this.#byAlarmId.get(alarmId);
+    if (alarm === undefined) return 'unknown';
+    if (alarm.acknowledged) return 'replayed';
+    const now = this.#options.clock.now();
+    alarm.acknowledged = true;
+    alarm.latched = false;
+    const clearEvidence = alarm.evidence;
+    alarm.evidence = { ...alarm.evidence, acknowledgedBy: by, ackAt };
+    this.#emit(alarm, 'acknowledged', now);
+    if (!alarm.present) {
+      // Acknowledging clears a latch, but a hold-off window still runs to its end.
+      alarm.evidence = clearEvidence;
+      alarm.clearedAtMs ??= now;
+      const holdOffEndsMs = alarm.activatedAtMs + this.#policy.holdOffMs;
+      if (now >= holdOffEndsMs) this.#end(alarm, now);
+      else alarm.endAtMs = holdOffEndsMs;
+    }
+    return 'accepted';
+  }
+
+  /** Escalations, hold-off ends and restore confirmations fall due here; O(active alarms). */
+  tick(nowMs: number): void {
+    for (const alarm of [...this.#active.values()]) {
+      if (alarm.confirmByMs !== null && nowMs >= alarm.confirmByMs) {
+        alarm.confirmByMs = null;
+        this.#conditionCleared(alarm, nowMs, { ...alarm.evidence, reason: 'not-reconfirmed-after-restart' });
+        if (!this.#active.has(alarm.key)) continue;
+      }
+      if (alarm.endAtMs !== null && nowMs >= alarm.endAtMs) {
+        this.#end(alarm, alarm.clearedAtMs ?? nowMs);
+        continue;
+      }
+      this.#escalateIfDue(alarm, nowMs);
+    }
+  }
+
+  #onFinding(finding: Finding, oneShot: boolean): void {
+    const key = keyOf(finding.pumpId, finding.channel, finding.condition);
+    const alarm = this.#active.get(key);
+    if (alarm === undefined) {
+      if (finding.active) this.#raise(key, finding, oneShot);
       return;
     }
-    if (existing === undefined) return;
-    this.#active.delete(key);
-    this.#deliver(this.#buildEvent(existing.alarmId, existing.eventCount + 1, 'ended', finding));
+    if (oneShot) {
+      alarm.evidence = finding.evidence;
+      if (finding.message !== undefined) alarm.message = finding.message;
+      this.#emit(alarm, 'updated', finding.atMs);
+      return;
+    }
+    if (finding.active) this.#conditionPresent(alarm, finding);
+    else if (alarm.present) this.#conditionCleared(alarm, finding.atMs, finding.evidence);
   }
 
-  #deliver(event: AlarmEvent): void {
-    for (const sink of this.#options.sinks) sink.deliver(event);
-  }
-
-  #buildEvent(alarmId: string, eventNumber: number, type: AlarmEventType, finding: Finding): AlarmEvent {
-    const defaults = CONDITION_DEFAULTS[finding.condition];
-    const { identity, clock, priorities } = this.#options;
-    return {
-      v: ALARM_EVENT_VERSION,
-      eventId: digestId(alarmId, eventNumber, type),
-      alarmId,
-      event: type,
+  #raise(key: string, finding: Finding, oneShot: boolean): void {
+    const now = this.#options.clock.now();
+    const alarm: LiveAlarm = {
+      key,
+      alarmId: digestId(this.#options.identity.gatewayId, finding.pumpId, finding.channel, finding.condition, finding.atMs),
       condition: finding.condition,
-      priority: finding.priority ?? priorities[finding.condition] ?? defaults.priority,
-      kind: defaults.kind,
       pumpId: finding.pumpId,
       channel: finding.channel,
+      seq: 0,
+      activatedAtMs: now,
+      // Something that happened is over as soon as it is reported: it lives on by its latch.
+      present: !oneShot,
+      latched: oneShot,
+      acknowledged: false,
+      escalations: 0,
+      notifiedAtMs: now,
+      endAtMs: null,
+      latchable: oneShot || this.#policy.latching.has(finding.condition),
+      priority: finding.priority ?? this.#configuredPriority(finding.condition),
+      message: finding.message ?? CONDITION_DEFAULTS[finding.condition].message,
+      evidence: finding.evidence,
+      latest: null,
+      confirmByMs: null,
+      clearedAtMs: null,
+    };
+    this.#active.set(key, alarm);
+    this.#byAlarmId.set(alarm.alarmId, alarm);
+    this.#emit(alarm, 'raised', finding.atMs);
+  }
+
+  #conditionPresent(alarm: LiveAlarm, finding: Finding): void {
+    alarm.confirmByMs = null;
+    if (!alarm.present) {
+      alarm.present = true;
+      alarm.endAtMs = null;
+      alarm.clearedAtMs = null;
+      // Back while latched: stations saw it latched, so they must see it present again. Back
+      // within the hold-off window: it never looked ended, so there is nothing to say.
+      if (alarm.latched) {
+        alarm.latched = false;
+        this.#apply(alarm, finding);
+        this.#emit(alarm, 'updated', finding.atMs);
+        return;
+      }
+    }
+    const priority = finding.priority;
+    if (priority === undefined || priority === alarm.priority) return;
+    const type: AlarmEventType = PRIORITY_RANK[priority] > PRIORITY_RANK[alarm.priority] ? 'escalated' : 'updated';
+    if (type === 'escalated') alarm.notifiedAtMs = this.#options.clock.now();
+    this.#apply(alarm, finding);
+    this.#emit(alarm, type, finding.atMs);
+  }
+
+  #apply(alarm: LiveAlarm, finding: Finding): void {
+    if (finding.priority !== undefined) alarm.priority = finding.priority;
+    if (finding.message !== undefined) alarm.message = finding.message;
+    alarm.evidence = finding.evidence;
+  }
+
+  #conditionCleared(alarm: LiveAlarm, atMs: number, evidence: AlarmEvidence): void {
+    alarm.present = false;
+    alarm.evidence = evidence;
+    if (alarm.latchable && !alarm.acknowledged) {
+      alarm.latched = true;
+      this.#emit(alarm, 'updated', atMs);
+      return;
+    }
+    const holdOffEndsMs = alarm.activatedAtMs + this.#policy.holdOffMs;
+    if (this.#options.clock.now() < holdOffEndsMs) {
+      alarm.endAtMs = holdOffEndsMs;
+      alarm.clearedAtMs = atMs;
+      return;
+    }
+    this.#end(alarm, atMs);
+  }
+
+  #escalateIfDue(alarm: LiveAlarm, nowMs: number): void {
+    const { escalateAfterMs, maxEscalations } = this.#policy;
+    if (escalateAfterMs <= 0 || alarm.acknowledged || alarm.escalations >= maxEscalations) return;
+    if (!alarm.present && !alarm.latched) return;
+    if (nowMs - alarm.notifiedAtMs < escalateAfterMs) return;
+    alarm.escalations++;
+    alarm.notifiedAtMs = nowMs;
+    alarm.priority = PRIORITY_UP[alarm.priority];
+    alarm.evidence = { ...alarm.evidence, unacknowledgedSeconds: Math.round((nowMs - alarm.activatedAtMs) / 1000) };
+    this.#emit(alarm, 'escalated', nowMs);
+  }
+
+  #end(alarm: LiveAlarm, atMs: number): void {
+    this.#active.delete(alarm.key);
+    this.#byAlarmId.delete(alarm.alarmId);
+    alarm.present = false;
+    alarm.latched = false;
+    alarm.endAtMs = null;
+    this.#emit(alarm, 'ended', atMs);
+  }
+
+  #configuredPriority(condition: AlarmCondition): AlarmPriority {
+    return this.#options.priorities[condition] ?? CONDITION_DEFAULTS[condition].priority;
+  }
+
+  #emit(alarm: LiveAlarm, type: AlarmEventType, atMs: number): void {
+    const { identity, clock } = this.#options;
+    const now = clock.now();
+    alarm.seq++;
+    const event: AlarmEvent = {
+      v: ALARM_EVENT_VERSION,
+      eventId: digestId(alarm.alarmId, alarm.seq, type, now),
+      alarmId: alarm.alarmId,
+      event: type,
+      condition: alarm.condition,
+      priority: alarm.priority,
+      kind: CONDITION_DEFAULTS[alarm.condition].kind,
+      pumpId: alarm.pumpId,
+      channel: alarm.channel,
       site: identity.site,
       ward: identity.ward,
       gatewayId: identity.gatewayId,
-      at: new Date(finding.atMs).toISOString(),
-      emittedAt: new Date(clock.now()).toISOString(),
-      message: finding.message ?? defaults.message,
-      evidence: finding.evidence,
+      at: new Date(atMs).toISOString(),
+      emittedAt: new Date(now).toISOString(),
+      message: alarm.message,
+      evidence: alarm.evidence,
+      seq: alarm.seq,
+      raisedAt: new Date(alarm.activatedAtMs).toISOString(),
+      state: { conditionPresent: alarm.present, latched: alarm.latched, acknowledged: alarm.acknowledged, escalations: alarm.escalations },
     };
+    alarm.latest = event;
+    const snapshot = type === 'ended' ? undefined : snapshotOf(alarm);
+    for (const sink of this.#options.sinks) sink.deliver(event, snapshot);
   }
+}
+function snapshotOf(alarm: LiveAlarm): AlarmSnapshot {
+  return {
+    alarmId: alarm.alarmId,
+    condition: alarm.condition,
+    pumpId: alarm.pumpId,
+    channel: alarm.channel,
+    seq: alarm.seq,
+    activatedAtMs: alarm.activatedAtMs,
+    present: alarm.present,
+    latched: alarm.latched,
+    acknowledged: alarm.acknowledged,
+    escalations: alarm.escalations,
+    notifiedAtMs: alarm.notifiedAtMs,
+    endAtMs: alarm.endAtMs,
+    latchable: alarm.latchable,
+  };
 }

@@ -60,6 +60,13 @@ export const MqttSchema = z.strictObject({
     .describe('file holding the password; relative paths resolve against $CREDENTIALS_DIRECTORY when set'),
   keepaliveSeconds: seconds(5, 600).default(15),
   reconnectSeconds: seconds(0.1, 300).default(1),
+  sessionExpirySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(604_800)
+    .default(3600)
+    .describe('the alarm connection keeps its broker session this long, so station acks sent while the gateway is away wait for it; 0 = clean session'),
   topicPrefix: z
     .string()
     .min(1, { abort: true })
@@ -190,6 +197,49 @@ export const ConfigSchema = z
     alarms: z
       .strictObject({
         priorities: priorityByCondition.default({}).describe('override the default priority per condition'),
+        latching: z
+          .array(z.enum(ALARM_CONDITIONS))
+          .default([])
+          .describe('conditions whose alarms stay active after the condition ends, until a station acknowledges (a site decision)'),
+        holdOffSeconds: seconds(0, 86_400)
+          .default(0)
+          .describe('at most one activation per channel and condition per window: an alarm whose condition clears sooner stays active until the window ends'),
+        escalation: z
+          .strictObject({
+            afterSeconds: seconds(0, 86_400).default(300).describe('unacknowledged this long: priority up and re-notified; 0 = never'),
+            maxSteps: z.number().int().min(0).max(10).default(2),
+          })
+          .prefault({}),
+        restoreGraceSeconds: seconds(5, 86_400)
+          .default(120)
+          .describe('after a restart, a journaled alarm no detector confirms within this is treated as cleared; keep it above detection.telemetryLostAfterSeconds'),
+      })
+      .prefault({}),
+    journal: z
+      .strictObject({
+        directory: z.string().min(1).default('/var/lib/pumpwatch').describe("alarm journal; systemd's StateDirectory=pumpwatch"),
+        maxBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1_073_741_824)
+          .default(8_388_608)
+          .describe('compacted at half this; when live alarms alone exceed it, alarms go out non-durable with a storage-failure alarm'),
+      })
+      .prefault({}),
+    delivery: z
+      .strictObject({
+        maxInFlight: z.number().int().min(1).max(100).default(10).describe("alarm events awaiting PUBACK at once (also capped by the broker's Receive Maximum)"),
+        maxAttempts: z.number().int().min(1).max(20).default(3).describe('a message refused or dropping the connection this often is quarantined, with a delivery-failure alarm'),
+        maxPayloadBytes: z.number().int().min(1024).max(268_435_455).default(65_536),
+        eventExpirySeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(604_800)
+          .default(3600)
+          .describe('MQTT 5 message expiry on the event stream (never on retained state); 0 = none'),
+        stalledAfterSeconds: seconds(1, 3600).default(30).describe('an alarm undelivered this long raises delivery-failure'),
       })
       .prefault({}),
     ops: z
