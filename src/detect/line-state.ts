@@ -19,12 +19,6 @@ const enum Slot {
   SegmentStartVolume,
   Raw1,
   Raw2,
-  BlockSumV,
-  BlockSumP,
-  BlockStartV,
-  SlabSumV,
-  SlabSumP,
-  SlabStartV,
   Baseline,
   BlockMeanAbsDiff,
   SegmentMinP,
@@ -38,12 +32,38 @@ const enum Slot {
   InfiltrationStartP,
   InfiltrationEndedTs,
   LastEpisodeTs,
+  BlockJaggedness,
+  SlabJaggedness,
+  Resolution,
+  ClosedV,
+  ClosedP,
+  ClosedJaggedness,
   Count,
 }
 
-const FINE_OFFSET = Slot.Count;
-const SLAB_OFFSET = FINE_OFFSET + 2 * RING_SIZE;
-const EPISODE_OFFSET = SLAB_OFFSET + 2 * RING_SIZE;
+/**
+ * A block or slab being gathered: sums of volume and pressure taken relative to its first sample
+ * (so squares stay small and exact), enough for its mean and for the spread of its samples
+ * around their own straight line.
+ */
+const enum Sum {
+  StartV,
+  StartP,
+  V,
+  P,
+  VV,
+  VP,
+  PP,
+  Count,
+}
+
+/** Ring entries: mean volume, mean pressure, jaggedness. */
+const ENTRY = 3;
+const BLOCK_OFFSET = Slot.Count;
+const SLAB_SUM_OFFSET = BLOCK_OFFSET + Sum.Count;
+const FINE_OFFSET = SLAB_SUM_OFFSET + Sum.Count;
+const SLAB_OFFSET = FINE_OFFSET + ENTRY * RING_SIZE;
+const EPISODE_OFFSET = SLAB_OFFSET + ENTRY * RING_SIZE;
 const TOTAL_SLOTS = EPISODE_OFFSET + EPISODE_RING_SIZE;
 
 export const SEGMENT_STARTUP = 2;
@@ -91,6 +111,7 @@ export class LineState {
   sensitiveArea = false;
 
   constructor() {
+    this.#x[Slot.Resolution] = Number.POSITIVE_INFINITY;
     this.occlusionEndedTs = Number.NEGATIVE_INFINITY;
     this.infiltrationEndedTs = Number.NEGATIVE_INFINITY;
     this.occlusionBelowSince = Number.NaN;
@@ -113,18 +134,6 @@ export class LineState {
   set segmentStartTs(value: number) { this.#x[Slot.SegmentStartTs] = value; }
   get segmentStartVolume(): number { return this.#get(Slot.SegmentStartVolume); }
   set segmentStartVolume(value: number) { this.#x[Slot.SegmentStartVolume] = value; }
-  get blockSumV(): number { return this.#get(Slot.BlockSumV); }
-  set blockSumV(value: number) { this.#x[Slot.BlockSumV] = value; }
-  get blockSumP(): number { return this.#get(Slot.BlockSumP); }
-  set blockSumP(value: number) { this.#x[Slot.BlockSumP] = value; }
-  get blockStartV(): number { return this.#get(Slot.BlockStartV); }
-  set blockStartV(value: number) { this.#x[Slot.BlockStartV] = value; }
-  get slabSumV(): number { return this.#get(Slot.SlabSumV); }
-  set slabSumV(value: number) { this.#x[Slot.SlabSumV] = value; }
-  get slabSumP(): number { return this.#get(Slot.SlabSumP); }
-  set slabSumP(value: number) { this.#x[Slot.SlabSumP] = value; }
-  get slabStartV(): number { return this.#get(Slot.SlabStartV); }
-  set slabStartV(value: number) { this.#x[Slot.SlabStartV] = value; }
   get baseline(): number { return this.#get(Slot.Baseline); }
   set baseline(value: number) { this.#x[Slot.Baseline] = value; }
   /** Running mean of |difference| between consecutive occlusion blocks: the block noise scale. */
@@ -154,11 +163,95 @@ export class LineState {
   set infiltrationEndedTs(value: number) { this.#x[Slot.InfiltrationEndedTs] = value; }
   get lastEpisodeTs(): number { return this.#get(Slot.LastEpisodeTs); }
   set lastEpisodeTs(value: number) { this.#x[Slot.LastEpisodeTs] = value; }
+  /** Typical jaggedness of a quiet block or slab on this line (running mean). */
+  get quietBlockJaggedness(): number { return this.#get(Slot.BlockJaggedness); }
+  set quietBlockJaggedness(value: number) { this.#x[Slot.BlockJaggedness] = value; }
+  get quietSlabJaggedness(): number { return this.#get(Slot.SlabJaggedness); }
+  set quietSlabJaggedness(value: number) { this.#x[Slot.SlabJaggedness] = value; }
+  /** The block or slab just closed by `closeBlock`/`closeSlab`: mean volume, mean pressure, jaggedness. */
+  get closedV(): number { return this.#get(Slot.ClosedV); }
+  get closedP(): number { return this.#get(Slot.ClosedP); }
+  get closedJaggedness(): number { return this.#get(Slot.ClosedJaggedness); }
+
+  /** Volume spanned by the block being gathered, if it has samples. */
+  get blockSpanMl(): number { return this.blockSamples === 0 ? 0 : this.#lastV(BLOCK_OFFSET); }
+  get slabSpanMl(): number { return this.slabSamples === 0 ? 0 : this.#lastV(SLAB_SUM_OFFSET); }
+
+  #lastV(offset: number): number {
+    return this.#get(Slot.Volume) - this.#get(offset + Sum.StartV);
+  }
+
+  addToBlock(volumeMl: number, pressureMmHg: number): void {
+    this.#add(BLOCK_OFFSET, this.blockSamples++, volumeMl, pressureMmHg);
+  }
+
+  addToSlab(volumeMl: number, pressureMmHg: number): void {
+    this.#add(SLAB_SUM_OFFSET, this.slabSamples++, volumeMl, pressureMmHg);
+  }
+
+  #add(offset: number, before: number, volumeMl: number, pressureMmHg: number): void {
+    const x = this.#x;
+    if (before === 0) {
+      x[offset + Sum.StartV] = volumeMl;
+      x[offset + Sum.StartP] = pressureMmHg;
+      x[offset + Sum.V] = 0;
+      x[offset + Sum.P] = 0;
+      x[offset + Sum.VV] = 0;
+      x[offset + Sum.VP] = 0;
+      x[offset + Sum.PP] = 0;
+      return;
+    }
+    const v = volumeMl - this.#get(offset + Sum.StartV);
+    const p = pressureMmHg - this.#get(offset + Sum.StartP);
+    x[offset + Sum.V] = this.#get(offset + Sum.V) + v;
+    x[offset + Sum.P] = this.#get(offset + Sum.P) + p;
+    x[offset + Sum.VV] = this.#get(offset + Sum.VV) + v * v;
+    x[offset + Sum.VP] = this.#get(offset + Sum.VP) + v * p;
+    x[offset + Sum.PP] = this.#get(offset + Sum.PP) + p * p;
+  }
+
+  /** Closes the block being gathered into `closedV`, `closedP`, `closedJaggedness` and starts a new one. */
+  closeBlock(): void {
+    this.#close(BLOCK_OFFSET, this.blockSamples);
+    this.blockSamples = 0;
+  }
+
+  closeSlab(): void {
+    this.#close(SLAB_SUM_OFFSET, this.slabSamples);
+    this.slabSamples = 0;
+  }
+
+  /**
+   * Mean, and the RMS distance of the samples from their own least-squares line against volume:
+   * a pressure that follows the volume delivered (however steeply) is smooth, while crying,
+   * movement and handling add jagged variation between neighbouring samples.
+   */
+  #close(offset: number, n: number): void {
+    const sv = this.#get(offset + Sum.V);
+    const sp = this.#get(offset + Sum.P);
+    const x = this.#x;
+    x[Slot.ClosedV] = this.#get(offset + Sum.StartV) + sv / n;
+    x[Slot.ClosedP] = this.#get(offset + Sum.StartP) + sp / n;
+    if (n < 3) {
+      x[Slot.ClosedJaggedness] = 0;
+      return;
+    }
+    const svv = this.#get(offset + Sum.VV) - (sv * sv) / n;
+    const svp = this.#get(offset + Sum.VP) - (sv * sp) / n;
+    const spp = this.#get(offset + Sum.PP) - (sp * sp) / n;
+    const residual = svv > 0 ? spp - (svp * svp) / svv : spp;
+    x[Slot.ClosedJaggedness] = Math.sqrt(Math.max(0, residual) / (n - 2));
+  }
+
+  /** Smallest non-zero step between reported pressures so far: the pump's reporting resolution. */
+  get resolutionMmHg(): number { return this.#get(Slot.Resolution); }
 
   /** Median of the last three raw pressures: drops single-sample spikes (crying, a knock). */
   filterPressure(rawMmHg: number): number {
     const older = this.#get(Slot.Raw2);
     const old = this.#get(Slot.Raw1);
+    const step = Math.abs(rawMmHg - old);
+    if (this.filterCount > 0 && step > 0 && step < this.#get(Slot.Resolution)) this.#x[Slot.Resolution] = step;
     this.#x[Slot.Raw2] = old;
     this.#x[Slot.Raw1] = rawMmHg;
     if (this.filterCount < 2) {
@@ -175,41 +268,60 @@ export class LineState {
     this.slabCount = 0;
     this.blockSamples = 0;
     this.slabSamples = 0;
-    this.blockSumV = 0;
-    this.blockSumP = 0;
-    this.slabSumV = 0;
-    this.slabSumP = 0;
   }
 
-  pushFine(volumeMl: number, pressureMmHg: number): void {
+  /** Pushes the block just closed onto the occlusion ring. */
+  pushFine(): void {
     this.fineHead = (this.fineHead + 1) % RING_SIZE;
-    this.#x[FINE_OFFSET + 2 * this.fineHead] = volumeMl;
-    this.#x[FINE_OFFSET + 2 * this.fineHead + 1] = pressureMmHg;
+    this.#pushClosed(FINE_OFFSET + ENTRY * this.fineHead);
     if (this.fineCount < RING_SIZE) this.fineCount++;
+  }
+
+  #pushClosed(at: number): void {
+    const x = this.#x;
+    x[at] = this.closedV;
+    x[at + 1] = this.closedP;
+    x[at + 2] = this.closedJaggedness;
+  }
+
+  #fineAt(back: number): number {
+    return FINE_OFFSET + ENTRY * ((this.fineHead - back + RING_SIZE) % RING_SIZE);
   }
 
   /** Volume of the occlusion block `back` blocks before the newest (0 = newest). */
   fineV(back: number): number {
-    return this.#get(FINE_OFFSET + 2 * ((this.fineHead - back + RING_SIZE) % RING_SIZE));
+    return this.#get(this.#fineAt(back));
   }
 
   fineP(back: number): number {
-    return this.#get(FINE_OFFSET + 2 * ((this.fineHead - back + RING_SIZE) % RING_SIZE) + 1);
+    return this.#get(this.#fineAt(back) + 1);
   }
 
-  pushSlab(volumeMl: number, pressureMmHg: number): void {
+  fineJaggedness(back: number): number {
+    return this.#get(this.#fineAt(back) + 2);
+  }
+
+  /** Pushes the slab just closed onto the infiltration ring. */
+  pushSlab(): void {
     this.slabHead = (this.slabHead + 1) % RING_SIZE;
-    this.#x[SLAB_OFFSET + 2 * this.slabHead] = volumeMl;
-    this.#x[SLAB_OFFSET + 2 * this.slabHead + 1] = pressureMmHg;
+    this.#pushClosed(SLAB_OFFSET + ENTRY * this.slabHead);
     if (this.slabCount < RING_SIZE) this.slabCount++;
   }
 
+  #slabAt(back: number): number {
+    return SLAB_OFFSET + ENTRY * ((this.slabHead - back + RING_SIZE) % RING_SIZE);
+  }
+
   slabV(back: number): number {
-    return this.#get(SLAB_OFFSET + 2 * ((this.slabHead - back + RING_SIZE) % RING_SIZE));
+    return this.#get(this.#slabAt(back));
   }
 
   slabP(back: number): number {
-    return this.#get(SLAB_OFFSET + 2 * ((this.slabHead - back + RING_SIZE) % RING_SIZE) + 1);
+    return this.#get(this.#slabAt(back) + 1);
+  }
+
+  slabJaggedness(back: number): number {
+    return this.#get(this.#slabAt(back) + 2);
   }
 
   pushEpisode(ts: number): void {

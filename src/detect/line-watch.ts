@@ -27,6 +27,8 @@ export interface LineWatchOptions {
 }
 
 interface WindowFit {
+  /** Undisturbed slabs in the window; the rest of the fit is valid only when ≥ 4. */
+  clean: number;
   slope: number;
   rise: number;
   spanMl: number;
@@ -170,32 +172,33 @@ export class LineWatch {
 
   #accumulate(st: LineState, pressure: number, ts: number, sample: TelemetrySample): void {
     const volume = st.volume;
-    const occlusion = this.#s.occlusion;
-    if (st.blockSamples === 0) st.blockStartV = volume;
-    st.blockSumV += volume;
-    st.blockSumP += pressure;
-    st.blockSamples++;
-    if (st.blockSamples >= occlusion.blockSamples && volume - st.blockStartV >= occlusion.blockVolumeMl) {
-      const meanV = st.blockSumV / st.blockSamples;
-      const meanP = st.blockSumP / st.blockSamples;
-      st.blockSamples = 0;
-      st.blockSumV = 0;
-      st.blockSumP = 0;
-      this.#onBlock(st, meanV, meanP, ts, sample);
+    st.addToBlock(volume, pressure);
+    if (st.blockSamples >= this.#s.occlusion.blockSamples && st.blockSpanMl >= this.#s.occlusion.blockVolumeMl) {
+      st.closeBlock();
+      this.#onBlock(st, ts, sample);
     }
-    const infiltration = this.#s.infiltration;
-    if (st.slabSamples === 0) st.slabStartV = volume;
-    st.slabSumV += volume;
-    st.slabSumP += pressure;
-    st.slabSamples++;
-    if (st.slabSamples >= infiltration.slabSamples && volume - st.slabStartV >= infiltration.slabVolumeMl) {
-      const meanV = st.slabSumV / st.slabSamples;
-      const meanP = st.slabSumP / st.slabSamples;
-      st.slabSamples = 0;
-      st.slabSumV = 0;
-      st.slabSumP = 0;
-      this.#onSlab(st, meanV, meanP, ts, sample);
+    st.addToSlab(volume, pressure);
+    if (st.slabSamples >= this.#s.infiltration.slabSamples && st.slabSpanMl >= this.#s.infiltration.slabVolumeMl) {
+      st.closeSlab();
+      this.#onSlab(st, ts, sample);
     }
+  }
+
+  /**
+   * Whether a block's samples were jagged compared with this line's quiet blocks: crying,
+   * movement, a knock or a flush. Disturbed blocks and slabs are left out of every trend test.
+   */
+  #disturbed(st: LineState, jaggedness: number, quiet: number): boolean {
+    const disturbance = this.#s.disturbance;
+    // A ramp reported in coarse steps scatters by up to a step around its own line.
+    const floor = Math.max(disturbance.jaggednessFloorMmHg, Number.isFinite(st.resolutionMmHg) ? disturbance.resolutionFraction * st.resolutionMmHg : 0);
+    return jaggedness > disturbance.jaggednessMultiple * Math.max(quiet, floor);
+  }
+
+  /** The quiet jaggedness learned with one more block, or NaN when this block was disturbed. */
+  #nextQuiet(st: LineState, jaggedness: number, quiet: number): number {
+    if (quiet === 0) return jaggedness;
+    return this.#disturbed(st, jaggedness, quiet) ? Number.NaN : quiet + (jaggedness - quiet) * NOISE_WEIGHT;
   }
 
   // ── occlusion ────────────────────────────────────────────────────────────────────────────────
@@ -204,9 +207,13 @@ export class LineWatch {
     return Math.max(this.#s.segments.noiseFloorMmHg, st.blockMeanAbsDiff * ABS_DIFF_TO_SIGMA);
   }
 
-  /** The last three blocks lie within the flat band and do not rise at occlusion slope. */
+  #blockDisturbed(st: LineState, back: number): boolean {
+    return this.#disturbed(st, st.fineJaggedness(back), st.quietBlockJaggedness);
+  }
+
+  /** The last three blocks are undisturbed, lie within the flat band and do not rise at occlusion slope. */
   #lastBlocksFlat(st: LineState): boolean {
-    if (st.fineCount < 3) return false;
+    if (st.fineCount < 3 || this.#blockDisturbed(st, 0) || this.#blockDisturbed(st, 1) || this.#blockDisturbed(st, 2)) return false;
     const p0 = st.fineP(0);
     const p1 = st.fineP(1);
     const p2 = st.fineP(2);
@@ -215,11 +222,17 @@ export class LineWatch {
     return range <= this.#s.segments.flatMmHg && slope < this.#s.occlusion.minSlopeMmHgPerMl / 4;
   }
 
-  #onBlock(st: LineState, volume: number, pressure: number, ts: number, sample: TelemetrySample): void {
+  #onBlock(st: LineState, ts: number, sample: TelemetrySample): void {
+    const volume = st.closedV;
+    const pressure = st.closedP;
     const previousP = st.fineCount > 0 ? st.fineP(0) : pressure;
     const previousV = st.fineCount > 0 ? st.fineV(0) : volume;
-    st.pushFine(volume, pressure);
-    if (pressure < st.segmentMinP) st.segmentMinP = pressure;
+    const previousClean = st.fineCount > 0 && !this.#blockDisturbed(st, 0);
+    st.pushFine();
+    const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietBlockJaggedness);
+    const disturbed = Number.isNaN(quiet);
+    if (!disturbed) st.quietBlockJaggedness = quiet;
+    if (!disturbed && pressure < st.segmentMinP) st.segmentMinP = pressure;
     if (st.occlusionActive) {
       if (pressure > st.occlusionPeakP) st.occlusionPeakP = pressure;
       return;
@@ -240,9 +253,9 @@ export class LineWatch {
     if (st.baselineLearned) {
       threshold = Math.max(occlusion.riseMmHg, occlusion.riseNoiseMultiple * this.#blockSigma(st));
       const residual = pressure - st.baseline;
-      if (Math.abs(residual) <= threshold / 2) {
+      if (!disturbed && Math.abs(residual) <= threshold / 2) {
         st.baseline += residual * Math.min(1, (volume - previousV) / segments.trackVolumeMl);
-        st.blockMeanAbsDiff = updateMeanAbsDiff(st.blockMeanAbsDiff, pressure - previousP, segments.noiseFloorMmHg);
+        if (previousClean) st.blockMeanAbsDiff = updateMeanAbsDiff(st.blockMeanAbsDiff, pressure - previousP, segments.noiseFloorMmHg);
       }
       base = st.baseline;
     } else {
@@ -250,6 +263,7 @@ export class LineWatch {
       threshold = st.segmentKind === SEGMENT_STARTUP ? occlusion.startupRiseMmHg : occlusion.settleRiseMmHg;
     }
 
+    if (disturbed) return;
     if (ts - st.occlusionEndedTs < occlusion.holdOffSeconds * 1000) {
       st.occlusionConfirm = 0;
       return;
@@ -263,16 +277,19 @@ export class LineWatch {
       }
       return;
     }
-    if (++st.occlusionConfirm < occlusion.confirmBlocks) return;
+    // A rise several times the threshold needs no second block: at slow telemetry one block is a minute.
+    const large = pressure - base >= occlusion.immediateRiseMultiple * threshold;
+    if (++st.occlusionConfirm < occlusion.confirmBlocks && !large) return;
     this.#raiseOcclusion(st, base, threshold, onsetBack, ts, sample);
   }
 
   /**
    * Whether the newest block ends an occlusion-like ramp above `base`: returns how many blocks
-   * back the ramp began, or −1. The onset is the last block near the base (or the oldest held,
-   * when the ramp began before the ring); the rise from there must be steep against volume, span
-   * several blocks and still be growing in its second half. A step of any height fails the last
-   * test once the blocks after it settle.
+   * back the ramp began, or −1. Only undisturbed blocks count. The onset is the last block near
+   * the base (or the oldest held, when the ramp began before the ring); the rise from there must
+   * be steep against volume, span several blocks, still be growing in its second half (a step of
+   * any height fails this once the blocks after it settle) and lie close to a straight line (a
+   * blocked line fills its compliance smoothly; crying and movement are jagged).
    */
   #rampOnset(st: LineState, base: number, threshold: number): number {
     const occlusion = this.#s.occlusion;
@@ -280,23 +297,72 @@ export class LineWatch {
     const pressure = st.fineP(0);
     if (count <= occlusion.minBlocks || pressure - base < threshold) return -1;
     const onsetLevel = base + threshold / 4;
-    let onset = count - 1;
+    let onset = -1;
+    let oldestClean = -1;
+    let clean = 0;
     for (let back = 1; back < count; back++) {
+      if (this.#blockDisturbed(st, back)) continue;
+      oldestClean = back;
       if (st.fineP(back) <= onsetLevel) {
         onset = back;
         break;
       }
+      clean++;
     }
-    if (onset < occlusion.minBlocks) return -1;
+    if (onset < 0) onset = oldestClean;
+    // `clean` counts the undisturbed blocks after the onset, the newest included once below.
+    if (onset < 0 || clean + 1 < occlusion.minBlocks) return -1;
     const onsetV = st.fineV(onset);
     const rise = pressure - st.fineP(onset);
     const spanMl = st.fineV(0) - onsetV;
     if (spanMl <= 0 || rise / spanMl < occlusion.minSlopeMmHgPerMl) return -1;
+    // Rings restart at every rate change, so volume over rate is the time the rise has lasted.
+    if ((spanMl / st.previousRate) * 3600 < occlusion.minRiseSeconds) return -1;
     const midV = onsetV + spanMl / 2;
-    let mid = onset;
-    for (let back = onset - 1; back > 0 && st.fineV(back) <= midV; back--) mid = back;
-    if (Math.abs(st.fineV(mid - 1) - midV) < Math.abs(st.fineV(mid) - midV)) mid--;
-    return pressure - st.fineP(mid) >= occlusion.continuationFraction * rise ? onset : -1;
+    let midP = st.fineP(onset);
+    let midDistance = Number.POSITIVE_INFINITY;
+    for (let back = onset - 1; back > 0; back--) {
+      if (this.#blockDisturbed(st, back)) continue;
+      const distance = Math.abs(st.fineV(back) - midV);
+      if (distance < midDistance) {
+        midDistance = distance;
+        midP = st.fineP(back);
+      }
+    }
+    if (pressure - midP < occlusion.continuationFraction * rise) return -1;
+    const allowed = Math.max(occlusion.linearityNoiseMultiple * this.#blockSigma(st), occlusion.linearityFraction * rise);
+    return this.#rampResidual(st, onset) <= allowed ? onset : -1;
+  }
+
+  /** RMS distance of the undisturbed blocks since the onset from their least-squares line. */
+  #rampResidual(st: LineState, onset: number): number {
+    let n = 0;
+    let sumV = 0;
+    let sumP = 0;
+    for (let back = 0; back <= onset; back++) {
+      if (this.#blockDisturbed(st, back)) continue;
+      n++;
+      sumV += st.fineV(back);
+      sumP += st.fineP(back);
+    }
+    const meanV = sumV / n;
+    const meanP = sumP / n;
+    let sxx = 0;
+    let sxy = 0;
+    for (let back = 0; back <= onset; back++) {
+      if (this.#blockDisturbed(st, back)) continue;
+      const dv = st.fineV(back) - meanV;
+      sxx += dv * dv;
+      sxy += dv * (st.fineP(back) - meanP);
+    }
+    const slope = sxx > 0 ? sxy / sxx : 0;
+    let sse = 0;
+    for (let back = 0; back <= onset; back++) {
+      if (this.#blockDisturbed(st, back)) continue;
+      const residual = st.fineP(back) - meanP - slope * (st.fineV(back) - meanV);
+      sse += residual * residual;
+    }
+    return Math.sqrt(sse / Math.max(1, n - 2));
   }
 
   #raiseOcclusion(st: LineState, base: number, threshold: number, onsetBack: number, ts: number, sample: TelemetrySample): void {
@@ -379,23 +445,33 @@ export class LineWatch {
     return Math.min(RING_SIZE, Math.max(5, slabs));
   }
 
+  #slabDisturbed(st: LineState, back: number): boolean {
+    return this.#disturbed(st, st.slabJaggedness(back), st.quietSlabJaggedness);
+  }
+
   /**
-   * Least-squares line through the newest `n` slabs, and whether the rise is spread evenly across
-   * its four quarters. Only called when a slab closes (every ≥ 3 samples), so O(n) stays O(1) per
-   * sample on average and bounded at worst.
+   * Least-squares line through the undisturbed slabs among the newest `n`, and whether the rise is
+   * spread evenly across their four quarters. Only called when a slab closes (every ≥ 3 samples),
+   * so O(n) stays O(1) per sample on average and bounded at worst.
    */
   #fitWindow(st: LineState, n: number, out: WindowFit): void {
+    let clean = 0;
     let sumV = 0;
     let sumP = 0;
     for (let back = 0; back < n; back++) {
+      if (this.#slabDisturbed(st, back)) continue;
+      clean++;
       sumV += st.slabV(back);
       sumP += st.slabP(back);
     }
-    const meanV = sumV / n;
-    const meanP = sumP / n;
+    out.clean = clean;
+    if (clean < 4) return;
+    const meanV = sumV / clean;
+    const meanP = sumP / clean;
     let sxx = 0;
     let sxy = 0;
     for (let back = 0; back < n; back++) {
+      if (this.#slabDisturbed(st, back)) continue;
       const dv = st.slabV(back) - meanV;
       sxx += dv * dv;
       sxy += dv * (st.slabP(back) - meanP);
@@ -407,38 +483,50 @@ export class LineWatch {
     out.rise = slope * out.spanMl;
     out.startP = meanP + slope * (oldestV - meanV);
 
-    // Quarters from oldest to newest; each step between quarter means must carry its share.
+    // Quarters of the undisturbed slabs, oldest first; each step between quarter means must carry its share.
     out.even = true;
     let previousV = 0;
     let previousP = 0;
-    for (let quarter = 0; quarter < 4; quarter++) {
-      const from = Math.floor((quarter * n) / 4);
-      const to = Math.floor(((quarter + 1) * n) / 4);
-      let qv = 0;
-      let qp = 0;
-      for (let index = from; index < to; index++) {
-        qv += st.slabV(n - 1 - index);
-        qp += st.slabP(n - 1 - index);
-      }
-      qv /= to - from;
-      qp /= to - from;
+    let index = 0;
+    let quarter = 0;
+    let qv = 0;
+    let qp = 0;
+    let inQuarter = 0;
+    for (let back = n - 1; back >= 0; back--) {
+      if (this.#slabDisturbed(st, back)) continue;
+      qv += st.slabV(back);
+      qp += st.slabP(back);
+      inQuarter++;
+      index++;
+      if (index < Math.floor(((quarter + 1) * clean) / 4)) continue;
+      qv /= inQuarter;
+      qp /= inQuarter;
       if (quarter > 0 && qp - previousP < this.#s.infiltration.evenness * slope * (qv - previousV)) out.even = false;
       previousV = qv;
       previousP = qp;
+      quarter++;
+      qv = 0;
+      qp = 0;
+      inQuarter = 0;
     }
   }
 
-  readonly #fit: WindowFit = { slope: 0, rise: 0, spanMl: 0, startP: 0, even: false };
+  readonly #fit: WindowFit = { clean: 0, slope: 0, rise: 0, spanMl: 0, startP: 0, even: false };
 
-  #onSlab(st: LineState, volume: number, pressure: number, ts: number, sample: TelemetrySample): void {
-    st.pushSlab(volume, pressure);
+  #onSlab(st: LineState, ts: number, sample: TelemetrySample): void {
+    const pressure = st.closedP;
+    const previousClean = st.slabCount > 0 && !this.#slabDisturbed(st, 0);
+    st.pushSlab();
+    const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietSlabJaggedness);
+    const disturbed = Number.isNaN(quiet);
+    if (!disturbed) st.quietSlabJaggedness = quiet;
     if (st.occlusionActive) {
       st.infiltrationConfirm = 0;
       return;
     }
     if (st.infiltrationActive) {
       // Ends only if the pressure falls back to where the rise began: tissue does not drain itself.
-      st.infiltrationEndConfirm = pressure <= st.infiltrationStartP ? st.infiltrationEndConfirm + 1 : 0;
+      if (!disturbed) st.infiltrationEndConfirm = pressure <= st.infiltrationStartP ? st.infiltrationEndConfirm + 1 : 0;
       if (st.infiltrationEndConfirm >= 2) this.#endInfiltration(st, ts, sample, 'pressure-fell');
       return;
     }
@@ -448,14 +536,21 @@ export class LineWatch {
     if (st.slabCount < n) return;
     const fit = this.#fit;
     this.#fitWindow(st, n, fit);
+    // A window mostly taken up by crying or handling says nothing either way.
+    if (disturbed || fit.clean < this.#s.disturbance.minCleanFraction * n) return;
 
     if (!st.infiltrationArmed) {
       // Armed only once a whole window has looked like a vein: start-up creep is not a site.
       if (Math.abs(fit.slope) < infiltration.minSlopeMmHgPerMl / 2) {
         st.infiltrationArmed = true;
         let sumAbsDiff = 0;
-        for (let back = 1; back < n; back++) sumAbsDiff += Math.abs(st.slabP(back - 1) - st.slabP(back));
-        st.slabMeanAbsDiff = sumAbsDiff / (n - 1);
+        let pairs = 0;
+        for (let back = 1; back < n; back++) {
+          if (this.#slabDisturbed(st, back - 1) || this.#slabDisturbed(st, back)) continue;
+          sumAbsDiff += Math.abs(st.slabP(back - 1) - st.slabP(back));
+          pairs++;
+        }
+        st.slabMeanAbsDiff = pairs > 0 ? sumAbsDiff / pairs : 0;
         const prior = infiltration.wanderPriorMmHg;
         st.windowRiseVariance = prior * prior;
         st.windowRiseCount = 0;
@@ -475,7 +570,7 @@ export class LineWatch {
     if (++st.slabsSinceWanderUpdate >= n && !tissueShaped) this.#learnWander(st, fit.rise, wander);
     if (!tissueShaped || fit.rise < threshold) {
       st.infiltrationConfirm = 0;
-      if (fit.slope < infiltration.minSlopeMmHgPerMl) {
+      if (previousClean && fit.slope < infiltration.minSlopeMmHgPerMl) {
         st.slabMeanAbsDiff = updateMeanAbsDiff(st.slabMeanAbsDiff, pressure - st.slabP(1), noiseFloor);
       }
       return;

@@ -48,10 +48,23 @@ export const OcclusionSettingsSchema = z
     riseMmHg: positive(1000).default(10).describe('minimum rise above the baseline before an occlusion is raised'),
     riseNoiseMultiple: positive(100).default(5).describe('and at least this many times the estimated block noise'),
     minBlocks: z.number().int().min(2).max(15).default(3).describe('the rise must span at least this many blocks (a step spans one or two)'),
+    minRiseSeconds: z
+      .number()
+      .min(0)
+      .max(3600)
+      .default(60)
+      .describe('the rise must have lasted this long: a movement or crying bout lifts the pressure in seconds and is over within minutes'),
     continuationFraction: fraction
       .default(0.25)
       .describe('at least this fraction of the rise must lie in the second half of the volume since onset: ramps keep growing, steps do not'),
-    confirmBlocks: z.number().int().min(1).max(20).default(2).describe('consecutive blocks that must pass before raising'),
+    linearityFraction: fraction
+      .default(0.15)
+      .describe('the blocks since onset must lie this close to a straight line (RMS, as a fraction of the rise) ...'),
+    linearityNoiseMultiple: positive(100)
+      .default(3)
+      .describe('... or within this many block-noise SDs: a filling compliance is smooth, crying and movement are jagged'),
+    confirmBlocks: z.number().int().min(1).max(20).default(2).describe('consecutive blocks that must pass before raising ...'),
+    immediateRiseMultiple: positive(100).default(3).describe('... unless the rise is already this many times the threshold'),
     settleRiseMmHg: positive(1000)
       .default(20)
       .describe('rise over the segment minimum needed while a resumed or re-rated segment is still settling'),
@@ -79,7 +92,7 @@ export const InfiltrationSettingsSchema = z
     riseMmHg: positive(1000).default(3).describe('minimum rise across the window'),
     riseNoiseMultiple: positive(100).default(4).describe('and at least this many times the estimated slab noise'),
     wanderMultiple: positive(100)
-      .default(4)
+      .default(5.5)
       .describe('and at least this many times the typical window rise learned on this line (slow venous drift and limb movement)'),
     wanderPriorMmHg: positive(100)
       .default(1.5)
@@ -87,7 +100,13 @@ export const InfiltrationSettingsSchema = z
     evenness: fraction
       .default(0.3)
       .describe('each of the three quarter-to-quarter rises must be at least this fraction of an even share: a step puts all the rise in one place'),
-    confirmSlabs: z.number().int().min(1).max(20).default(2).describe('consecutive slabs that must pass before raising'),
+    confirmSlabs: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(4)
+      .describe('consecutive slabs that must pass before raising: the rise must persist over 0.08 mL more, which slow drift seldom does'),
     holdOffMinutes: z.number().min(0).max(1440).default(30).describe('no new advisory on the channel for this long after one ends'),
     priorityVesicant: z.enum(['medium', 'low']).default('medium').describe('priority on a vesicant line (never high: this is an advisory)'),
     priorityOther: z.enum(['medium', 'low']).default('low').describe('priority on any other line'),
@@ -100,9 +119,9 @@ export const SensitiveContextSchema = z
       .array(z.string().min(1))
       .default(['NICU'])
       .describe('care areas (case-insensitive) where a vesicant line gets the earlier advisory'),
-    windowFactor: z.number().min(0.2).max(1).default(0.6).describe('infiltration window multiplied by this on a vesicant line in those care areas'),
-    riseFactor: z.number().min(0.2).max(1).default(0.75).describe('infiltration rise thresholds multiplied by this'),
-    confirmSlabs: z.number().int().min(1).max(20).default(1).describe('consecutive slabs that must pass there'),
+    windowFactor: z.number().min(0.2).max(1).default(1).describe('infiltration window multiplied by this on a vesicant line in those care areas (shorter is sooner but noisier)'),
+    riseFactor: z.number().min(0.2).max(1).default(0.85).describe('infiltration rise thresholds multiplied by this'),
+    confirmSlabs: z.number().int().min(1).max(20).default(3).describe('consecutive slabs that must pass there'),
   })
   .describe('earlier advisories where harm is likeliest: vesicant drugs in the NICU');
 
@@ -117,6 +136,17 @@ export const DEFAULT_DRUG_LIBRARY = [
   { name: 'calcium gluconate', aliases: ['ca gluconate', 'calcium gluc'], codes: [], vesicant: true },
   { name: 'calcium chloride', aliases: ['ca chloride', 'cacl2'], codes: [], vesicant: true },
 ];
+
+export const DisturbanceSettingsSchema = z
+  .strictObject({
+    jaggednessMultiple: positive(100)
+      .default(3)
+      .describe("a block or slab whose samples scatter around their own line more than this many times the line's quiet scatter is disturbed (crying, movement, handling) and left out of the trend tests"),
+    jaggednessFloorMmHg: positive(50).default(0.5).describe('quiet scatter assumed at least this large, so sensor quantisation does not mark every block disturbed'),
+    resolutionFraction: fraction.default(0.6).describe("and at least this fraction of the pump's reporting resolution (learned as the smallest step between reported pressures)"),
+    minCleanFraction: fraction.default(0.75).describe('the infiltration window is judged only when at least this share of its slabs is undisturbed'),
+  })
+  .describe('patient and handling disturbances: fast, jagged pressure changes that delivered volume cannot cause');
 
 export const RecurrentOcclusionSettingsSchema = z
   .strictObject({
@@ -134,6 +164,7 @@ export const DetectorSettingsSchema = z.strictObject({
   occlusion: OcclusionSettingsSchema.prefault({}),
   infiltration: InfiltrationSettingsSchema.prefault({}),
   sensitiveContext: SensitiveContextSchema.prefault({}),
+  disturbance: DisturbanceSettingsSchema.prefault({}),
   recurrentOcclusion: RecurrentOcclusionSettingsSchema.prefault({}),
   drugLibrary: z
     .array(DrugEntrySchema)

@@ -29,9 +29,11 @@ function clampTrace(rateMlPerH: number, complianceUl: number, onsetMin = 40, opt
 
 /**
  * The catheter tip leaves the vein at `onsetMin`: pressure falls from venous (8) to interstitial
- * plus tissue resistance (4), then climbs as the site fills (dP/dV = 1/C).
+ * plus tissue resistance (4), then climbs as the site fills (dP/dV = 1/C). The quiet hours before
+ * let the detector learn how much this line wanders.
  */
-function infiltrationTrace(siteComplianceMl: number, options: TraceOptions = {}, onsetMin = 60) {
+const INFILTRATION_ONSET_MIN = 240;
+function infiltrationTrace(siteComplianceMl: number, options: TraceOptions = {}, onsetMin = INFILTRATION_ONSET_MIN) {
   return trace([{ seconds: onsetMin * 60, pressure: flat(8) }, { seconds: 4 * 3600, pressure: ramp(4, 1 / siteComplianceMl) }], options);
 }
 
@@ -95,6 +97,32 @@ describe('LineWatch: downstream occlusion', () => {
     expect(watch(samples)).toEqual([]);
   });
 
+  it('does not take movement bouts (pressure spikes held for seconds, for 100 s) for occlusions', () => {
+    const bout = (seed: number) => {
+      const random = seededRandom(seed);
+      let heldMmHg = 0;
+      let heldSince = -5;
+      return (at: SegmentContext) => {
+        if (at.seconds >= 100) return 8;
+        if (at.seconds - heldSince >= 5) {
+          heldSince = at.seconds;
+          const u = Math.max(random(), 1e-9);
+          heldMmHg = Math.abs(Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random())) * 15;
+        }
+        return 8 + heldMmHg;
+      };
+    };
+    const bouts = Array.from({ length: 6 }, (_, index) => ({ seconds: 1200, pressure: bout(3 + index) }));
+    const samples = trace([{ seconds: 3600, pressure: flat(8) }, ...bouts], { rateMlPerH: 3, intervalSeconds: 1, noiseMmHg: 0.5, seed: 3 });
+    expect(watch(samples)).toEqual([]);
+  });
+
+  it('does not take a smooth rise that is over within a minute for an occlusion', () => {
+    const knock = (at: SegmentContext) => (at.seconds < 40 ? 8 + at.seconds * 0.6 : 8);
+    const samples = trace([{ seconds: 3600, pressure: flat(8) }, { seconds: 3600, pressure: knock }], { rateMlPerH: 8, intervalSeconds: 2, noiseMmHg: 0.3 });
+    expect(watch(samples)).toEqual([]);
+  });
+
   it('does not take the engagement of a fresh syringe at start-up for an occlusion', () => {
     const engage = (at: SegmentContext) => (at.volumeMl < 0.25 ? 0 : Math.min(40, (at.volumeMl - 0.25) * 400));
     expect(watch(trace([{ seconds: 3 * 3600, pressure: engage }]))).toEqual([]);
@@ -142,7 +170,7 @@ describe('LineWatch: possible infiltration', () => {
   it('raises a tissue-like dP/dV ramp as a low-priority advisory within 0.5 mL, saying what to check', () => {
     const samples = infiltrationTrace(0.04);
     const [finding] = raised(watch(samples), 'possible-infiltration');
-    const infiltratedMl = ((finding!.atMs - startOf(samples) - 60 * MIN) / 3_600_000) * 1;
+    const infiltratedMl = ((finding!.atMs - startOf(samples) - INFILTRATION_ONSET_MIN * MIN) / 3_600_000) * 1;
     expect(infiltratedMl).toBeLessThanOrEqual(0.5);
     expect(finding!.priority).toBe('low');
     expect(finding!.message).toMatch(/check the IV site/i);
