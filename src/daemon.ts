@@ -1,4 +1,7 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
+import { AckHandler } from './alarms/ack.js';
+import { AlarmJournal } from './alarms/journal.js';
+import { AlarmOutbox } from './alarms/outbox.js';
 import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Logger } from './log.js';
@@ -26,6 +29,9 @@ export interface DaemonDeps {
 export interface Daemon {
   readonly pipeline: Pipeline;
   readonly publisher: MqttAlarmPublisher;
+  readonly journal: AlarmJournal;
+  readonly outbox: AlarmOutbox;
+  readonly acks: AckHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
@@ -45,8 +51,40 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
-  const publisher = new MqttAlarmPublisher({ config, secrets, connect, logger, clock, credentialsDirectory });
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [publisher, ops.alarmSink] });
+  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger });
+  const { delivery } = config;
+  const publisher = new MqttAlarmPublisher({
+    config,
+    secrets,
+    connect,
+    logger,
+    clock,
+    credentialsDirectory,
+    maxPayloadBytes: delivery.maxPayloadBytes,
+    // Each event is two publishes (retained state and stream), plus the status and retained restore.
+    maxInFlight: 2 * delivery.maxInFlight + 2,
+    eventExpirySeconds: delivery.eventExpirySeconds,
+  });
+  const outbox = new AlarmOutbox({
+    journal,
+    transport: publisher,
+    logger,
+    clock,
+    report: (report) => pipeline.alarms.reportTechnical(report),
+    maxInFlight: delivery.maxInFlight,
+    maxAttempts: delivery.maxAttempts,
+    stalledAfterMs: delivery.stalledAfterSeconds * 1000,
+  });
+  const restoredAlarms = journal.restoredAlarms();
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  const acks = new AckHandler({
+    identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+    acknowledge: (alarmId, by, ackAt) => pipeline.alarms.acknowledge(alarmId, by, ackAt),
+    logger,
+    clock,
+  });
+  publisher.onAck((ack) => acks.handle(ack.payload, ack.retained));
+  outbox.start();
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
     sources.push(new MqttTelemetrySource({ config, source: config.sources.mqtt, secrets, connect, logger, clock, credentialsDirectory }));
@@ -76,12 +114,17 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   return {
     pipeline,
     publisher,
+    journal,
+    outbox,
+    acks,
     sources,
     ops,
     async stop() {
       clearInterval(ticker);
       await Promise.all(sources.map((source) => source.stop()));
+      outbox.stop();
       await publisher.stop();
+      journal.close();
       ops.stop();
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },

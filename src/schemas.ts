@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AlarmAckSchema } from './alarms/ack.js';
 import { AlarmEventSchema } from './alarms/event.js';
 import { ConfigSchema } from './config/schema.js';
 import { TelemetrySampleSchema } from './telemetry/sample.js';
@@ -8,6 +9,7 @@ export function publishedSchemas(): Record<string, unknown> {
   return {
     'telemetry-sample.v1.schema.json': z.toJSONSchema(TelemetrySampleSchema, { io: 'input' }),
     'alarm-event.v1.schema.json': z.toJSONSchema(AlarmEventSchema, { io: 'output' }),
+    'alarm-ack.v1.schema.json': z.toJSONSchema(AlarmAckSchema, { io: 'input' }),
     'config.v1.schema.json': z.toJSONSchema(ConfigSchema, { io: 'input' }),
   };
 }

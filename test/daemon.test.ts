@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AlarmEventSchema } from '../src/alarms/event.js';
+import { AlarmEventSchema, type AlarmEvent } from '../src/alarms/event.js';
 import { systemClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
@@ -21,14 +24,21 @@ afterAll(async () => {
   await broker.stop();
 });
 
-async function startWard() {
-  const prefix = uniqueTopicPrefix('daemon');
+interface WardOptions {
+  prefix?: string;
+  journalDirectory?: string;
+}
+
+async function startWard(options: WardOptions = {}) {
+  const prefix = options.prefix ?? uniqueTopicPrefix('daemon');
   const telemetryRoot = `${prefix}-pumps`;
+  const journalDirectory = options.journalDirectory ?? (await mkdtemp(join(tmpdir(), 'pumpwatch-daemon-')));
   const config = ConfigSchema.parse({
     gateway: { id: 'gw-test' },
-    mqtt: { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix: prefix, clientId: `pw-${prefix.slice(-8)}` },
+    mqtt: { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix: prefix, clientId: `pw-${prefix.slice(-8)}`, sessionExpirySeconds: 0 },
     sources: { mqtt: { topics: [`${telemetryRoot}/+/telemetry`] } },
     detection: { telemetryLostAfterSeconds: 2 },
+    journal: { directory: journalDirectory },
   });
   const log = captureLog('info');
   const station: Recorder = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [`${prefix}/#`] });
@@ -42,13 +52,18 @@ async function startWard() {
     await daemon.stop();
     await station.stop();
     await clearRetainedUnder(broker.url, broker.protocolVersion, prefix);
+    if (options.journalDirectory === undefined) await rm(journalDirectory, { recursive: true, force: true });
   });
   await station.waitFor((m) => m.topic === `${prefix}/status` && m.text.includes('"online"'), { description: 'gateway online' });
   const pumps = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [] });
   cleanups.push(() => pumps.stop());
   const publishSample = (pumpId: string, fields: Record<string, unknown> = {}) =>
     pumps.client.publishAsync(`${telemetryRoot}/${encodeURIComponent(pumpId)}/telemetry`, JSON.stringify({ pumpId, ts: Date.now(), state: 'infusing', rateMlPerH: 1, ...fields }));
-  return { prefix, daemon, station, log, publishSample, pumps, telemetryRoot };
+  return { prefix, daemon, station, log, publishSample, pumps, telemetryRoot, journalDirectory };
+}
+
+function eventsOn(recorder: Recorder, prefix: string): AlarmEvent[] {
+  return recorder.on(`${prefix}/events`).map((m) => AlarmEventSchema.parse(JSON.parse(m.text)));
 }
 
 describe('the daemon, end to end through a real broker', () => {
@@ -92,5 +107,52 @@ describe('the daemon, end to end through a real broker', () => {
     const mark = ward.station.messages.length;
     await ward.daemon.stop();
     await ward.station.waitFor((m) => m.topic === `${ward.prefix}/status` && m.text.includes('"offline"'), { fromIndex: mark, description: 'offline status' });
+  });
+
+  it('answers a station ack with an acknowledged event, on the stream and in the retained state', async () => {
+    const ward = await startWard();
+    await ward.publishSample('NICU-04', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    const alarmTopic = `${ward.prefix}/alarms/NICU-04/1/downstream-occlusion`;
+    const raised = AlarmEventSchema.parse(JSON.parse((await ward.station.waitFor((m) => m.topic === alarmTopic, { description: 'alarm' })).text));
+    await ward.pumps.client.publishAsync(`${ward.prefix}/ack`, JSON.stringify({ v: 1, alarmId: raised.alarmId, by: 'station-1', at: new Date().toISOString(), ward: 'ward' }), { qos: 1 });
+    const acked = await ward.station.waitFor((m) => m.topic === alarmTopic && m.text.includes('"event":"acknowledged"'), { description: 'acknowledged retained' });
+    expect(JSON.parse(acked.text)).toMatchObject({ alarmId: raised.alarmId, event: 'acknowledged', seq: 2, state: { acknowledged: true }, evidence: { acknowledgedBy: 'station-1' } });
+    await ward.station.waitFor((m) => m.topic === `${ward.prefix}/events` && m.text.includes('"event":"acknowledged"'), { description: 'acknowledged on the stream' });
+    expect(ward.daemon.acks.counts()).toMatchObject({ accepted: 1 });
+  });
+
+  it('ignores and counts acks for other wards and for alarms it does not have', async () => {
+    const ward = await startWard();
+    await ward.publishSample('NICU-05', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    const alarmTopic = `${ward.prefix}/alarms/NICU-05/1/downstream-occlusion`;
+    const raised = AlarmEventSchema.parse(JSON.parse((await ward.station.waitFor((m) => m.topic === alarmTopic, { description: 'alarm' })).text));
+    const ack = (fields: Record<string, unknown>) =>
+      ward.pumps.client.publishAsync(`${ward.prefix}/ack`, JSON.stringify({ alarmId: raised.alarmId, by: 's', at: new Date().toISOString(), ...fields }), { qos: 1 });
+    await ack({ ward: 'picu' });
+    await ack({ alarmId: 'not-an-alarm' });
+    await ward.pumps.client.publishAsync(`${ward.prefix}/ack`, '{', { qos: 1 });
+    await expect.poll(() => ward.daemon.acks.counts()).toMatchObject({ 'cross-ward': 1, unknown: 1, malformed: 1, accepted: 0 });
+    await ward.station.barrier();
+    expect(eventsOn(ward.station, ward.prefix).map((e) => e.event)).toEqual(['raised']);
+  });
+
+  it('keeps an alarm, and its alarmId, across a restart, from its journal', async () => {
+    const journalDirectory = await mkdtemp(join(tmpdir(), 'pumpwatch-daemon-'));
+    cleanups.push(() => rm(journalDirectory, { recursive: true, force: true }));
+    const first = await startWard({ journalDirectory });
+    await first.publishSample('NICU-06', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    const alarmTopic = `${first.prefix}/alarms/NICU-06/1/downstream-occlusion`;
+    const raised = AlarmEventSchema.parse(JSON.parse((await first.station.waitFor((m) => m.topic === alarmTopic, { description: 'alarm' })).text));
+    await first.daemon.stop();
+    await clearRetainedUnder(broker.url, broker.protocolVersion, first.prefix);
+
+    const second = await startWard({ journalDirectory, prefix: first.prefix });
+    const shown = await second.station.waitFor((m) => m.topic === alarmTopic && m.payload.length > 0, { description: 'alarm shown again after the restart' });
+    expect(JSON.parse(shown.text)).toMatchObject({ alarmId: raised.alarmId, event: 'raised' });
+    await second.publishSample('NICU-06', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    await second.publishSample('NICU-06', { pumpAlarms: [] });
+    const ended = await second.station.waitFor((m) => m.topic === `${second.prefix}/events` && m.text.includes('"event":"ended"'), { description: 'ended' });
+    expect(JSON.parse(ended.text)).toMatchObject({ alarmId: raised.alarmId, seq: 2 });
+    expect(eventsOn(second.station, second.prefix).filter((e) => e.event === 'raised')).toEqual([]);
   });
 });

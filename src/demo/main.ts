@@ -1,4 +1,7 @@
 import { connect } from 'mqtt';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AlarmEvent } from '../alarms/event.js';
@@ -40,7 +43,13 @@ async function demo(argv: string[]): Promise<number> {
   process.once('SIGTERM', () => stop.abort());
 
   const broker = await startEmbeddedBroker();
-  const loaded = await loadConfigFile(DEFAULT_CONFIG, { PUMPWATCH_MQTT__URL: broker.url, PUMPWATCH_MQTT__PROTOCOL_VERSION: '4' });
+  // A journal of its own each run: alarms journaled by an earlier demo must not come back in this one.
+  const journalDirectory = await mkdtemp(join(tmpdir(), 'pumpwatch-demo-'));
+  const loaded = await loadConfigFile(DEFAULT_CONFIG, {
+    PUMPWATCH_MQTT__URL: broker.url,
+    PUMPWATCH_MQTT__PROTOCOL_VERSION: '4',
+    PUMPWATCH_JOURNAL__DIRECTORY: journalDirectory,
+  });
   if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
   const { config } = loaded.value;
   const scenario = await loadScenario('demo');
@@ -74,6 +83,7 @@ async function demo(argv: string[]): Promise<number> {
   await daemon.stop();
   await station.stop();
   await broker.stop();
+  await rm(journalDirectory, { recursive: true, force: true });
   const seconds = ((firstOcclusionAt ?? Date.now()) - startedAt) / 1000;
   console.log(
     firstOcclusionAt === undefined

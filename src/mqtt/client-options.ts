@@ -17,6 +17,8 @@ export type MqttConnect = (brokerUrl: string, options: IClientOptions) => MqttCl
 export type MqttClientRole = 'alarms' | 'telemetry';
 
 export const TELEMETRY_CLIENT_ID_SUFFIX = '-telemetry';
+/** Station acks are a few hundred bytes. */
+export const MAX_INBOUND_PACKET_BYTES = 16_384;
 /** A half-open TCP connect should not hold the reconnect loop for mqtt.js's default 30 s. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -74,6 +76,15 @@ export async function buildClientOptions(input: ClientOptionsInput): Promise<ICl
   };
   if (mqtt.username !== undefined) options.username = mqtt.username;
   if (secrets.mqttPassword !== undefined) options.password = secrets.mqttPassword;
+  if (role === 'alarms' && mqtt.sessionExpirySeconds > 0) {
+    // A kept session holds our ack subscription and queues station acks while we are away.
+    options.clean = false;
+    if (mqtt.protocolVersion === 5) options.properties = { sessionExpiryInterval: mqtt.sessionExpirySeconds };
+  }
+  if (role === 'alarms' && mqtt.protocolVersion === 5) {
+    // Nothing we subscribe to (station acks) is ever this large; the broker drops bigger ones.
+    options.properties = { ...options.properties, maximumPacketSize: MAX_INBOUND_PACKET_BYTES };
+  }
   if (role === 'alarms') {
     const topics = createTopics(config);
     options.will = {

@@ -15,10 +15,22 @@ export interface GatewayStatus {
   since?: string;
   /** Only on `offline`: a clean stop, or the broker noticing the connection died (Last Will). */
   reason?: 'stopped' | 'connection-lost';
+  /**
+   * Only on `online`: the status is republished this often. A station that hears nothing for
+   * 1.5 × this shows the gateway offline, sooner than a broker may fire the Last Will.
+   */
+  heartbeatSeconds?: number;
+  /** Only on `online`: when this heartbeat was sent. */
+  at?: string;
 }
 
-export function onlineStatus(gateway: Config['gateway'], sinceMs: number): GatewayStatus {
-  return { v: GATEWAY_STATUS_VERSION, state: 'online', gatewayId: gateway.id, site: gateway.site, ward: gateway.ward, since: new Date(sinceMs).toISOString() };
+export function onlineStatus(gateway: Config['gateway'], sinceMs: number, heartbeat?: { atMs: number; heartbeatSeconds: number }): GatewayStatus {
+  const status: GatewayStatus = { v: GATEWAY_STATUS_VERSION, state: 'online', gatewayId: gateway.id, site: gateway.site, ward: gateway.ward, since: new Date(sinceMs).toISOString() };
+  if (heartbeat !== undefined) {
+    status.heartbeatSeconds = heartbeat.heartbeatSeconds;
+    status.at = new Date(heartbeat.atMs).toISOString();
+  }
+  return status;
 }
 
 export function stoppedStatus(gateway: Config['gateway'], sinceMs: number): GatewayStatus {

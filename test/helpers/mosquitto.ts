@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,11 @@ export interface OwnMosquitto {
   stop(): Promise<void>;
   /** Stops and starts it again on the same port, as a broker restart looks to clients. */
   restart(): Promise<void>;
+  /**
+   * Takes the broker away for `durationMs`, then starts it again on the same port: SIGTERM (it
+   * saves its persistence file first) or SIGKILL (it loses what it had not saved).
+   */
+  outage(durationMs: number, signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 5_000;
@@ -41,10 +46,10 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+async function stopProcess(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
@@ -52,14 +57,17 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 
 /**
  * A Mosquitto of the test's own on a free loopback port, never the machine's broker on 1883, so
- * tests may stop and restart it. Persistence is off: a restart loses retained messages, which is
- * exactly what the reconnect tests need.
+ * tests may stop and restart it. Persistence is off unless asked for: a restart then loses
+ * retained messages and sessions, which is exactly what the reconnect tests need.
  */
-export async function startMosquitto(options: { extraConfig?: string } = {}): Promise<OwnMosquitto> {
+export async function startMosquitto(options: { extraConfig?: string; persistence?: boolean } = {}): Promise<OwnMosquitto> {
   const port = await freeLoopbackPort();
   const directory = await mkdtemp(join(tmpdir(), 'pumpwatch-mosquitto-'));
   const configPath = join(directory, 'mosquitto.conf');
-  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+  // Started as root, Mosquitto drops to its own user: it must be able to write the persistence file.
+  if (options.persistence === true) await chmod(directory, 0o777);
+  const persistence = options.persistence === true ? ['persistence true', `persistence_location ${directory}/`, 'autosave_interval 3600'] : ['persistence false'];
+  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', ...persistence, 'log_dest stderr', 'log_type error', 'log_type warning'];
   await writeFile(configPath, `${lines.join('\n')}\n${options.extraConfig ?? ''}\n`);
   let child: ChildProcess | undefined;
 
@@ -90,6 +98,11 @@ export async function startMosquitto(options: { extraConfig?: string } = {}): Pr
     },
     async restart() {
       if (child !== undefined) await stopProcess(child);
+      await start();
+    },
+    async outage(durationMs, signal = 'SIGTERM') {
+      if (child !== undefined) await stopProcess(child, signal);
+      await new Promise((resolve) => setTimeout(resolve, durationMs));
       await start();
     },
   };

@@ -8,6 +8,8 @@ export interface RecordedMessage {
   /** True when the broker sent it as a stored retained message (on subscribe). */
   retain: boolean;
   qos: number;
+  /** MQTT 5 publish properties (message expiry, …) as the broker forwarded them. */
+  properties: Record<string, unknown>;
   /** Position in arrival order, for "after this point" waits. */
   index: number;
 }
@@ -52,7 +54,7 @@ export async function startRecorder(options: RecorderOptions): Promise<Recorder>
   const messages: RecordedMessage[] = [];
   const waiters = new Set<() => void>();
   client.on('message', (topic, payload, packet) => {
-    messages.push({ topic, payload, text: payload.toString('utf8'), retain: packet.retain, qos: packet.qos, index: messages.length });
+    messages.push({ topic, payload, text: payload.toString('utf8'), retain: packet.retain, qos: packet.qos, properties: { ...packet.properties }, index: messages.length });
     for (const waiter of waiters) waiter();
   });
   await client.subscribeAsync([...options.topics, barrierTopic], { qos: 1 });

@@ -73,6 +73,7 @@ async function ward(options: { watchdogIntervalMs?: number; extraYaml?: string }
       `gateway: { id: ${gatewayId} }`,
       `mqtt: { url: "${broker.url}", protocolVersion: ${broker.protocolVersion}, topicPrefix: "${prefix}/${gatewayId}" }`,
       'ops: { http: { port: 0 } }',
+      `journal: { directory: "${directory}/journal" }`,
       'logging: { level: debug }',
       extra,
     ].join('\n');

@@ -116,6 +116,7 @@ async function startWard(dir: string, testCase: ProtocolCase) {
   const config = ConfigSchema.parse({
     gateway: { id: 'gw-serial' },
     mqtt: { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix: prefix, clientId: `pw-${prefix.slice(-8)}` },
+    journal: { directory: join(dir, 'journal') },
     sources: {
       serial: [{ path: join(dir, 'gateway'), reopenInitialSeconds: 0.1, reopenMaxSeconds: 0.5, linkDeadlineSeconds: LINK_DEADLINE_SECONDS, ...testCase.port }],
     },

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
@@ -9,6 +12,7 @@ import type { MqttLinkState } from '../../src/mqtt/link.js';
 import { MqttAlarmPublisher } from '../../src/sinks/mqtt-alarms.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
 
@@ -56,11 +60,22 @@ interface Setup {
   recorder: () => Promise<Recorder>;
 }
 
-function setup(url = broker.url, protocolVersion = broker.protocolVersion, maxPayloadBytes?: number): Setup {
+interface SetupOptions {
+  maxPayloadBytes?: number;
+  maxInFlight?: number;
+  eventExpirySeconds?: number;
+  sessionExpirySeconds?: number;
+  heartbeatSeconds?: number;
+  /** The broker as the recorder reaches it, when the publisher goes through a fault proxy. */
+  recorderUrl?: string;
+}
+
+function setup(url = broker.url, protocolVersion = broker.protocolVersion, options: SetupOptions = {}): Setup {
+  const { maxPayloadBytes, maxInFlight, eventExpirySeconds, heartbeatSeconds, sessionExpirySeconds = 0 } = options;
   const prefix = uniqueTopicPrefix('alarms');
   const config = ConfigSchema.parse({
     gateway: { id: 'gw-test', site: 'site', ward: 'ward' },
-    mqtt: { url, protocolVersion, topicPrefix: prefix, clientId: `pwtest-${randomBytes(4).toString('hex')}`, reconnectSeconds: 0.1, keepaliveSeconds: 5 },
+    mqtt: { url, protocolVersion, topicPrefix: prefix, clientId: `pwtest-${randomBytes(4).toString('hex')}`, reconnectSeconds: 0.1, keepaliveSeconds: 5, sessionExpirySeconds },
   });
   const log = captureLog();
   const clients: MqttClient[] = [];
@@ -75,15 +90,23 @@ function setup(url = broker.url, protocolVersion = broker.protocolVersion, maxPa
       return client;
     },
     ...(maxPayloadBytes === undefined ? {} : { maxPayloadBytes }),
+    ...(maxInFlight === undefined ? {} : { maxInFlight }),
+    ...(eventExpirySeconds === undefined ? {} : { eventExpirySeconds }),
+    ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
   });
-  cleanups.push(() => clearRetainedUnder(url, protocolVersion, prefix));
+  const recorderUrl = options.recorderUrl ?? url;
+  cleanups.push(() => clearRetainedUnder(recorderUrl, protocolVersion, prefix));
   cleanups.push(() => publisher.stop());
   const recorder = async () => {
-    const started = await startRecorder({ url, protocolVersion, topics: [`${prefix}/#`] });
+    const started = await startRecorder({ url: recorderUrl, protocolVersion, topics: [`${prefix}/#`] });
     cleanups.push(() => started.stop());
     return started;
   };
   return { publisher, prefix, log, clients, recorder };
+}
+
+function brokerPort(): number {
+  return Number(new URL(broker.url).port);
 }
 
 function parse(text: string): Record<string, unknown> {
@@ -134,6 +157,15 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     expect(watcher.on(`${s.prefix}/events`).map((m) => parse(m.text).event)).toEqual(['raised', 'ended']);
   });
 
+  it('republishes its online status as a heartbeat that says how often it comes', async () => {
+    const s = setup(broker.url, broker.protocolVersion, { heartbeatSeconds: 0.1 });
+    const watcher = await startedAndOnline(s);
+    await expect.poll(() => watcher.on(`${s.prefix}/status`).length).toBeGreaterThanOrEqual(3);
+    const beats = watcher.on(`${s.prefix}/status`).map((m) => parse(m.text));
+    expect(beats.at(-1)).toMatchObject({ state: 'online', heartbeatSeconds: 0.1, since: beats[0]!.since });
+    expect(beats.at(-1)!.at).not.toBe(beats[0]!.at);
+  });
+
   it('keeps a JSON online status retained while connected', async () => {
     const s = setup();
     await startedAndOnline(s);
@@ -180,16 +212,75 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     expect(watcher.on(`${s.prefix}/events`).map((m) => parse(m.text).eventId)).toEqual([good.eventId]);
   });
 
-  it('logs a refused event with its code when delivered as a sink', async () => {
-    const s = setup();
+  it('refuses to send while not connected, instead of queueing the event in memory', async () => {
+    const proxy = await startFaultProxy(brokerPort());
+    cleanups.push(() => proxy.stop());
+    proxy.set('refuse');
+    const s = setup(proxy.url, broker.protocolVersion, { recorderUrl: broker.url });
+    await s.publisher.start();
+    const error = await s.publisher.sendEvent(raised(), { retained: true }).catch((caught: unknown) => caught);
+    expect((error as MqttError).code).toBe('PW_MQTT_CONNECTION_LOST');
+  });
+
+  it('fails what is in flight when the connection drops, and leaves nothing for mqtt.js to re-send', async () => {
+    const proxy = await startFaultProxy(brokerPort());
+    cleanups.push(() => proxy.stop());
+    const s = setup(proxy.url, broker.protocolVersion, { recorderUrl: broker.url });
+    const watcher = await startedAndOnline(s);
+    proxy.set('blackhole');
+    const lost = raised();
+    const sending = s.publisher.sendEvent(lost, { retained: true }).catch((caught: unknown) => caught);
+    proxy.reset();
+    expect(((await sending) as MqttError).code).toBe('PW_MQTT_CONNECTION_LOST');
+    expect(Object.keys(s.clients[0]!.outgoing)).toEqual([]);
+    const mark = watcher.messages.length;
+    proxy.set('pass');
+    await watcher.waitFor((m) => m.topic === s.publisher.topics.status && m.text.includes('"online"'), { fromIndex: mark, description: 'online again' });
+    await watcher.barrier();
+    expect(watcher.messages.filter((m) => m.text.includes(lost.eventId))).toEqual([]);
+  });
+
+  it('keeps at most maxInFlight publishes awaiting PUBACK', async () => {
+    const proxy = await startFaultProxy(brokerPort());
+    cleanups.push(() => proxy.stop());
+    const s = setup(proxy.url, broker.protocolVersion, { recorderUrl: broker.url, maxInFlight: 3 });
     await startedAndOnline(s);
-    s.publisher.deliver(raised({ pumpId: 'P+1' }));
-    await expect.poll(() => s.log.withCode('PW_MQTT_TOPIC_INVALID')).toHaveLength(1);
-    expect(s.log.withCode('PW_MQTT_TOPIC_INVALID')[0]).toMatchObject({ pumpId: 'P+1', alarmId: 'alarm-1', level: 50 });
+    proxy.set('blackhole');
+    const sends = Array.from({ length: 4 }, (_, i) => s.publisher.sendEvent(raised({ alarmId: `a${i}` }), { retained: true }).catch(() => undefined));
+    await expect.poll(() => s.publisher.inFlightCount).toBe(3);
+    proxy.reset();
+    await Promise.all(sends);
+    expect(s.publisher.inFlightCount).toBe(0);
+  });
+
+  it('hands station acks from the ack topic to its listeners, saying which were retained', async () => {
+    const s = setup();
+    const acks: [string, boolean][] = [];
+    s.publisher.onAck((ack) => acks.push([ack.payload.toString('utf8'), ack.retained]));
+    const station = await s.recorder();
+    await station.client.publishAsync(s.publisher.topics.ack, 'left over', { qos: 1, retain: true });
+    cleanups.push(() => station.client.publishAsync(s.publisher.topics.ack, '', { qos: 1, retain: true }).then(() => undefined));
+    await s.publisher.start();
+    await expect.poll(() => acks).toEqual([['left over', true]]);
+    await station.client.publishAsync(s.publisher.topics.ack, 'live', { qos: 1 });
+    await expect.poll(() => acks).toEqual([
+      ['left over', true],
+      ['live', false],
+    ]);
+  });
+
+  it('republishes the retained state it was given on connect, before anything is sent', async () => {
+    const s = setup();
+    const restored = raised({ alarmId: 'restored' });
+    s.publisher.setRetainedState(restored);
+    await startedAndOnline(s);
+    const late = await s.recorder();
+    const retained = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'restored alarm' });
+    expect(parse(retained.text)).toEqual(restored);
   });
 
   it('refuses a payload over the size limit before publishing', async () => {
-    const s = setup(broker.url, broker.protocolVersion, 256);
+    const s = setup(broker.url, broker.protocolVersion, { maxPayloadBytes: 256 });
     await startedAndOnline(s);
     const error = await s.publisher.publish(raised({ evidence: { note: 'x'.repeat(300) } })).catch((caught: unknown) => caught);
     expect((error as MqttError).code).toBe('PW_MQTT_PAYLOAD_TOO_LARGE');
@@ -237,5 +328,66 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     // The broker really forgot: what nobody republished is gone, including the ended alarm.
     expect(late.on(`${s.prefix}/control`)).toEqual([]);
     expect(late.on(`${s.prefix}/alarms/P-02/1/downstream-occlusion`)).toEqual([]);
+  });
+
+  it('surfaces a refusal by the broker as PW_MQTT_PUBLISH_FAILED with the MQTT 5 reason code', async () => {
+    const aclDir = await mkdtemp(join(tmpdir(), 'pumpwatch-acl-'));
+    cleanups.push(() => rm(aclDir, { recursive: true, force: true }));
+    await writeFile(join(aclDir, 'acl'), 'topic readwrite #\ntopic deny pwtest/+/alarms/DENIED/#\n', { mode: 0o644 });
+    // Started as root, Mosquitto drops to its own user before it reads the ACL file.
+    await chmod(aclDir, 0o755);
+    const own = await startMosquitto({ extraConfig: `acl_file ${join(aclDir, 'acl')}` });
+    cleanups.push(() => own.stop());
+    const s = setup(own.url, 5);
+    await startedAndOnline(s);
+    const error = await s.publisher.sendEvent(raised({ pumpId: 'DENIED' }), { retained: true }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'PW_MQTT_PUBLISH_FAILED', reasonCode: 0x87 });
+    await s.publisher.sendEvent(raised(), { retained: true });
+  });
+
+  it('sets MQTT 5 message expiry on the event stream, never on retained alarm state', async () => {
+    const own = await startMosquitto();
+    cleanups.push(() => own.stop());
+    const s = setup(own.url, 5, { eventExpirySeconds: 600 });
+    const watcher = await startedAndOnline(s);
+    const event = raised({ emittedAt: new Date(Date.now() - 100_000).toISOString() });
+    await s.publisher.publish(event);
+    const streamed = await watcher.waitFor((m) => m.topic === `${s.prefix}/events`, { description: 'event on the stream' });
+    const retained = await watcher.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'retained alarm' });
+    expect(streamed.properties.messageExpiryInterval).toBeGreaterThan(490);
+    expect(streamed.properties.messageExpiryInterval).toBeLessThanOrEqual(500);
+    expect(retained.properties.messageExpiryInterval).toBeUndefined();
+  });
+
+  it('does not put an event older than the expiry on the stream, but still sets its retained state', async () => {
+    const own = await startMosquitto();
+    cleanups.push(() => own.stop());
+    const s = setup(own.url, 5, { eventExpirySeconds: 60 });
+    const watcher = await startedAndOnline(s);
+    const stale = raised({ emittedAt: new Date(Date.now() - 120_000).toISOString() });
+    expect(await s.publisher.sendEvent(stale, { retained: true })).toEqual({ streamed: false });
+    await watcher.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'retained alarm' });
+    await watcher.barrier();
+    expect(watcher.on(`${s.prefix}/events`)).toEqual([]);
+  });
+
+  it('resumes its broker session after a dropped connection, and says so when the broker lost it', async () => {
+    const own = await startMosquitto();
+    cleanups.push(() => own.stop());
+    const s = setup(own.url, 5, { sessionExpirySeconds: 300 });
+    const acks: string[] = [];
+    s.publisher.onAck((ack) => acks.push(ack.payload.toString('utf8')));
+    await startedAndOnline(s);
+    s.clients[0]!.stream.destroy();
+    await expect.poll(() => s.log.withCode('PW_MQTT_CONNECTED').map((line) => line.sessionPresent)).toEqual([false, true]);
+    expect(s.log.withCode('PW_MQTT_SESSION_LOST')).toEqual([]);
+    await own.restart();
+    await expect.poll(() => s.log.withCode('PW_MQTT_SESSION_LOST'), { timeout: 5_000 }).toHaveLength(1);
+    const station = await startRecorder({ url: own.url, protocolVersion: 5, topics: [] });
+    cleanups.push(() => station.stop());
+    await expect.poll(async () => {
+      await station.client.publishAsync(s.publisher.topics.ack, 'after restart', { qos: 1 });
+      return acks.includes('after restart');
+    }).toBe(true);
   });
 });

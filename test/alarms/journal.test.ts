@@ -1,0 +1,252 @@
+import * as fs from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../src/alarms/event.js';
+import { AlarmJournal, JOURNAL_FILE, QUARANTINE_FILE, type JournalFs } from '../../src/alarms/journal.js';
+import type { AlarmSnapshot } from '../../src/alarms/manager.js';
+import { captureLog } from '../helpers/log-capture.js';
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'pumpwatch-journal-'));
+  directories.push(directory);
+  return directory;
+}
+
+function event(alarmId: string, seq: number, type: AlarmEvent['event'] = seq === 1 ? 'raised' : 'updated'): AlarmEvent {
+  return {
+    v: 1,
+    eventId: `${alarmId}-${seq}`,
+    alarmId,
+    event: type,
+    condition: 'downstream-occlusion',
+    priority: 'high',
+    kind: 'technical',
+    pumpId: 'P1',
+    channel: '1',
+    site: 'site',
+    ward: 'ward',
+    gatewayId: 'gw',
+    at: '2026-01-05T08:00:00.000Z',
+    emittedAt: '2026-01-05T08:00:00.000Z',
+    message: 'check the line',
+    evidence: { seq },
+    seq,
+  };
+}
+
+function snapshot(alarmId: string, seq: number): AlarmSnapshot {
+  return {
+    alarmId,
+    condition: 'downstream-occlusion',
+    pumpId: 'P1',
+    channel: '1',
+    seq,
+    activatedAtMs: 1,
+    present: true,
+    latched: false,
+    acknowledged: false,
+    escalations: 0,
+    notifiedAtMs: 1,
+    endAtMs: null,
+    latchable: false,
+  };
+}
+
+function item(alarmId: string, seq: number, type?: AlarmEvent['event']) {
+  const e = event(alarmId, seq, type);
+  return { event: e, snapshot: e.event === 'ended' ? null : snapshot(alarmId, seq) };
+}
+
+function open(directory: string, maxBytes = 1_000_000, journalFs?: JournalFs) {
+  const log = captureLog();
+  const journal = AlarmJournal.open({ directory, maxBytes, logger: log.logger, ...(journalFs === undefined ? {} : { fs: journalFs }) });
+  return { journal, log };
+}
+
+/** Real file calls, except the ones a test makes fail. */
+function failingFs(fail: { write?: () => string | undefined; fsync?: () => string | undefined }): JournalFs {
+  const errno = (code: string) => Object.assign(new Error(code), { code });
+  return {
+    ...fs,
+    writeSync: ((...args: Parameters<typeof fs.writeSync>) => {
+      const code = fail.write?.();
+      if (code !== undefined) throw errno(code);
+      return (fs.writeSync as (...a: unknown[]) => number)(...args);
+    }) as typeof fs.writeSync,
+    fdatasyncSync: (fd: number) => {
+      const code = fail.fsync?.();
+      if (code !== undefined) throw errno(code);
+      fs.fdatasyncSync(fd);
+    },
+  };
+}
+
+describe('alarm journal', () => {
+  it('gives back undelivered events and active alarms after a reopen', () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    journal.append([item('a', 1), item('b', 1)]);
+    journal.append([item('b', 2, 'ended')]);
+    journal.close();
+    const { journal: reopened } = open(directory);
+    expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'b-1', 'b-2']);
+    expect(reopened.restoredAlarms().map((alarm) => alarm.latest.eventId)).toEqual(['a-1']);
+  });
+
+  it('does not re-drive what was marked delivered', async () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    const { entries } = journal.append([item('a', 1), item('a', 2)]);
+    journal.markDelivered(entries[0]!);
+    await new Promise((resolve) => setImmediate(resolve));
+    journal.close();
+    const { journal: reopened } = open(directory);
+    expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-2']);
+  });
+
+  it('keeps numbering after a reopen', () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    journal.append([item('a', 1), item('a', 2)]);
+    journal.close();
+    const { journal: reopened } = open(directory);
+    expect(reopened.append([item('a', 3)]).entries[0]?.n).toBe(3);
+  });
+
+  it('knows which entry is the newest of its alarm', () => {
+    const { journal } = open(tempDir());
+    const { entries } = journal.append([item('a', 1), item('a', 2)]);
+    expect(entries.map((entry) => journal.isLatest(entry))).toEqual([false, true]);
+  });
+
+  it('drops a torn last record left by a crash mid-append, and appends cleanly after it', () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    journal.append([item('a', 1), item('b', 1)]);
+    journal.close();
+    const path = join(directory, JOURNAL_FILE);
+    truncateSync(path, statSync(path).size - 25);
+    const { journal: reopened, log } = open(directory);
+    expect(reopened.integrity.tornTailBytes).toBeGreaterThan(0);
+    expect(reopened.integrity.corruptRecords).toBe(0);
+    expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1']);
+    expect(log.withCode('PW_JOURNAL_TORN_TAIL')).toHaveLength(1);
+    reopened.append([item('c', 1)]);
+    reopened.close();
+    expect(open(directory).journal.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'c-1']);
+  });
+
+  it('skips and counts a damaged record in the middle, keeps the rest and rewrites the file clean', () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    journal.append([item('a', 1)]);
+    journal.append([item('b', 1)]);
+    journal.append([item('c', 1)]);
+    journal.close();
+    const path = join(directory, JOURNAL_FILE);
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"eventId":"b-1"', '"eventId":"b-X"'));
+    const { journal: reopened, log } = open(directory);
+    expect(reopened.integrity.corruptRecords).toBe(1);
+    expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'c-1']);
+    expect(log.withCode('PW_JOURNAL_CORRUPT')).toHaveLength(1);
+    reopened.close();
+    expect(open(directory).journal.integrity.corruptRecords).toBe(0);
+  });
+
+  it('refuses a record whose checksum matches but whose event breaks the schema', () => {
+    const directory = tempDir();
+    open(directory).journal.close();
+    const json = JSON.stringify({ k: 'e', n: 1, e: { v: 1, eventId: 'x' }, s: null });
+    appendFileSync(join(directory, JOURNAL_FILE), `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`);
+    expect(open(directory).journal.undelivered()).toEqual([]);
+  });
+
+  it('stays bounded by compacting away delivered history', async () => {
+    const directory = tempDir();
+    const { journal } = open(directory, 64_000);
+    for (let alarm = 0; alarm < 400; alarm++) {
+      const { entries } = journal.append([item(`a${alarm}`, 1), item(`a${alarm}`, 2, 'ended')]);
+      for (const entry of entries) journal.markDelivered(entry);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(journal.durable).toBe(true);
+    expect(statSync(join(directory, JOURNAL_FILE)).size).toBeLessThanOrEqual(64_000);
+    journal.close();
+    const { journal: reopened } = open(directory, 64_000);
+    expect(reopened.undelivered()).toEqual([]);
+  });
+
+  it('keeps the latest event of each active alarm through compaction', async () => {
+    const directory = tempDir();
+    const { journal } = open(directory, 20_000);
+    const { entries } = journal.append([item('keep', 1)]);
+    journal.markDelivered(entries[0]!);
+    for (let alarm = 0; alarm < 100; alarm++) {
+      for (const entry of journal.append([item(`x${alarm}`, 1), item(`x${alarm}`, 2, 'ended')]).entries) journal.markDelivered(entry);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    journal.close();
+    expect(open(directory, 20_000).journal.restoredAlarms().map((alarm) => alarm.latest.eventId)).toEqual(['keep-1']);
+  });
+
+  it('goes non-durable, keeping events in memory, when live alarms outgrow maxBytes', () => {
+    const { journal, log } = open(tempDir(), 4096);
+    let durable = true;
+    for (let alarm = 0; alarm < 20 && durable; alarm++) durable = journal.append([item(`a${alarm}`, 1)]).durable;
+    expect(durable).toBe(false);
+    expect(journal.problem?.kind).toBe('full');
+    expect(journal.undelivered().length).toBeGreaterThan(5);
+    expect(log.withCode('PW_JOURNAL_FULL')).toHaveLength(1);
+  });
+
+  it('goes non-durable on a full disk, truncates the half-written record, and recovers when space returns', () => {
+    const directory = tempDir();
+    let diskFull = false;
+    const { journal } = open(directory, 1_000_000, failingFs({ write: () => (diskFull ? 'ENOSPC' : undefined) }));
+    journal.append([item('a', 1)]);
+    diskFull = true;
+    expect(journal.append([item('b', 1)]).durable).toBe(false);
+    expect(journal.problem?.kind).toBe('full');
+    expect(journal.restoreDurability()).toBe(false);
+    diskFull = false;
+    expect(journal.restoreDurability()).toBe(true);
+    journal.close();
+    expect(open(directory).journal.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'b-1']);
+  });
+
+  it('goes non-durable when fsync fails', () => {
+    let failFsync = false;
+    const { journal } = open(tempDir(), 1_000_000, failingFs({ fsync: () => (failFsync ? 'EIO' : undefined) }));
+    failFsync = true;
+    expect(journal.append([item('a', 1)]).durable).toBe(false);
+    expect(journal.problem).toMatchObject({ kind: 'fsync' });
+  });
+
+  it('runs from memory when its directory cannot be created', () => {
+    const parent = tempDir();
+    writeFileSync(join(parent, 'not-a-dir'), '');
+    const { journal, log } = open(join(parent, 'not-a-dir', 'journal'));
+    expect(journal.durable).toBe(false);
+    expect(journal.problem?.kind).toBe('open');
+    expect(journal.append([item('a', 1)]).entries).toHaveLength(1);
+    expect(log.withCode('PW_JOURNAL_OPEN')).toHaveLength(1);
+  });
+
+  it('moves a quarantined event to the quarantine file and never re-drives it', () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    const { entries } = journal.append([item('a', 1)]);
+    journal.markQuarantined(entries[0]!, 'PW_MQTT_PUBLISH_FAILED reason 135');
+    journal.close();
+    expect(open(directory).journal.undelivered()).toEqual([]);
+    expect(JSON.parse(readFileSync(join(directory, QUARANTINE_FILE), 'utf8'))).toMatchObject({ quarantinedFor: 'PW_MQTT_PUBLISH_FAILED reason 135', event: { eventId: 'a-1' } });
+  });
+});
