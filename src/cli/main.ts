@@ -4,6 +4,7 @@ import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
 import { daemonCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
+import { watchCommand } from './watch.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
   simulate: { summary: 'simulate ...           simulated pump telemetry to files, MQTT or a serial port', run: (argv, io) => simulateCommand(argv, io) },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
+  watch: { summary: 'watch --config FILE     show active alarms as a station would, and acknowledge them', run: watchCommand },
   'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
 };
 
