@@ -6,7 +6,9 @@ import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
+import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
+import { journalStatus } from './ops/delivery.js';
 import { Pipeline } from './pipeline.js';
 import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
@@ -43,8 +45,15 @@ export interface Daemon {
  * waiting for the broker: detection runs and alarms queue while the broker is away.
  */
 export async function startDaemon({ config, secrets }: LoadedConfig, deps: DaemonDeps): Promise<Daemon> {
-  const { clock, logger, connect, credentialsDirectory } = deps;
+  const { clock, logger, credentialsDirectory } = deps;
   const ops = createDaemonOps({ config });
+  // A broker refused for certificates or credentials is a delivery-failure technical alarm.
+  const trust = new BrokerTrustWatch({
+    report: (report) => pipeline.alarms.reportTechnical(report),
+    logger,
+    onRefusal: (client, kind) => ops.metrics.connectRefused(client, kind),
+  });
+  const connect = trust.wrap(deps.connect);
   if (config.mqtt.tls?.rejectUnauthorized === false) {
     logger.error(
       { code: 'PW_TLS_INSECURE', url: config.mqtt.url },
@@ -67,7 +76,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   });
   const outbox = new AlarmOutbox({
     journal,
-    transport: publisher,
+    transport: ops.observeTransport(publisher, clock),
     logger,
     clock,
     report: (report) => pipeline.alarms.reportTechnical(report),
@@ -102,7 +111,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       }),
     );
   }
-  ops.attach({ pipeline, publisher, sources });
+  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock) });
   const ticker = setInterval(() => {
     pipeline.tick();
     ops.ticked();

@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
+import type { AlarmTransport } from '../alarms/outbox.js';
+import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { TelemetrySource } from '../sources/source.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
+import { observeDeliveries } from './delivery.js';
 import { evaluateHealth, type HealthCheck, type HealthReport } from './health.js';
 import { DaemonMetrics, type BrokerLinkStatus, type JournalStatus, type SourceLinkStatus } from './metrics.js';
 
@@ -32,6 +35,8 @@ export interface DaemonOps {
   readonly alarmSink: AlarmSink;
   /** Wraps a source's decode target to count what it delivers. */
   tapSource(source: string, into: DecodeTarget): DecodeTarget;
+  /** Wraps the outbox's transport to time every delivery and count failures. */
+  observeTransport(transport: AlarmTransport, clock: Clock): AlarmTransport;
   /** Call after each detector tick; a detector that stops ticking fails liveness. */
   ticked(): void;
   attach(parts: OpsParts): void;
@@ -118,6 +123,8 @@ export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
     metrics,
     alarmSink: metrics.alarmEvents,
     tapSource: (source, into) => metrics.tapSource(source, into),
+    observeTransport: (transport, clock) =>
+      observeDeliveries(transport, { acknowledged: (latencyMs) => metrics.deliveryAcknowledged(latencyMs), failed: (code) => metrics.deliveryFailed(code) }, clock),
     ticked() {
       lastTickMs = now();
     },

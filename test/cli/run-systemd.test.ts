@@ -57,6 +57,7 @@ describe('pumpwatch run under a (recorded) service manager', () => {
       [
         `mqtt: { url: "${broker.url}", protocolVersion: ${broker.protocolVersion}, topicPrefix: "${prefix}" }`,
         'ops: { http: { port: 0 }, watchdog: { maxEventLoopLagSeconds: 0.5 } }',
+        `journal: { directory: "${join(directory, 'journal')}" }`,
       ].join('\n'),
     );
     const station = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [`${prefix}/status`] });
