@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Verdict } from './judge.js';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function scratchDirectory(label: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `pumpwatch-fault-${label}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export function faultPrefix(label: string): string {
+  return `pwfault/${label}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The daemon settings every fault test starts from: fast reconnects, short timers, MQTT 5. */
+export function baseDaemonSettings(options: { url: string; prefix: string; journalDirectory: string }): Record<string, unknown> {
+  return {
+    gateway: { id: 'gw-fault', site: 'fault-site', ward: 'fault-ward' },
+    mqtt: { url: options.url, protocolVersion: 5, topicPrefix: options.prefix, keepaliveSeconds: 5, reconnectSeconds: 0.1, sessionExpirySeconds: 300 },
+    sources: { mqtt: { topics: [`${options.prefix}-pumps/+/telemetry`], qos: 0 } },
+    detection: { telemetryLostAfterSeconds: 2 },
+    alarms: { escalation: { afterSeconds: 1, maxSteps: 2 }, restoreGraceSeconds: 5 },
+    journal: { directory: options.journalDirectory },
+    delivery: { stalledAfterSeconds: 3 },
+    logging: { level: 'info' },
+  };
+}
+
+export function percentile(values: readonly number[], fraction: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+/** One line of figures per test, greppable in CI logs. */
+export function report(test: string, seed: number, figures: Record<string, unknown>): void {
+  const parts = Object.entries(figures).map(([key, value]) => `${key}=${typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(1) : String(value)}`);
+  console.log(`[fault] ${test} seed=${seed} ${parts.join(' ')}`);
+}
+
+export function verdictFigures(verdict: Verdict): Record<string, number> {
+  return {
+    journaled: verdict.expected,
+    received: verdict.received,
+    lost: verdict.lost.length,
+    duplicates: verdict.duplicates,
+    divergent: verdict.divergent.length,
+    forks: verdict.forks.length,
+  };
+}

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
+import { emptyFacts, spawnDaemon, writeDaemonConfig } from './harness/daemon-process.js';
+import { Judge } from './harness/judge.js';
+import { countFromEnv, createRng, type Rng } from './harness/random.js';
+import { baseDaemonSettings, faultPrefix, report, scratchDirectory, sleep, verdictFigures } from './harness/scenario.js';
+import { TelemetryDriver } from './harness/telemetry-driver.js';
+
+const FAULTS = countFromEnv('FAULT_LINK_FAULTS', 12);
+const KEEPALIVE_SECONDS = 5;
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+type LinkFault = 'reset' | 'flap' | 'refuse' | 'blackhole';
+
+async function inject(fault: LinkFault, link: FaultProxy, rng: Rng): Promise<number> {
+  switch (fault) {
+    case 'reset':
+      link.reset();
+      return 0;
+    case 'flap': {
+      // Up a moment, down again: reconnects that die during their own re-drive.
+      const flaps = Math.round(rng.between(3, 6));
+      for (let i = 0; i < flaps; i++) {
+        link.reset();
+        await sleep(rng.between(100, 600));
+      }
+      return flaps;
+    }
+    case 'refuse': {
+      link.set('refuse');
+      link.reset();
+      const ms = rng.between(1_000, 2_000);
+      await sleep(ms);
+      link.set('pass');
+      return ms;
+    }
+    case 'blackhole': {
+      // Shorter and longer than keepalive: some end unnoticed, some only keepalive can detect.
+      link.set('blackhole');
+      const ms = rng.between(2_000, 1.5 * KEEPALIVE_SECONDS * 1000);
+      await sleep(ms);
+      link.set('pass');
+      return ms;
+    }
+  }
+}
+
+describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between daemon and broker ${mosquittoMissingReason ?? ''}`, () => {
+  it(`loses no journaled alarm while the link is reset, flapped, refused and blackholed ${FAULTS} times`, async () => {
+    const rng = createRng();
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const link = await startFaultProxy(broker.port);
+    cleanups.push(() => link.stop());
+    const scratch = await scratchDirectory('link');
+    cleanups.push(() => scratch.remove());
+    const prefix = faultPrefix('link');
+    const judge = await Judge.start({ url: broker.url, prefix, ackFraction: 0.2, rng });
+    cleanups.push(() => judge.stop());
+    const pumpIds = Array.from({ length: 20 }, (_, i) => `L-${String(i + 1).padStart(2, '0')}`);
+    const driver = new TelemetryDriver({ url: broker.url, topicRoot: `${prefix}-pumps`, pumpIds, intervalMs: 100, toggleProbability: 0.03, rng });
+    driver.start();
+    cleanups.push(() => driver.stop());
+    const settings = baseDaemonSettings({ url: link.url, prefix, journalDirectory: `${scratch.path}/journal` });
+    const configPath = await writeDaemonConfig(scratch.path, settings);
+    const facts = emptyFacts();
+    const daemon = spawnDaemon(configPath, facts);
+    cleanups.push(() => daemon.kill('SIGKILL'));
+    await daemon.started;
+    await sleep(1_500);
+
+    const kinds: LinkFault[] = ['reset', 'flap', 'refuse', 'blackhole'];
+    const injected: Record<LinkFault, number> = { reset: 0, flap: 0, refuse: 0, blackhole: 0 };
+    for (let i = 0; i < FAULTS; i++) {
+      const fault = kinds[i % kinds.length]!;
+      injected[fault]++;
+      await inject(fault, link, rng);
+      await sleep(rng.between(1_000, 2_000));
+    }
+    driver.settle();
+    const missing = await judge.waitForAll(facts.intents.values(), 40_000);
+    const verdict = judge.verdict(facts.intents.values());
+    report('link-faults', rng.seed, {
+      faults: FAULTS,
+      ...injected,
+      ...verdictFigures(verdict),
+      connections: link.acceptedCount,
+      disconnectsSeen: facts.codes.get('PW_MQTT_DISCONNECTED') ?? 0,
+    });
+    expect(missing).toEqual([]);
+    expect(verdict.lost).toEqual([]);
+    expect(verdict.divergent).toEqual([]);
+    expect(verdict.forks).toEqual([]);
+    expect(facts.quarantined).toBe(0);
+  }, 600_000);
+});
