@@ -4,7 +4,8 @@ import type { AlarmRecord, ChannelLog, RunOutcome } from './runner.js';
 /**
  * Scoring rules (stated in the report as well):
  * - a true event is detected when an alarm of its condition is raised on its channel between its
- *   onset and one minute after it ends (or the run ends);
+ *   onset and one minute after it ends (or the run ends); an event that begins inside an earlier
+ *   event of the same condition on the same channel is not scored (its alarm is already active);
  * - an alarm is false when it falls outside every true or delivery event on its channel (from one
  *   minute before onset to ten minutes after the end); an occlusion alarm during an infiltration,
  *   or the reverse, counts as confusion, not as a false alarm;
@@ -169,10 +170,21 @@ function scoreRun(run: RunOutcome, scores: Scores): void {
   for (const label of run.labels) {
     if (!isScoredKind(label.kind)) continue;
     const key = `${label.pumpId}/${label.channel}`;
+    // An event that begins inside an earlier one of the same condition (its alarm already active) is not a new chance to detect.
+    const condition = CONDITION_FOR[label.kind];
+    const inside = (labelsByChannel.get(key) ?? []).some(
+      (other) =>
+        other !== label &&
+        isScoredKind(other.kind) &&
+        other.kind !== 'recurrent-occlusion' &&
+        CONDITION_FOR[other.kind] === condition &&
+        other.onsetMs < label.onsetMs &&
+        endOf(other) > label.onsetMs,
+    );
+    if (inside && label.kind !== 'recurrent-occlusion') continue;
     const log = logs.get(key);
     const alarms = alarmsByChannel.get(key) ?? [];
     const until = endOf(label) + DETECTION_GRACE_MS;
-    const condition = CONDITION_FOR[label.kind];
     const inWindow = (alarm: AlarmRecord) => alarm.atMs >= label.onsetMs && alarm.atMs <= until;
     const detection = alarms.find((alarm) => alarm.condition === condition && inWindow(alarm));
     const other = label.kind === 'infiltration' ? 'downstream-occlusion' : label.kind === 'recurrent-occlusion' ? null : 'possible-infiltration';

@@ -42,6 +42,13 @@ describe('scoring', () => {
     expect(scores.events[0]!.detectedMs).toBeNull();
   });
 
+  it('does not score an occlusion that begins while an earlier one on the same line is still going', () => {
+    const first = label('occlusion', 'downstream-occlusion', 60, 200, { severity: 'full' });
+    const second = { ...label('occlusion', 'downstream-occlusion', 90, 200, { severity: 'full' }), id: 'P1/1/second' };
+    const scores = scoreRuns([run([first, second], [alarm('downstream-occlusion', 63)])]);
+    expect(scores.events.map((event) => event.labelId)).toEqual([first.id]);
+  });
+
   it('counts an occlusion alarm during an infiltration as confusion, not as a false alarm', () => {
     const scores = scoreRuns([run([label('infiltration', 'infiltration', 60, 180, { site: 'tight' })], [alarm('downstream-occlusion', 90)])]);
     expect(scores.events[0]!.confusedWith).toBe('downstream-occlusion');
