@@ -1,5 +1,6 @@
 import { configCommand } from './config-check.js';
 import { emulatePumpCommand } from './emulate-pump.js';
+import { evaluateCommand } from './evaluate.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
 import { daemonCommand } from './run.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: 'run --config FILE       run the daemon', run: daemonCommand },
   replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
   simulate: { summary: 'simulate ...           simulated pump telemetry to files, MQTT or a serial port', run: (argv, io) => simulateCommand(argv, io) },
+  evaluate: { summary: 'evaluate ...           score the detector on labelled simulated wards', run: evaluateCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
   watch: { summary: 'watch --config FILE     show active alarms as a station would, and acknowledge them', run: watchCommand },
   'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
