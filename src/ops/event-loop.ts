@@ -7,7 +7,6 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
  */
 export interface LagWindow {
   maxMs(): number;
-  p99Ms(): number;
   reset(): void;
   stop(): void;
 }
@@ -19,16 +18,15 @@ const DEFAULT_RESOLUTION_MS = 20;
  * The histogram records the whole interval between two of its timer callbacks, resolution
  * included; the lag is what exceeds the resolution. An empty histogram means nothing was measured.
  */
-function lagMs(histogram: IntervalHistogram, resolutionMs: number, read: (h: IntervalHistogram) => number): number {
-  return histogram.count === 0 ? 0 : Math.max(0, read(histogram) / 1e6 - resolutionMs);
+function lagMs(histogram: IntervalHistogram, resolutionMs: number): number {
+  return histogram.count === 0 ? 0 : Math.max(0, histogram.max / 1e6 - resolutionMs);
 }
 
 export function createLagWindow(resolutionMs = DEFAULT_RESOLUTION_MS): LagWindow {
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   histogram.enable();
   return {
-    maxMs: () => lagMs(histogram, resolutionMs, (h) => h.max),
-    p99Ms: () => lagMs(histogram, resolutionMs, (h) => h.percentile(99)),
+    maxMs: () => lagMs(histogram, resolutionMs),
     reset: () => histogram.reset(),
     stop: () => histogram.disable(),
   };

@@ -4,7 +4,7 @@ import type { LagWindow } from '../../src/ops/event-loop.js';
 import { createProcessRegistry, DaemonMetrics, scrapeRegistries, type MetricsProbes } from '../../src/ops/metrics.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 
-const stillLoop: LagWindow = { maxMs: () => 0, p99Ms: () => 0, reset: () => undefined, stop: () => undefined };
+const stillLoop: LagWindow = { maxMs: () => 0, reset: () => undefined, stop: () => undefined };
 const sample = { pumpId: 'P1', channel: '1', ts: 0, state: 'infusing' } as unknown as TelemetrySample;
 const ignore = { sample: () => undefined, reject: () => undefined };
 
@@ -104,7 +104,7 @@ describe('DaemonMetrics', () => {
 
   it('reports the longest event-loop stall since the previous scrape', async () => {
     let stallMs = 1500;
-    const metrics = new DaemonMetrics({ lag: { maxMs: () => stallMs, p99Ms: () => 0, reset: () => (stallMs = 0), stop: () => undefined } });
+    const metrics = new DaemonMetrics({ lag: { maxMs: () => stallMs, reset: () => (stallMs = 0), stop: () => undefined } });
     expect(await text(metrics)).toMatch(/^pumpwatch_event_loop_lag_seconds 1.5$/m);
     expect(await text(metrics)).toMatch(/^pumpwatch_event_loop_lag_seconds 0$/m);
   });
