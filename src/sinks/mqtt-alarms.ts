@@ -33,7 +33,7 @@ export interface MqttAlarmPublisherOptions {
   maxInFlight?: number;
   /** Events older than this are not sent on the event stream (MQTT 5: message expiry). 0 = never stale. */
   eventExpirySeconds?: number;
-  /** The online status is republished this often; default `mqtt.keepaliveSeconds`. */
+  /** The online status is republished this often; default ⅔ of `mqtt.keepaliveSeconds`. */
   heartbeatSeconds?: number;
 }
 
@@ -384,7 +384,8 @@ export class MqttAlarmPublisher {
   /**
    * The Last Will fires only when the broker notices a dead link, and brokers check keepalives
    * coarsely (Mosquitto 2.0 scans every few seconds). Stations that miss these heartbeats for
-   * 1.5 × their interval show the gateway offline, whatever the broker does.
+   * 1.5 × their interval show the gateway offline, whatever the broker does: with a heartbeat
+   * every ⅔ keepalive that is one keepalive after the last one, inside the promised 1.5 ×.
    */
   #startHeartbeat(client: MqttClient): void {
     clearInterval(this.#heartbeat);
@@ -398,7 +399,7 @@ export class MqttAlarmPublisher {
   }
 
   #heartbeatSeconds(): number {
-    return this.#options.heartbeatSeconds ?? this.#options.config.mqtt.keepaliveSeconds;
+    return this.#options.heartbeatSeconds ?? Math.round((this.#options.config.mqtt.keepaliveSeconds * 20) / 3) / 10;
   }
 
   #onlinePayload(): Buffer {
