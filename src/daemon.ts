@@ -41,8 +41,9 @@ export interface Daemon {
 }
 
 /**
- * Composes the running daemon: sources → pipeline → MQTT alarm publisher. It starts without
- * waiting for the broker: detection runs and alarms queue while the broker is away.
+ * Composes the running daemon: sources → pipeline → journal and outbox → MQTT alarm publisher,
+ * with station acks back into the alarm manager. It starts without waiting for the broker:
+ * detection runs and alarms wait in the journal while the broker is away.
  */
 export async function startDaemon({ config, secrets }: LoadedConfig, deps: DaemonDeps): Promise<Daemon> {
   const { clock, logger, credentialsDirectory } = deps;

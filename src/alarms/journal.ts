@@ -61,19 +61,19 @@ interface AlarmRecord {
   undelivered: number;
 }
 
-type Record_ =
+type JournalRecord =
   | { k: 'h'; v: number }
   | { k: 'e'; n: number; e: unknown; s: AlarmSnapshot | null }
   | { k: 'd'; n: number[] }
   | { k: 'q'; n: number };
 
-function render(record: Record_): string {
+function render(record: JournalRecord): string {
   const json = JSON.stringify(record);
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
 /** The record on one line, or undefined when its checksum or shape is wrong. */
-function parseLine(line: string): Record_ | undefined {
+function parseLine(line: string): JournalRecord | undefined {
   const space = line.indexOf(' ');
   if (space !== 8) return undefined;
   const json = line.slice(9);
@@ -88,13 +88,13 @@ function parseLine(line: string): Record_ | undefined {
   const record = value as { k?: unknown; n?: unknown; e?: unknown };
   switch (record.k) {
     case 'h':
-      return value as Record_;
+      return value as JournalRecord;
     case 'e':
-      return Number.isSafeInteger(record.n) && AlarmEventSchema.safeParse(record.e).success ? (value as Record_) : undefined;
+      return Number.isSafeInteger(record.n) && AlarmEventSchema.safeParse(record.e).success ? (value as JournalRecord) : undefined;
     case 'd':
-      return Array.isArray(record.n) && record.n.every((n) => Number.isSafeInteger(n)) ? (value as Record_) : undefined;
+      return Array.isArray(record.n) && record.n.every((n) => Number.isSafeInteger(n)) ? (value as JournalRecord) : undefined;
     case 'q':
-      return Number.isSafeInteger(record.n) ? (value as Record_) : undefined;
+      return Number.isSafeInteger(record.n) ? (value as JournalRecord) : undefined;
     default:
       return undefined;
   }
@@ -342,7 +342,7 @@ export class AlarmJournal {
     }
   }
 
-  #apply(record: Record_): void {
+  #apply(record: JournalRecord): void {
     switch (record.k) {
       case 'e': {
         const entry: JournalEntry = { n: record.n, event: record.e as AlarmEvent, snapshot: record.s };

@@ -74,7 +74,7 @@ const systemTimers: OutboxTimers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-function describe(error: unknown): { code: string; reasonCode: number | undefined; message: string } {
+function describeError(error: unknown): { code: string; reasonCode: number | undefined; message: string } {
   if (error instanceof MqttError) return { code: error.code, reasonCode: error.reasonCode, message: error.message };
   return { code: 'PW_DELIVERY_FAILED', reasonCode: undefined, message: error instanceof Error ? error.message : String(error) };
 }
@@ -271,7 +271,7 @@ export class AlarmOutbox implements AlarmSink {
   #onFailed(delivery: Delivery, error: unknown): void {
     this.#inFlight.delete(delivery);
     if (this.#stopped) return;
-    const { code, reasonCode, message } = describe(error);
+    const { code, reasonCode, message } = describeError(error);
     const { maxAttempts } = this.#options;
     const now = this.#options.clock.now();
     if (code === 'PW_MQTT_CONNECTION_LOST') {
@@ -303,7 +303,7 @@ export class AlarmOutbox implements AlarmSink {
   #quarantine(delivery: Delivery, error: unknown): void {
     const { entry } = delivery;
     const { event } = entry;
-    const { code, reasonCode, message } = describe(error);
+    const { code, reasonCode, message } = describeError(error);
     this.#pending.delete(entry.n);
     this.#options.journal.markQuarantined(entry, `${code}${reasonCode === undefined ? '' : ` reason ${reasonCode}`}: ${message}`);
     this.#stats.quarantined++;
