@@ -56,9 +56,11 @@ async function demo(argv: string[]): Promise<number> {
   if (!scenario.ok) throw new Error(scenario.problems.join('\n'));
 
   let firstOcclusionAt: number | undefined;
+  let firstOcclusionSampleMs = 0;
   const onEvent = (event: AlarmEvent) => {
     if (event.condition !== 'downstream-occlusion' || event.event !== 'raised' || firstOcclusionAt !== undefined) return;
     firstOcclusionAt = Date.now();
+    firstOcclusionSampleMs = Date.parse(event.at);
     if (values.full !== true) setTimeout(() => stop.abort(), lingerMs).unref();
   };
   const station = new ConsoleStation({ url: broker.url, protocolVersion: 4, prefix: createTopics(config).prefix, connect, print: (line) => console.log(line), onEvent });
@@ -88,7 +90,8 @@ async function demo(argv: string[]): Promise<number> {
   console.log(
     firstOcclusionAt === undefined
       ? '\npumpwatch demo: no downstream-occlusion alarm reached the station.'
-      : `\npumpwatch demo: the station saw the first downstream-occlusion alarm ${seconds.toFixed(1)} s after the ward started (${((seconds * speed) / 60).toFixed(1)} simulated minutes).`,
+      : `\npumpwatch demo: the station saw the first downstream-occlusion alarm ${seconds.toFixed(1)} s after the ward started; ` +
+          `it was raised at ${((firstOcclusionSampleMs - ward.startMs) / 60_000).toFixed(1)} simulated minutes.`,
   );
   return firstOcclusionAt === undefined ? 1 : 0;
 }
