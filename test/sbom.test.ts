@@ -14,7 +14,7 @@ interface Component {
 }
 
 describe('npm run sbom', () => {
-  it('writes a CycloneDX SBOM of what ships: every runtime dependency with version and purl, no dev tools', async () => {
+  it('writes a CycloneDX SBOM of what ships: every runtime dependency with version and purl, no dev tools', { timeout: 90_000 }, async () => {
     await run('npm', ['run', 'sbom', '--silent'], { cwd: ROOT });
     const bom = JSON.parse(await readFile(join(ROOT, 'dist', 'pumpwatch.cdx.json'), 'utf8')) as {
       bomFormat: string;
