@@ -17,7 +17,7 @@ import {
   type PaceClock,
   type SimEmission,
 } from '../simulate/index.js';
-import { openEmulatorOutput, type EmulatorOutput } from '../protocols/emulator.js';
+import { openEmulatorOutput, type EmulatorOutput, type PumpEmulatorOptions } from '../protocols/emulator.js';
 import { PROTOCOL_IDS, type ProtocolId } from '../protocols/protocol.js';
 import { connectMqtt, createMqttOutput, createSerialOutput, createStreamOutput, serialOpener, type MqttConnect, type SerialOpen, type TelemetryOutput } from '../simulate/outputs.js';
 import { createProgress } from '../simulate/progress.js';
@@ -59,7 +59,7 @@ export interface SimulateDeps {
   connectMqtt: MqttConnect;
   openSerial: SerialOpen;
   /** A pump emulator speaking `protocol` on a serial port, for --protocol alaris|fresenius. */
-  openPumpEmulator: (path: string, protocol: ProtocolId) => Promise<EmulatorOutput>;
+  openPumpEmulator: (path: string, protocol: ProtocolId, modules?: PumpEmulatorOptions['modules']) => Promise<EmulatorOutput>;
   /** Paces runs against wall time. */
   clock: PaceClock;
   scenarioDir: string;
@@ -68,7 +68,7 @@ export interface SimulateDeps {
 const DEFAULT_DEPS: SimulateDeps = {
   connectMqtt,
   openSerial: serialOpener(),
-  openPumpEmulator: (path, protocol) => openEmulatorOutput(path, protocol),
+  openPumpEmulator: (path, protocol, modules) => openEmulatorOutput(path, protocol, modules),
   clock: systemPaceClock,
   scenarioDir: SCENARIO_DIR,
 };
@@ -116,6 +116,11 @@ function topicPrefixOption(text: string | undefined): string {
     throw new UsageError(`--topic-prefix must be topic levels without wildcards or empty levels (got ${JSON.stringify(prefix)})`);
   }
   return prefix;
+}
+
+/** Fresenius rack slots for the ward's channels, in ward order (a rack holds up to 9 modules). */
+function rackModules(ward: Ward): PumpEmulatorOptions['modules'] {
+  return ward.channels.slice(0, 9).map((channel, index) => ({ module: index + 1, pumpId: channel.pumpId, channel: channel.channel }));
 }
 
 function openFile(path: string): Promise<WriteStream> {
@@ -225,7 +230,7 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
     if (values.labels !== undefined) labelsFile = await openFile(values.labels);
     if (values.mqtt !== undefined) outputs.push(await createMqttOutput(values.mqtt, topicPrefix, deps.connectMqtt, `pumpwatch-sim-${process.pid}`));
     if (values.serial !== undefined) {
-      outputs.push(protocol === 'json-lines' ? await createSerialOutput(values.serial, baud, deps.openSerial) : await deps.openPumpEmulator(values.serial, protocol));
+      outputs.push(protocol === 'json-lines' ? await createSerialOutput(values.serial, baud, deps.openSerial) : await deps.openPumpEmulator(values.serial, protocol, protocol === 'fresenius' ? rackModules(ward) : undefined));
     }
   } catch (error) {
     await closeAll();

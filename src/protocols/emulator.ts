@@ -103,7 +103,16 @@ export function emulatorOutput(emulator: PumpEmulator): EmulatorOutput {
   };
 }
 
-/** An emulator on `path` with the native binding and the system clock, as the simulator's output. */
-export async function openEmulatorOutput(path: string, protocol: ProtocolId, loadBinding = loadSystemSerialBinding): Promise<EmulatorOutput> {
-  return emulatorOutput(await openPumpEmulator({ path, protocol, binding: await loadBinding(), clock: systemClock }));
+/**
+ * An emulator on `path` with the native binding and the system clock, as the simulator's output.
+ * `modules` seats every channel before the first sample, so a gateway that opens its module
+ * sessions at once is never told a module does not exist.
+ */
+export async function openEmulatorOutput(
+  path: string,
+  protocol: ProtocolId,
+  modules?: PumpEmulatorOptions['modules'],
+  loadBinding = loadSystemSerialBinding,
+): Promise<EmulatorOutput> {
+  return emulatorOutput(await openPumpEmulator({ path, protocol, binding: await loadBinding(), clock: systemClock, ...(modules === undefined ? {} : { modules }) }));
 }
