@@ -4,6 +4,7 @@ import { AlarmJournal } from './alarms/journal.js';
 import { AlarmOutbox } from './alarms/outbox.js';
 import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
+import { IngestGuard } from './ingest/guard.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
@@ -30,6 +31,8 @@ export interface DaemonDeps {
 
 export interface Daemon {
   readonly pipeline: Pipeline;
+  /** Overload protection between the sources and the pipeline. */
+  readonly ingest: IngestGuard;
   readonly publisher: MqttAlarmPublisher;
   readonly journal: AlarmJournal;
   readonly outbox: AlarmOutbox;
@@ -87,6 +90,12 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   });
   const restoredAlarms = journal.restoredAlarms();
   const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  const ingest = new IngestGuard({
+    settings: config.overload,
+    process: (sample) => pipeline.accept(sample),
+    report: (report) => pipeline.alarms.reportTechnical(report),
+    logger,
+  });
   const acks = new AckHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
     acknowledge: (alarmId, by, ackAt) => pipeline.alarms.acknowledge(alarmId, by, ackAt),
@@ -107,12 +116,12 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   for (const source of sources) {
     await source.start(
       ops.tapSource(source.name, {
-        sample: (sample) => pipeline.accept(sample),
+        sample: (sample) => ingest.offer(sample),
         reject: (rejection) => pipeline.reject(source.name, rejection),
       }),
     );
   }
-  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock) });
+  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() });
   const ticker = setInterval(() => {
     pipeline.tick();
     ops.ticked();
@@ -123,6 +132,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   );
   return {
     pipeline,
+    ingest,
     publisher,
     journal,
     outbox,
@@ -132,6 +142,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     async stop() {
       clearInterval(ticker);
       await Promise.all(sources.map((source) => source.stop()));
+      ingest.stop();
       outbox.stop();
       await publisher.stop();
       journal.close();

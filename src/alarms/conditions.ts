@@ -43,4 +43,10 @@ export const CONDITION_DEFAULTS: Record<AlarmCondition, ConditionDefaults> = {
     priority: 'medium',
     message: 'The gateway cannot write its alarm journal: alarms still go out but would not survive a restart. Check its disk.',
   },
+  overloaded: {
+    kind: 'technical',
+    priority: 'medium',
+    message:
+      'The gateway cannot keep up with incoming telemetry: it is checking only the latest sample of each pump channel, so detection is degraded. Alarms still go out. Check the telemetry rate and the gateway.',
+  },
 };

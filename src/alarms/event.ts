@@ -12,6 +12,7 @@ export const ALARM_CONDITIONS = [
   'pressure-signal-invalid',
   'delivery-failure',
   'storage-failure',
+  'overloaded',
 ] as const;
 export type AlarmCondition = (typeof ALARM_CONDITIONS)[number];
 

@@ -242,6 +242,36 @@ export const ConfigSchema = z
         stalledAfterSeconds: seconds(1, 3600).default(30).describe('an alarm undelivered this long raises delivery-failure'),
       })
       .prefault({}),
+    overload: z
+      .strictObject({
+        enterUtilization: z
+          .number()
+          .min(0.5)
+          .max(1)
+          .default(0.9)
+          .describe('event-loop busy share at or above which, held for enterAfterSeconds, the gateway keeps only the latest sample per channel and raises overloaded'),
+        enterAfterSeconds: seconds(0.5, 600).default(2),
+        exitUtilization: z
+          .number()
+          .min(0.1)
+          .max(1)
+          .default(0.7)
+          .describe('demand (busy share plus the cost of what was shed) at or below which, held for exitAfterSeconds, every sample is processed again'),
+        exitAfterSeconds: seconds(1, 3600).default(10),
+        maxPendingSamples: z
+          .number()
+          .int()
+          .min(100)
+          .max(1_000_000)
+          .default(20_000)
+          .describe('samples waiting while overloaded (one per channel); past it the oldest is shed'),
+      })
+      .refine((overload) => overload.exitUtilization < overload.enterUtilization, {
+        path: ['exitUtilization'],
+        message: 'must be below enterUtilization, or the gateway would flap in and out of overload',
+      })
+      .prefault({})
+      .describe('overload protection: telemetry is shed (oldest first, per channel), alarms never'),
     ops: z
       .strictObject({
         http: z

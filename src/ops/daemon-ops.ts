@@ -4,6 +4,7 @@ import type { AlarmSink } from '../alarms/manager.js';
 import type { AlarmTransport } from '../alarms/outbox.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import type { IngestStatus } from '../ingest/guard.js';
 import type { TelemetrySource } from '../sources/source.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
 import { observeDeliveries } from './delivery.js';
@@ -16,6 +17,7 @@ export interface OpsParts {
   publisher: { readonly connectionState: string };
   sources: readonly TelemetrySource[];
   journal?: () => JournalStatus | undefined;
+  ingest?: () => IngestStatus;
 }
 
 export interface DaemonOpsOptions {
@@ -142,6 +144,7 @@ export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
         journal: () => attached.journal?.(),
         ready: () => readiness().ok,
         tlsInsecure: () => tlsInsecure,
+        ingest: () => attached.ingest?.(),
       });
     },
     livenessChecks,

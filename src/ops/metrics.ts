@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
+import type { IngestStatus } from '../ingest/guard.js';
 import { REJECT_REASONS, type DecodeTarget, type RejectReason } from '../telemetry/decode.js';
 import { createLagWindow, type LagWindow } from './event-loop.js';
 import type { WatchdogOutcome } from './watchdog.js';
@@ -41,6 +42,8 @@ export interface MetricsProbes {
   ready(): boolean;
   /** True when the configuration turned TLS certificate checks off. */
   tlsInsecure(): boolean;
+  /** Overload protection: what was shed, what waits, how busy the event loop is. */
+  ingest?(): IngestStatus | undefined;
 }
 
 export interface DaemonMetricsOptions {
@@ -243,6 +246,45 @@ export class DaemonMetrics {
       help: 'Broker connections refused for security reasons, by client and kind (broker-certificate-refused, client-certificate-refused, not-authorized).',
       labelNames: ['client', 'kind'],
       registers,
+    });
+    new Counter({
+      name: 'pumpwatch_samples_shed_total',
+      help: 'Valid samples dropped unprocessed while overloaded: conflated (a newer sample of the channel came first) or overflow (the queue was full). Alarms are never shed.',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        const ingest = probes().ingest?.();
+        if (ingest === undefined) return;
+        for (const [reason, count] of Object.entries(ingest.shed)) this.inc({ reason }, count);
+      },
+    });
+    new Gauge({
+      name: 'pumpwatch_ingest_pending_samples',
+      help: 'Samples waiting to be processed (only while overloaded, at most one per channel).',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest !== undefined) this.set(ingest.pending);
+      },
+    });
+    new Gauge({
+      name: 'pumpwatch_overloaded',
+      help: '1 while the gateway is overloaded and keeps only the latest sample of each channel (the overloaded technical alarm is active).',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest !== undefined) this.set(ingest.overloaded ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'pumpwatch_event_loop_utilization',
+      help: 'Share of the latest half second the event loop was busy (0–1); the overload protection acts on it.',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest !== undefined) this.set(ingest.utilization);
+      },
     });
     new Gauge({
       name: 'pumpwatch_ready',
