@@ -86,15 +86,21 @@ function failingFs(fail: { write?: () => string | undefined; fsync?: () => strin
       if (code !== undefined) throw errno(code);
       fs.fdatasyncSync(fd);
     },
+    fdatasync: ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      const code = fail.fsync?.();
+      if (code !== undefined) setImmediate(() => callback(errno(code)));
+      else fs.fdatasync(fd, callback);
+    }) as typeof fs.fdatasync,
   };
 }
 
 describe('alarm journal', () => {
-  it('gives back undelivered events and active alarms after a reopen', () => {
+  it('gives back undelivered events and active alarms after a reopen', async () => {
     const directory = tempDir();
     const { journal } = open(directory);
     journal.append([item('a', 1), item('b', 1)]);
     journal.append([item('b', 2, 'ended')]);
+    await journal.synced();
     journal.close();
     const { journal: reopened } = open(directory);
     expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'b-1', 'b-2']);
@@ -107,15 +113,17 @@ describe('alarm journal', () => {
     const { entries } = journal.append([item('a', 1), item('a', 2)]);
     journal.markDelivered(entries[0]!);
     await new Promise((resolve) => setImmediate(resolve));
+    await journal.synced();
     journal.close();
     const { journal: reopened } = open(directory);
     expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-2']);
   });
 
-  it('keeps numbering after a reopen', () => {
+  it('keeps numbering after a reopen', async () => {
     const directory = tempDir();
     const { journal } = open(directory);
     journal.append([item('a', 1), item('a', 2)]);
+    await journal.synced();
     journal.close();
     const { journal: reopened } = open(directory);
     expect(reopened.append([item('a', 3)]).entries[0]?.n).toBe(3);
@@ -127,10 +135,11 @@ describe('alarm journal', () => {
     expect(entries.map((entry) => journal.isLatest(entry))).toEqual([false, true]);
   });
 
-  it('drops a torn last record left by a crash mid-append, and appends cleanly after it', () => {
+  it('drops a torn last record left by a crash mid-append, and appends cleanly after it', async () => {
     const directory = tempDir();
     const { journal } = open(directory);
     journal.append([item('a', 1), item('b', 1)]);
+    await journal.synced();
     journal.close();
     const path = join(directory, JOURNAL_FILE);
     truncateSync(path, statSync(path).size - 25);
@@ -140,16 +149,18 @@ describe('alarm journal', () => {
     expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1']);
     expect(log.withCode('PW_JOURNAL_TORN_TAIL')).toHaveLength(1);
     reopened.append([item('c', 1)]);
+    await reopened.synced();
     reopened.close();
     expect(open(directory).journal.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'c-1']);
   });
 
-  it('skips and counts a damaged record in the middle, keeps the rest and rewrites the file clean', () => {
+  it('skips and counts a damaged record in the middle, keeps the rest and rewrites the file clean', async () => {
     const directory = tempDir();
     const { journal } = open(directory);
     journal.append([item('a', 1)]);
     journal.append([item('b', 1)]);
     journal.append([item('c', 1)]);
+    await journal.synced();
     journal.close();
     const path = join(directory, JOURNAL_FILE);
     writeFileSync(path, readFileSync(path, 'utf8').replace('"eventId":"b-1"', '"eventId":"b-X"'));
@@ -157,6 +168,7 @@ describe('alarm journal', () => {
     expect(reopened.integrity.corruptRecords).toBe(1);
     expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'c-1']);
     expect(log.withCode('PW_JOURNAL_CORRUPT')).toHaveLength(1);
+    await reopened.synced();
     reopened.close();
     expect(open(directory).journal.integrity.corruptRecords).toBe(0);
   });
@@ -179,6 +191,7 @@ describe('alarm journal', () => {
     }
     expect(journal.durable).toBe(true);
     expect(statSync(join(directory, JOURNAL_FILE)).size).toBeLessThanOrEqual(64_000);
+    await journal.synced();
     journal.close();
     const { journal: reopened } = open(directory, 64_000);
     expect(reopened.undelivered()).toEqual([]);
@@ -193,41 +206,66 @@ describe('alarm journal', () => {
       for (const entry of journal.append([item(`x${alarm}`, 1), item(`x${alarm}`, 2, 'ended')]).entries) journal.markDelivered(entry);
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await journal.synced();
     journal.close();
     expect(open(directory, 20_000).journal.restoredAlarms().map((alarm) => alarm.latest.eventId)).toEqual(['keep-1']);
   });
 
-  it('goes non-durable, keeping events in memory, when live alarms outgrow maxBytes', () => {
+  it('goes non-durable, keeping events in memory, when live alarms outgrow maxBytes', async () => {
     const { journal, log } = open(tempDir(), 4096);
     let durable = true;
-    for (let alarm = 0; alarm < 20 && durable; alarm++) durable = journal.append([item(`a${alarm}`, 1)]).durable;
+    for (let alarm = 0; alarm < 20 && durable; alarm++) durable = await journal.append([item(`a${alarm}`, 1)]).durable;
     expect(durable).toBe(false);
     expect(journal.problem?.kind).toBe('full');
     expect(journal.undelivered().length).toBeGreaterThan(5);
     expect(log.withCode('PW_JOURNAL_FULL')).toHaveLength(1);
   });
 
-  it('goes non-durable on a full disk, truncates the half-written record, and recovers when space returns', () => {
+  it('goes non-durable on a full disk, truncates the half-written record, and recovers when space returns', async () => {
     const directory = tempDir();
     let diskFull = false;
     const { journal } = open(directory, 1_000_000, failingFs({ write: () => (diskFull ? 'ENOSPC' : undefined) }));
-    journal.append([item('a', 1)]);
+    expect(await journal.append([item('a', 1)]).durable).toBe(true);
     diskFull = true;
-    expect(journal.append([item('b', 1)]).durable).toBe(false);
+    expect(await journal.append([item('b', 1)]).durable).toBe(false);
     expect(journal.problem?.kind).toBe('full');
     expect(journal.restoreDurability()).toBe(false);
     diskFull = false;
     expect(journal.restoreDurability()).toBe(true);
+    await journal.synced();
     journal.close();
     expect(open(directory).journal.undelivered().map((entry) => entry.event.eventId)).toEqual(['a-1', 'b-1']);
   });
 
-  it('goes non-durable when fsync fails', () => {
+  it('goes non-durable when fsync fails', async () => {
     let failFsync = false;
     const { journal } = open(tempDir(), 1_000_000, failingFs({ fsync: () => (failFsync ? 'EIO' : undefined) }));
     failFsync = true;
-    expect(journal.append([item('a', 1)]).durable).toBe(false);
+    expect(await journal.append([item('a', 1)]).durable).toBe(false);
     expect(journal.problem).toMatchObject({ kind: 'fsync' });
+  });
+
+  it('settles an append only when its fsync returns, and covers appends made meanwhile with one more fsync', async () => {
+    const held: (() => void)[] = [];
+    const holdingFs: JournalFs = {
+      ...fs,
+      fdatasync: ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        held.push(() => fs.fdatasync(fd, callback));
+      }) as typeof fs.fdatasync,
+    };
+    const { journal } = open(tempDir(), 1_000_000, holdingFs);
+    const settled: boolean[] = [];
+    const first = journal.append([item('a', 1)]).durable.then((durable) => settled.push(durable));
+    const second = journal.append([item('b', 1)]).durable.then((durable) => settled.push(durable));
+    const third = journal.append([item('c', 1)]).durable.then((durable) => settled.push(durable));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([held.length, settled]).toEqual([1, []]);
+    held.shift()!();
+    await first;
+    expect(held).toHaveLength(1);
+    held.shift()!();
+    await Promise.all([second, third]);
+    expect(settled).toEqual([true, true, true]);
   });
 
   it('runs from memory when its directory cannot be created', () => {
@@ -240,11 +278,12 @@ describe('alarm journal', () => {
     expect(log.withCode('PW_JOURNAL_OPEN')).toHaveLength(1);
   });
 
-  it('moves a quarantined event to the quarantine file and never re-drives it', () => {
+  it('moves a quarantined event to the quarantine file and never re-drives it', async () => {
     const directory = tempDir();
     const { journal } = open(directory);
     const { entries } = journal.append([item('a', 1)]);
     journal.markQuarantined(entries[0]!, 'PW_MQTT_PUBLISH_FAILED reason 135');
+    await journal.synced();
     journal.close();
     expect(open(directory).journal.undelivered()).toEqual([]);
     expect(JSON.parse(readFileSync(join(directory, QUARANTINE_FILE), 'utf8'))).toMatchObject({ quarantinedFor: 'PW_MQTT_PUBLISH_FAILED reason 135', event: { eventId: 'a-1' } });
