@@ -145,6 +145,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       ingest.stop();
       outbox.stop();
       await publisher.stop();
+      await journal.synced();
       journal.close();
       ops.stop();
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');

@@ -13,6 +13,7 @@ export type JournalFs = Pick<
   | 'closeSync'
   | 'writeSync'
   | 'fdatasyncSync'
+  | 'fdatasync'
   | 'fsyncSync'
   | 'ftruncateSync'
   | 'readFileSync'
@@ -113,6 +114,10 @@ function errnoOf(error: unknown): string {
  * live set (the latest event of each active alarm plus everything undelivered) to a new file and
  * renames it over the old one, so a crash during compaction leaves one or the other whole.
  *
+ * Appends are written at once and fsync'd off the event loop, several per fsync when they come
+ * together (group commit): a slow disk delays the alarms waiting for it, not the heartbeat, the
+ * PUBACKs or the telemetry.
+ *
  * Memory holds the same live set. When the disk fails (full, EIO, read-only) the journal keeps
  * working from memory and reports itself not durable; `restoreDurability` rewrites the live set,
  * including what could not be written, once the disk works again.
@@ -135,6 +140,12 @@ export class AlarmJournal {
   #durable = false;
   #problem: JournalProblem | undefined;
   #problemDetail = '';
+  /** Appends covered by the fsync in flight, and those written since it began. */
+  #syncing: ((durable: boolean) => void)[] | undefined;
+  #waitingForSync: ((durable: boolean) => void)[] = [];
+  /** A file descriptor replaced by compaction while an fsync on it was in flight; closed after it. */
+  #retiredFd: number | undefined;
+  #idleWaiters: (() => void)[] = [];
 
   private constructor(options: AlarmJournalOptions) {
     this.#directory = options.directory;
@@ -200,25 +211,27 @@ export class AlarmJournal {
   }
 
   /**
-   * Records events as undelivered and, while durable, writes and fsyncs them in one go. Returns
-   * whether they are on disk; when not, they live in memory only and the journal is not durable.
+   * Records events as undelivered and writes them. `durable` settles once they are fsync'd (true)
+   * or cannot be (false: they live in memory only and the journal is not durable).
    */
-  append(items: readonly { event: AlarmEvent; snapshot: AlarmSnapshot | null }[]): { entries: JournalEntry[]; durable: boolean } {
+  append(items: readonly { event: AlarmEvent; snapshot: AlarmSnapshot | null }[]): { entries: JournalEntry[]; durable: Promise<boolean> } {
     const entries = items.map(({ event, snapshot }) => ({ n: this.#nextN++, event, snapshot }));
     for (const entry of entries) this.#remember(entry);
-    if (!this.#durable) return { entries, durable: false };
+    if (!this.#durable) return { entries, durable: Promise.resolve(false) };
     this.#flushDelivered();
     const data = Buffer.from(entries.map((entry) => render({ k: 'e', n: entry.n, e: entry.event, s: entry.snapshot })).join(''));
     if (this.#size + data.byteLength > this.#maxBytes) {
-      // Compaction writes the whole live set, these entries included.
-      if (!this.#compact()) return { entries, durable: false };
-      if (this.#size <= this.#maxBytes) return { entries, durable: true };
+      // Compaction writes and fsyncs the whole live set, these entries included.
+      if (!this.#compact()) return { entries, durable: Promise.resolve(false) };
+      if (this.#size <= this.#maxBytes) return { entries, durable: Promise.resolve(true) };
       this.#fail('full', `live alarms need ${this.#size} bytes, more than journal.maxBytes ${this.#maxBytes}`);
-      return { entries, durable: false };
+      return { entries, durable: Promise.resolve(false) };
     }
-    if (!this.#writeDurably(data)) return { entries, durable: false };
+    if (!this.#write(data)) return { entries, durable: Promise.resolve(false) };
+    const durable = new Promise<boolean>((resolve) => this.#waitingForSync.push(resolve));
     if (this.#size > Math.max(this.#maxBytes / 2, 2 * this.#sizeAfterCompaction)) this.#compact();
-    return { entries, durable: true };
+    else this.#startSync();
+    return { entries, durable };
   }
 
   /** PUBACK'd: no longer re-driven. Written lazily without fsync: a lost mark only means a re-send. */
@@ -261,15 +274,18 @@ export class AlarmJournal {
     return true;
   }
 
+  /** Resolves once no fsync is in flight or waiting: before close, so a clean stop loses nothing. */
+  synced(): Promise<void> {
+    if (this.#syncing === undefined && this.#waitingForSync.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   close(): void {
     this.#flushDelivered();
-    if (this.#fd === undefined) return;
-    try {
-      this.#fs.closeSync(this.#fd);
-    } catch {
-      // Closing is best effort: every record that mattered was fsync'd when it was appended.
-    }
+    if (this.#fd !== undefined && this.#syncing === undefined) this.#closeQuietly(this.#fd);
+    else if (this.#fd !== undefined) this.#retiredFd = this.#fd;
     this.#fd = undefined;
+    this.#settleWaiters(this.#waitingForSync.splice(0), false);
   }
 
   #open(): void {
@@ -283,7 +299,8 @@ export class AlarmJournal {
       this.#sizeAfterCompaction = this.#size;
       this.#durable = true;
       if (!existed || this.#size === 0) {
-        if (!this.#writeDurably(Buffer.from(render({ k: 'h', v: FORMAT_VERSION })))) return;
+        if (!this.#write(Buffer.from(render({ k: 'h', v: FORMAT_VERSION })))) return;
+        this.#fs.fdatasyncSync(this.#fd);
         this.#syncDirectory();
       }
     } catch (error) {
@@ -385,7 +402,7 @@ export class AlarmJournal {
     if (alarm.undelivered <= 0 && alarm.latest.snapshot === null) this.#alarms.delete(entry.event.alarmId);
   }
 
-  #writeDurably(data: Buffer): boolean {
+  #write(data: Buffer): boolean {
     if (this.#fd === undefined) return false;
     try {
       this.#writeAll(this.#fd, data);
@@ -394,15 +411,49 @@ export class AlarmJournal {
       this.#fail(errnoOf(error) === 'ENOSPC' ? 'full' : 'write', `${this.#path}: ${errnoOf(error)}`);
       return false;
     }
-    try {
-      this.#fs.fdatasyncSync(this.#fd);
-    } catch (error) {
-      // After a failed fsync nothing written since the last good one can be trusted to be on disk.
-      this.#fail('fsync', `${this.#path}: ${errnoOf(error)}`);
-      return false;
-    }
     this.#size += data.byteLength;
     return true;
+  }
+
+  /** One fsync at a time, covering everything written before it began. */
+  #startSync(): void {
+    if (this.#syncing !== undefined || this.#waitingForSync.length === 0 || this.#fd === undefined) return;
+    const batch = this.#waitingForSync.splice(0);
+    const fd = this.#fd;
+    this.#syncing = batch;
+    this.#fs.fdatasync(fd, (error) => {
+      this.#syncing = undefined;
+      if (this.#retiredFd === fd) {
+        this.#closeQuietly(fd);
+        this.#retiredFd = undefined;
+      }
+      // Compaction settled this batch already, on a file of its own; after close the result still counts.
+      if (batch.length > 0 && (fd === this.#fd || this.#fd === undefined)) {
+        if (error !== null) {
+          // After a failed fsync nothing written since the last good one can be trusted to be on disk.
+          this.#fail('fsync', `${this.#path}: ${errnoOf(error)}`);
+          this.#settleWaiters(batch, false);
+          this.#settleWaiters(this.#waitingForSync.splice(0), false);
+        } else {
+          this.#settleWaiters(batch, true);
+        }
+      }
+      this.#startSync();
+      if (this.#syncing === undefined) for (const idle of this.#idleWaiters.splice(0)) idle();
+    });
+  }
+
+  #settleWaiters(waiters: ((durable: boolean) => void)[], durable: boolean): void {
+    for (const settle of waiters) settle(durable);
+    waiters.length = 0;
+  }
+
+  #closeQuietly(fd: number): void {
+    try {
+      this.#fs.closeSync(fd);
+    } catch {
+      // Closing is best effort: every record that mattered was fsync'd, or reported as not.
+    }
   }
 
   #writeLazily(data: Buffer): void {
@@ -474,16 +525,22 @@ export class AlarmJournal {
         // nothing to remove, or the disk refuses even that
       }
       this.#fail(errnoOf(error) === 'ENOSPC' ? 'full' : 'write', `compaction: ${errnoOf(error)}`);
+      this.#settleWaiters(this.#waitingForSync, false);
       return false;
     }
-    if (this.#fd !== undefined) {
-      try {
-        this.#fs.closeSync(this.#fd);
-      } catch {
-        // the old file is gone from the directory already
-      }
+    // An fsync in flight on the old file still needs its descriptor; it is closed when it returns.
+    if (this.#fd !== undefined && this.#syncing !== undefined) this.#retiredFd = this.#fd;
+    else if (this.#fd !== undefined) this.#closeQuietly(this.#fd);
+    this.#fd = undefined;
+    // The new file holds and has fsync'd every entry, including those still waiting for an fsync.
+    if (this.#syncing !== undefined) this.#settleWaiters(this.#syncing, true);
+    this.#settleWaiters(this.#waitingForSync, true);
+    try {
+      this.#fd = this.#fs.openSync(this.#path, 'a', 0o600);
+    } catch (error) {
+      this.#fail('open', `${this.#path}: ${errnoOf(error)}`);
+      return false;
     }
-    this.#fd = this.#fs.openSync(this.#path, 'a', 0o600);
     this.#pendingDelivered = [];
     this.#size = data.byteLength;
     this.#sizeAfterCompaction = data.byteLength;

@@ -62,6 +62,11 @@ interface Delivery {
  * it (brokers disconnect on a packet they reject); drops later than this are the link's fault.
  */
 export const POISON_WINDOW_MS = 1000;
+/**
+ * A healthy fsync takes milliseconds (tens on eMMC). One that takes longer than this must not
+ * hold an alarm back: the alarm goes out flagged non-durable, with a storage-failure alarm.
+ */
+export const FSYNC_TIMEOUT_MS = 1000;
 const TICK_MS = 1000;
 const RETRY_BACKOFF_MS = 500;
 const DURABILITY_RETRY_MS = 5000;
@@ -111,6 +116,8 @@ export class AlarmOutbox implements AlarmSink {
   #stopped = false;
   #stalledReported: boolean | undefined;
   #storageReported: boolean | undefined;
+  /** The last fsync took longer than FSYNC_TIMEOUT_MS: storage is failing even if it has not refused. */
+  #fsyncSlow = false;
   #lastDurabilityAttemptMs = Number.NEGATIVE_INFINITY;
   #quarantineCount = 0;
   readonly #stats: Omit<OutboxStats, 'pending' | 'inFlight'> = { delivered: 0, quarantined: 0, expired: 0, nonDurable: 0 };
@@ -164,9 +171,30 @@ export class AlarmOutbox implements AlarmSink {
     if (this.#batch.length === 0) return;
     const items = this.#batch;
     this.#batch = [];
-    const { journal, clock } = this.#options;
-    const { entries, durable } = journal.append(items);
-    const now = clock.now();
+    const { entries, durable } = this.#options.journal.append(items);
+    let released = false;
+    const timer = this.#timers.setTimeout(() => {
+      if (released) return;
+      released = true;
+      this.#fsyncSlow = true;
+      this.#logger.warn({ code: 'PW_JOURNAL_FSYNC_SLOW', waitedMs: FSYNC_TIMEOUT_MS, events: entries.length }, 'fsync is too slow: sending alarms not yet on disk');
+      this.#release(entries, false);
+    }, FSYNC_TIMEOUT_MS);
+    void durable.then((onDisk) => {
+      if (onDisk) this.#fsyncSlow = false;
+      if (released) {
+        this.#checkStorage();
+        return;
+      }
+      released = true;
+      this.#timers.clearTimeout(timer);
+      this.#release(entries, onDisk);
+    });
+  }
+
+  /** Journaled, or given up waiting for the disk: now the events may go out. */
+  #release(entries: readonly JournalEntry[], durable: boolean): void {
+    const now = this.#options.clock.now();
     for (const entry of entries) {
       const { event } = entry;
       // Stations must know this alarm would not survive a gateway restart.
@@ -364,7 +392,7 @@ export class AlarmOutbox implements AlarmSink {
 
   #checkStorage(): void {
     const { journal } = this.#options;
-    const failing = !journal.durable;
+    const failing = !journal.durable || this.#fsyncSlow;
     if (failing === this.#storageReported) return;
     this.#storageReported = failing;
     const problem = journal.problem;
@@ -372,7 +400,11 @@ export class AlarmOutbox implements AlarmSink {
       condition: 'storage-failure',
       part: 'journal',
       active: failing,
-      evidence: { problem: problem?.kind ?? null, detail: problem?.detail ?? null, journalBytes: journal.sizeBytes },
+      evidence: {
+        problem: problem?.kind ?? (this.#fsyncSlow ? 'slow-fsync' : null),
+        detail: problem?.detail ?? (this.#fsyncSlow ? `fsync took longer than ${FSYNC_TIMEOUT_MS} ms` : null),
+        journalBytes: journal.sizeBytes,
+      },
     });
   }
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent, AlarmPriority } from '../../src/alarms/event.js';
 import { AlarmJournal, JOURNAL_FILE, type JournalFs } from '../../src/alarms/journal.js';
 import type { AlarmSnapshot, TechnicalReport } from '../../src/alarms/manager.js';
-import { AlarmOutbox, POISON_WINDOW_MS, type AlarmTransport, type OutboxTimers } from '../../src/alarms/outbox.js';
+import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type AlarmTransport, type OutboxTimers } from '../../src/alarms/outbox.js';
 import { createSettableClock, type SettableClock } from '../../src/clock.js';
 import { MqttError } from '../../src/mqtt/errors.js';
 import { captureLog } from '../helpers/log-capture.js';
@@ -196,6 +196,8 @@ function setup(options: { directory?: string; maxInFlight?: number; maxAttempts?
   if (options.start !== false) outbox.start();
   const deliver = async (...events: AlarmEvent[]) => {
     for (const e of events) outbox.deliver(e, snapshotFor(e));
+    await flush();
+    await journal.synced();
     await flush();
   };
   return { directory, journal, transport, outbox, reports, timers, clock, log, deliver };
@@ -392,6 +394,36 @@ describe('alarm outbox', () => {
     diskFull = false;
     s.timers.advance(6_000);
     expect(s.journal.durable).toBe(true);
+    expect(s.reports.filter((r) => r.condition === 'storage-failure').map((r) => r.active)).toEqual([false, true, false]);
+  });
+
+  it('sends an alarm flagged non-durable, with a storage-failure alarm, when its fsync takes too long', async () => {
+    const held: (() => void)[] = [];
+    let holdFsync = false;
+    const slowFs: JournalFs = {
+      ...fs,
+      fdatasync: ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+        if (holdFsync) held.push(() => fs.fdatasync(fd, callback));
+        else fs.fdatasync(fd, callback);
+      }) as typeof fs.fdatasync,
+    };
+    const s = setup({ journalFs: slowFs });
+    holdFsync = true;
+    const e = event();
+    s.outbox.deliver(e, snapshotFor(e));
+    await flush();
+    expect(s.transport.sent).toEqual([]);
+    s.timers.advance(FSYNC_TIMEOUT_MS);
+    await flush();
+    expect(s.transport.sent[0]?.event).toMatchObject({ eventId: e.eventId, durable: false });
+    expect(s.reports.filter((r) => r.condition === 'storage-failure').map((r) => [r.active, r.evidence.problem])).toEqual([
+      [false, null],
+      [true, 'slow-fsync'],
+    ]);
+    holdFsync = false;
+    held.shift()!();
+    await s.journal.synced();
+    await flush();
     expect(s.reports.filter((r) => r.condition === 'storage-failure').map((r) => r.active)).toEqual([false, true, false]);
   });
 

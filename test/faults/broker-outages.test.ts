@@ -55,7 +55,10 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`Mosquitto stopped and res
       backlogs.push(facts.intents.size - journaledBefore);
       const pumpId = `NEW-${index}`;
       driver.addOccludedPump(pumpId);
-      const first = await judge.waitForEvent((event) => event.pumpId === pumpId && event.event === 'raised', 15_000, `the new alarm on ${pumpId}`);
+      const first = await judge.waitForEvent((event) => event.pumpId === pumpId && event.event === 'raised', 15_000, `the new alarm on ${pumpId}`).catch((error: unknown) => {
+        console.log(`[fault] broker-outages: no new alarm after outage ${index} (${kind}, ${Math.round(durationMs)} ms)\n${daemon.diagnostics()}`);
+        throw error;
+      });
       newAlarmMs.push(first.firstAtMs - returnedAt);
       await sleep(rng.between(800, 1_500));
     }
@@ -66,6 +69,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`Mosquitto stopped and res
       outages: OUTAGES,
       long: kinds.filter((kind) => kind === 'long').length,
       ...verdictFigures(verdict),
+      nonDurable: [...facts.intents.values()].filter((intent) => !intent.durable).length,
       backlogMax: Math.max(...backlogs),
       backlogP50: percentile(backlogs, 0.5),
       newAlarmMsP50: percentile(newAlarmMs, 0.5),

@@ -78,6 +78,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`kill -9 of the daemon dur
       duplicates: sum((l) => l.verdict.duplicates),
       divergent: sum((l) => l.verdict.divergent.length),
       forks: sum((l) => l.verdict.forks.length),
+      nonDurable: sum((l) => [...l.facts.intents.values()].filter((intent) => !intent.durable).length),
       acks: sum((l) => l.acks),
       acknowledgedEvents: sum((l) => [...l.facts.intents.values()].filter((i) => i.event === 'acknowledged').length),
       redrives: sum((l) => l.facts.redrives),

@@ -88,6 +88,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between
       faults: FAULTS,
       ...injected,
       ...verdictFigures(verdict),
+      nonDurable: [...facts.intents.values()].filter((intent) => !intent.durable).length,
       connections: link.acceptedCount,
       disconnectsSeen: facts.codes.get('PW_MQTT_DISCONNECTED') ?? 0,
     });

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -39,6 +39,8 @@ export function emptyFacts(): DaemonFacts {
 
 export interface DaemonProcess {
   readonly child: ChildProcess;
+  /** The last log lines and stderr, for a failing test to print. */
+  diagnostics(): string;
   readonly exited: Promise<void>;
   /** Resolves once the daemon logged PW_STARTED. */
   readonly started: Promise<void>;
@@ -54,23 +56,32 @@ export async function writeDaemonConfig(directory: string, settings: Record<stri
   return path;
 }
 
+let spawned = 0;
+
 /**
  * The real daemon, `pumpwatch run --config FILE` over the built dist/, as systemd would start it.
  * Its JSON log lines are read as they come: a `PW_ALARM_EVENT` line with `durable: true` is written
  * only after the event was fsync'd to the journal, so it is a promise the recorder must see kept.
+ * The log goes to a file the harness tails, not a pipe: a busy test process must never make the
+ * daemon wait on a full pipe.
  */
 export function spawnDaemon(configPath: string, facts: DaemonFacts, onLine?: (line: Record<string, unknown>) => void): DaemonProcess {
-  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const logPath = `${configPath}.${process.pid}.${++spawned}.log`;
+  const logFd = openSync(logPath, 'w');
+  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], { stdio: ['ignore', logFd, 'pipe'], cwd: ROOT });
+  closeSync(logFd);
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
+  child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < 8192) stderr += chunk.toString('utf8');
   });
   let markStarted: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   let markJournalChecked: () => void = () => undefined;
   const journalChecked = new Promise<void>((resolve) => (markJournalChecked = resolve));
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (text) => {
+  const recent: string[] = [];
+  const onText = (text: string) => {
+    recent.push(text.slice(0, 400));
+    if (recent.length > 60) recent.shift();
     let line: Record<string, unknown>;
     try {
       line = JSON.parse(text) as Record<string, unknown>;
@@ -114,14 +125,38 @@ export function spawnDaemon(configPath: string, facts: DaemonFacts, onLine?: (li
         break;
     }
     onLine?.(line);
-  });
+  };
+  const readFd = openSync(logPath, 'r');
+  const chunk = Buffer.alloc(65_536);
+  let offset = 0;
+  let partial = '';
+  const tail = () => {
+    for (;;) {
+      const read = readSync(readFd, chunk, 0, chunk.length, offset);
+      if (read <= 0) return;
+      offset += read;
+      const lines = (partial + chunk.toString('utf8', 0, read)).split('\n');
+      partial = lines.pop()!;
+      for (const text of lines) onText(text);
+    }
+  };
+  const tailer = setInterval(tail, 20);
   const exited = once(child, 'exit').then(() => {
     if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`daemon exited with ${child.exitCode}: ${stderr}`);
   });
-  // Reading the last lines after a kill must finish before anyone looks at the facts.
-  const drained = Promise.all([exited.catch(() => undefined), once(lines, 'close')]).then(() => undefined);
+  // The last lines after a kill must be read before anyone looks at the facts.
+  const drained = exited
+    .catch(() => undefined)
+    .then(() => {
+      clearInterval(tailer);
+      tail();
+      closeSync(readFd);
+      unlinkSync(logPath);
+    });
   return {
     child,
+    diagnostics: () =>
+      [`exit code ${child.exitCode ?? 'none'}, signal ${child.signalCode ?? 'none'}`, `stderr: ${stderr || '(empty)'}`, 'last log lines:', ...recent].join('\n'),
     exited: exited.then(() => drained),
     started,
     journalChecked,

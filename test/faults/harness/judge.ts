@@ -6,7 +6,10 @@ import type { Rng } from './random.js';
 
 export interface ReceivedEvent {
   event: AlarmEvent;
-  /** Every payload seen for this eventId: more than one means a re-send changed the content. */
+  /**
+   * Every payload seen for this eventId, without `durable`: a copy re-sent from the journal may lack
+   * the `durable: false` its first copy had. More than one means a re-send changed the content.
+   */
   payloads: Set<string>;
   count: number;
   firstAtMs: number;
@@ -26,7 +29,10 @@ export interface Verdict {
   duplicates: number;
   /** eventIds received with different payloads: never allowed. */
   divergent: string[];
-  /** (alarmId, seq) pairs received under different eventIds: a history that forked after a restart. */
+  /**
+   * (alarmId, seq) pairs received under different eventIds: a history that forked after a restart.
+   * Events flagged `durable: false` may be lost in a crash and their seq reused, so they do not count.
+   */
   forks: string[];
 }
 
@@ -107,6 +113,7 @@ export class Judge {
     for (const [eventId, received] of this.received) {
       duplicates += received.count - 1;
       if (received.payloads.size > 1) divergent.push(eventId);
+      if (received.event.durable === false) continue;
       const key = `${received.event.alarmId}#${received.event.seq ?? '?'}`;
       const ids = bySeq.get(key) ?? new Set<string>();
       ids.add(eventId);
@@ -128,8 +135,8 @@ export class Judge {
       const status = JSON.parse(payload.toString('utf8')) as { state: string; reason?: string };
       this.statuses.push({ state: status.state, reason: status.reason, atMs: now });
     } else {
-      const text = payload.toString('utf8');
-      const event = AlarmEventSchema.parse(JSON.parse(text));
+      const event = AlarmEventSchema.parse(JSON.parse(payload.toString('utf8')));
+      const text = JSON.stringify({ ...event, durable: undefined });
       const known = this.received.get(event.eventId);
       if (known === undefined) {
         this.received.set(event.eventId, { event, payloads: new Set([text]), count: 1, firstAtMs: now });

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { expect } from 'vitest';
 
 export interface Rng {
   readonly seed: number;
@@ -14,6 +15,8 @@ export interface Rng {
  * `FAULT_SEED=<seed>` replays the same schedule.
  */
 export function createRng(seed = seedFromEnv()): Rng {
+  // Printed first, so a run that fails or hangs can still be replayed.
+  console.log(`[fault] ${expect.getState().currentTestName ?? 'fault test'}: seed=${seed} (FAULT_SEED=${seed} replays it)`);
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;
