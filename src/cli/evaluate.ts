@@ -1,13 +1,12 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
-import { ConfigSchema, type Config } from '../config/schema.js';
 import { evaluate } from '../evaluate/evaluate.js';
 import { formatSummary } from '../evaluate/format.js';
 import { renderHtml } from '../evaluate/html.js';
 import { DEFAULT_FAMILIES, defaultPlan, SEED_SETS, type EvaluationPlan, type SeedSetName } from '../evaluate/plan.js';
 import { FAMILY_NAMES, type FamilyName } from '../simulate/index.js';
+import { loadConfigArg } from './config-arg.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
 export const EVALUATE_USAGE = `Usage: pumpwatch evaluate [--set held-out|tuning] [--seeds LIST] [--families LIST] [--pumps N] [--hours H]
@@ -98,15 +97,8 @@ export async function evaluateCommand(argv: string[], io: CliIo): Promise<number
     writeLine(io.stdout, EVALUATE_USAGE);
     return EXIT.ok;
   }
-  let config: Config = ConfigSchema.parse({});
-  if (values.config !== undefined) {
-    const loaded = await loadConfigFile(values.config, io.env);
-    if (!loaded.ok) {
-      for (const problem of loaded.problems) writeLine(io.stderr, `${values.config}: ${problem}`);
-      return EXIT.configInvalid;
-    }
-    config = loaded.value.config;
-  }
+  const config = await loadConfigArg(values.config, io);
+  if (config === undefined) return EXIT.configInvalid;
   const files = (values.telemetry ?? []).map((telemetry, index) => ({ telemetry, labels: values.labels![index]! }));
   for (const path of files.flatMap((pair) => [pair.telemetry, pair.labels])) {
     try {

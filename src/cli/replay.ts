@@ -3,13 +3,13 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createSettableClock } from '../clock.js';
-import { loadConfigFile } from '../config/load.js';
-import { ConfigSchema, type Config } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
 import { Pipeline } from '../pipeline.js';
 import { JsonlAlarmWriter } from '../sinks/jsonl.js';
 import { readJsonlTelemetry } from '../sources/jsonl-file.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
+import { loadConfigArg } from './config-arg.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
 export const REPLAY_USAGE = `Usage: pumpwatch replay FILE|- [--config FILE] [--out FILE] [--quiet]
@@ -86,15 +86,8 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stderr, REPLAY_USAGE);
     return EXIT.usage;
   }
-  let config: Config = ConfigSchema.parse({});
-  if (values.config !== undefined) {
-    const loaded = await loadConfigFile(values.config, io.env);
-    if (!loaded.ok) {
-      for (const problem of loaded.problems) writeLine(io.stderr, `${values.config}: ${problem}`);
-      return EXIT.configInvalid;
-    }
-    config = loaded.value.config;
-  }
+  const config = await loadConfigArg(values.config, io);
+  if (config === undefined) return EXIT.configInvalid;
   const inputPath = positionals[0]!;
   let input: Readable;
   try {
