@@ -1,17 +1,114 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { formatDetectorBench, runDetectorBench } from './detector.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_DETECTOR_BENCH, formatDetectorBench, runDetectorBench } from './detector.js';
+import { DEFAULT_E2E, formatE2eBench, runE2eBench } from './e2e.js';
+import type { DaemonRuntime } from './lib/daemon-process.js';
+import { writeResult } from './lib/report.js';
+import { DEFAULT_MEMORY, formatMemoryBench, runMemoryBench } from './memory.js';
+import { DEFAULT_OVERLOAD, formatOverloadBench, runOverloadBench } from './overload.js';
 
-/** `npm run bench`: every benchmark, a table on stdout and the figures as JSON in out/bench/. */
-const outDir = join(import.meta.dirname, '..', 'out', 'bench');
+const USAGE = `Usage: npm run bench -- [detector] [e2e] [memory] [overload] [options]
 
-async function writeJson(name: string, value: unknown): Promise<void> {
-  const path = join(outDir, name);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
-  console.log(`wrote out/bench/${name}`);
+With no name, runs them all (about six minutes). Each prints a table and writes JSON to
+out/bench/<name>.json. Needs mosquitto on the PATH (or --broker) and Linux (/proc).
+
+  --broker URL        use a running broker instead of starting an own Mosquitto
+  --runtime dist|tsx  run the daemon as built (default; the bench runs npm run build first) or from
+                      source through tsx (no build; tsx adds ~25 MiB RSS and start-up time)
+  --rates A,B,…       e2e: offered samples/s per step (default ${DEFAULT_E2E.rates.join(',')})
+  --channels N        e2e: simulated channels (default ${DEFAULT_E2E.channels})
+  --measure S         e2e: measured seconds per step (default ${DEFAULT_E2E.measureSeconds})
+  --sizes A,B,…       memory: channel counts (default ${DEFAULT_MEMORY.channelCounts.join(',')})
+  --factors A,B,…     overload: flood factors over nominal (default ${DEFAULT_OVERLOAD.factors.join(',')})
+  --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})`;
+
+const BENCHES = ['detector', 'e2e', 'memory', 'overload'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    broker: { type: 'string' },
+    runtime: { type: 'string' },
+    rates: { type: 'string' },
+    channels: { type: 'string' },
+    measure: { type: 'string' },
+    sizes: { type: 'string' },
+    factors: { type: 'string' },
+    seconds: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+function numbers(text: string | undefined, fallback: number[]): number[] {
+  if (text === undefined) return fallback;
+  const parsed = text.split(',').map(Number);
+  if (parsed.some((value) => !Number.isFinite(value) || value <= 0)) throw new Error(`PW_BENCH_USAGE: not a list of positive numbers: ${text}`);
+  return parsed;
 }
 
-const detector = runDetectorBench();
-console.log(formatDetectorBench(detector));
-await writeJson('detector.json', detector);
+function number(text: string | undefined, fallback: number): number {
+  return numbers(text, [fallback])[0]!;
+}
+
+if (values.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const unknown = positionals.filter((name) => !(BENCHES as readonly string[]).includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark ${unknown.join(', ')}\n\n${USAGE}`);
+  process.exit(2);
+}
+const runtime = (values.runtime ?? 'dist') as DaemonRuntime;
+if (runtime !== 'tsx' && runtime !== 'dist') {
+  console.error(`--runtime must be tsx or dist\n\n${USAGE}`);
+  process.exit(2);
+}
+const selected: BenchName[] = positionals.length === 0 ? [...BENCHES] : (positionals as BenchName[]);
+const brokerUrl = values.broker;
+if (runtime === 'dist' && selected.some((name) => name !== 'detector')) {
+  console.log('building (npm run build) so the daemon runs as shipped …');
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
+}
+
+for (const name of selected) {
+  console.log(`\n== ${name}`);
+  let text: string;
+  let result: unknown;
+  if (name === 'detector') {
+    const detector = runDetectorBench(DEFAULT_DETECTOR_BENCH);
+    [text, result] = [formatDetectorBench(detector), detector];
+  } else if (name === 'e2e') {
+    const e2e = await runE2eBench({
+      ...DEFAULT_E2E,
+      brokerUrl,
+      runtime,
+      rates: numbers(values.rates, DEFAULT_E2E.rates),
+      channels: number(values.channels, DEFAULT_E2E.channels),
+      measureSeconds: number(values.measure, DEFAULT_E2E.measureSeconds),
+    });
+    [text, result] = [formatE2eBench(e2e), e2e];
+  } else if (name === 'memory') {
+    const memory = await runMemoryBench({
+      ...DEFAULT_MEMORY,
+      brokerUrl,
+      runtime,
+      channelCounts: numbers(values.sizes, DEFAULT_MEMORY.channelCounts),
+      seconds: number(values.seconds, DEFAULT_MEMORY.seconds),
+    });
+    [text, result] = [formatMemoryBench(memory), memory];
+  } else {
+    const overload = await runOverloadBench({
+      ...DEFAULT_OVERLOAD,
+      brokerUrl,
+      runtime,
+      factors: numbers(values.factors, DEFAULT_OVERLOAD.factors),
+      seconds: number(values.seconds, DEFAULT_OVERLOAD.seconds),
+    });
+    [text, result] = [formatOverloadBench(overload), overload];
+  }
+  console.log(text);
+  console.log(`wrote ${await writeResult(`${name}.json`, result)}`);
+}
