@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_COST, formatCostBench, runCostBench } from './cost.js';
 import { DEFAULT_DETECTOR_BENCH, formatDetectorBench, runDetectorBench } from './detector.js';
 import { DEFAULT_E2E, formatE2eBench, runE2eBench } from './e2e.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
@@ -8,7 +9,7 @@ import { writeResult } from './lib/report.js';
 import { DEFAULT_MEMORY, formatMemoryBench, runMemoryBench } from './memory.js';
 import { DEFAULT_OVERLOAD, formatOverloadBench, runOverloadBench } from './overload.js';
 
-const USAGE = `Usage: npm run bench -- [detector] [e2e] [memory] [overload] [options]
+const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overload] [options]
 
 With no name, runs them all (about six minutes). Each prints a table and writes JSON to
 out/bench/<name>.json. Needs mosquitto on the PATH (or --broker) and Linux (/proc).
@@ -23,7 +24,7 @@ out/bench/<name>.json. Needs mosquitto on the PATH (or --broker) and Linux (/pro
   --factors A,B,…     overload: flood factors over nominal (default ${DEFAULT_OVERLOAD.factors.join(',')})
   --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})`;
 
-const BENCHES = ['detector', 'e2e', 'memory', 'overload'] as const;
+const BENCHES = ['detector', 'cost', 'e2e', 'memory', 'overload'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const { values, positionals } = parseArgs({
@@ -68,7 +69,7 @@ if (runtime !== 'tsx' && runtime !== 'dist') {
 }
 const selected: BenchName[] = positionals.length === 0 ? [...BENCHES] : (positionals as BenchName[]);
 const brokerUrl = values.broker;
-if (runtime === 'dist' && selected.some((name) => name !== 'detector')) {
+if (runtime === 'dist' && selected.some((name) => name !== 'detector' && name !== 'cost')) {
   console.log('building (npm run build) so the daemon runs as shipped …');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: join(import.meta.dirname, '..'), stdio: 'inherit' });
 }
@@ -80,6 +81,9 @@ for (const name of selected) {
   if (name === 'detector') {
     const detector = runDetectorBench(DEFAULT_DETECTOR_BENCH);
     [text, result] = [formatDetectorBench(detector), detector];
+  } else if (name === 'cost') {
+    const cost = await runCostBench(DEFAULT_COST);
+    [text, result] = [formatCostBench(cost), cost];
   } else if (name === 'e2e') {
     const e2e = await runE2eBench({
       ...DEFAULT_E2E,
