@@ -1,3 +1,4 @@
+import { FrameBuffer } from '../sources/frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import type { InfusionState } from '../telemetry/sample.js';
 import { crc16CcittFalse, readHex, toHex } from './crc.js';
@@ -64,32 +65,26 @@ export const ALARIS_STATUS_QUERY = encodeAlarisFrame('INF');
 export class AlarisFramer implements FramerStats {
   readonly maxFrameBytes: number;
   readonly #target: AlarisFrameTarget;
-  readonly #buffer: Buffer;
-  #length = 0;
+  readonly #frame: FrameBuffer;
   #state = IDLE;
   #inGarbage = false;
-  #peakBufferedBytes = 0;
-  #discardedBytes = 0;
 
   constructor(maxFrameBytes: number, target: AlarisFrameTarget) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes <= TRAILER_BYTES) {
-      throw new RangeError(`PW_FRAMER_MAX: maxFrameBytes must be an integer above ${TRAILER_BYTES} (got ${maxFrameBytes})`);
-    }
+    this.#frame = new FrameBuffer(maxFrameBytes, TRAILER_BYTES);
     this.maxFrameBytes = maxFrameBytes;
     this.#target = target;
-    this.#buffer = Buffer.allocUnsafe(maxFrameBytes);
   }
 
   get bufferedBytes(): number {
-    return this.#length;
+    return this.#frame.length;
   }
 
   get peakBufferedBytes(): number {
-    return this.#peakBufferedBytes;
+    return this.#frame.peakBufferedBytes;
   }
 
   get discardedBytes(): number {
-    return this.#discardedBytes;
+    return this.#frame.discardedBytes;
   }
 
   push(chunk: Uint8Array): void {
@@ -101,10 +96,10 @@ export class AlarisFramer implements FramerStats {
       }
       if (this.#state === IN_FRAME) this.#inFrame(byte);
       else if (this.#state === DISCARDING) {
-        this.#discardedBytes++;
+        this.#frame.countDiscarded(1);
         if (byte === CR) this.#state = IDLE;
       } else if (byte !== CR && byte !== LF) {
-        this.#discardedBytes++;
+        this.#frame.countDiscarded(1);
         if (!this.#inGarbage) {
           this.#inGarbage = true;
           this.#target.reject({ reason: 'framing', detail: `byte 0x${toHex(byte, 2)} outside any frame; skipping to the next "!"` });
@@ -115,20 +110,18 @@ export class AlarisFramer implements FramerStats {
 
   /** Drops a partial frame (the link was lost). Returns the bytes dropped. */
   reset(): number {
-    const dropped = this.#length;
-    this.#length = 0;
     this.#state = IDLE;
     this.#inGarbage = false;
-    return dropped;
+    return this.#frame.clear();
   }
 
   #start(): void {
-    if (this.#state === IN_FRAME && this.#length > 0) {
-      this.#discardedBytes += this.#length;
-      this.#target.reject({ reason: 'framing', detail: `frame cut short by a new "!" after ${this.#length} bytes` });
+    if (this.#state === IN_FRAME && this.#frame.length > 0) {
+      this.#frame.countDiscarded(this.#frame.length);
+      this.#target.reject({ reason: 'framing', detail: `frame cut short by a new "!" after ${this.#frame.length} bytes` });
     }
     this.#state = IN_FRAME;
-    this.#length = 0;
+    this.#frame.clear();
     this.#inGarbage = false;
   }
 
@@ -136,12 +129,11 @@ export class AlarisFramer implements FramerStats {
     if (byte === CR) {
       this.#state = IDLE;
       this.#complete();
-      this.#length = 0;
+      this.#frame.clear();
       return;
     }
     if (byte === ESC) {
-      this.#discardedBytes += this.#length + 1;
-      this.#length = 0;
+      this.#frame.discard(1);
       this.#state = IDLE;
       return;
     }
@@ -149,41 +141,40 @@ export class AlarisFramer implements FramerStats {
       this.#discard({ reason: 'framing', detail: `byte 0x${toHex(byte, 2)} inside a frame; skipping to the next "!"` });
       return;
     }
-    if (this.#length === this.maxFrameBytes) {
+    if (this.#frame.full) {
       this.#discard({ reason: 'frame-too-long', detail: `frame exceeds ${this.maxFrameBytes} bytes without a CR; skipping to the next "!"` });
       return;
     }
-    this.#buffer[this.#length++] = byte;
-    if (this.#length > this.#peakBufferedBytes) this.#peakBufferedBytes = this.#length;
+    this.#frame.push(byte);
   }
 
   #discard(rejection: Rejection): void {
-    this.#discardedBytes += this.#length + 1;
-    this.#length = 0;
+    this.#frame.discard(1);
     this.#state = DISCARDING;
     this.#target.reject(rejection);
   }
 
   #complete(): void {
-    const length = this.#length;
+    const length = this.#frame.length;
+    const buffer = this.#frame.bytes;
     const barAt = length - TRAILER_BYTES;
-    if (barAt < 0 || this.#buffer[barAt] !== BAR) {
-      this.#discardedBytes += length;
-      this.#target.reject({ reason: 'framing', detail: `frame ${showBody(this.#buffer.toString('latin1', 0, length))} does not end in |CRC` });
+    if (barAt < 0 || buffer[barAt] !== BAR) {
+      this.#frame.countDiscarded(length);
+      this.#target.reject({ reason: 'framing', detail: `frame ${showBody(buffer.toString('latin1', 0, length))} does not end in |CRC` });
       return;
     }
-    const carried = readHex(this.#buffer.subarray(0, length), barAt + 1, CRC_DIGITS);
-    const computed = crc16CcittFalse(this.#buffer, 0, barAt);
+    const carried = readHex(this.#frame.view(), barAt + 1, CRC_DIGITS);
+    const computed = crc16CcittFalse(buffer, 0, barAt);
     if (carried !== computed) {
-      this.#discardedBytes += length;
-      const shown = showBody(this.#buffer.toString('latin1', 0, barAt));
+      this.#frame.countDiscarded(length);
+      const shown = showBody(buffer.toString('latin1', 0, barAt));
       this.#target.reject({
         reason: 'checksum',
-        detail: `frame ${shown} carries CRC ${this.#buffer.toString('latin1', barAt + 1, length)}, computed ${toHex(computed, CRC_DIGITS)}`,
+        detail: `frame ${shown} carries CRC ${buffer.toString('latin1', barAt + 1, length)}, computed ${toHex(computed, CRC_DIGITS)}`,
       });
       return;
     }
-    this.#target.frame(this.#buffer.toString('latin1', 0, barAt));
+    this.#target.frame(buffer.toString('latin1', 0, barAt));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import { FrameBuffer } from '../sources/frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import type { InfusionState } from '../telemetry/sample.js';
 import { complementSum8, readHex, toHex } from './crc.js';
@@ -81,32 +82,26 @@ export function encodeFreseniusFrame(body: string): Uint8Array {
 export class FreseniusFramer implements FramerStats {
   readonly maxFrameBytes: number;
   readonly #target: FreseniusFrameTarget;
-  readonly #buffer: Buffer;
-  #length = 0;
+  readonly #frame: FrameBuffer;
   #state = IDLE;
   #inGarbage = false;
-  #peakBufferedBytes = 0;
-  #discardedBytes = 0;
 
   constructor(maxFrameBytes: number, target: FreseniusFrameTarget) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes <= CHECKSUM_DIGITS) {
-      throw new RangeError(`PW_FRAMER_MAX: maxFrameBytes must be an integer above ${CHECKSUM_DIGITS} (got ${maxFrameBytes})`);
-    }
+    this.#frame = new FrameBuffer(maxFrameBytes, CHECKSUM_DIGITS);
     this.maxFrameBytes = maxFrameBytes;
     this.#target = target;
-    this.#buffer = Buffer.allocUnsafe(maxFrameBytes);
   }
 
   get bufferedBytes(): number {
-    return this.#length;
+    return this.#frame.length;
   }
 
   get peakBufferedBytes(): number {
-    return this.#peakBufferedBytes;
+    return this.#frame.peakBufferedBytes;
   }
 
   get discardedBytes(): number {
-    return this.#discardedBytes;
+    return this.#frame.discardedBytes;
   }
 
   push(chunk: Uint8Array): void {
@@ -125,7 +120,7 @@ export class FreseniusFramer implements FramerStats {
           this.#inFrame(byte);
           break;
         case DISCARDING:
-          this.#discardedBytes++;
+          this.#frame.countDiscarded(1);
           if (byte === ETX) this.#state = IDLE;
           break;
         case AFTER_NAK:
@@ -139,11 +134,9 @@ export class FreseniusFramer implements FramerStats {
   }
 
   reset(): number {
-    const dropped = this.#length;
-    this.#length = 0;
     this.#state = IDLE;
     this.#inGarbage = false;
-    return dropped;
+    return this.#frame.clear();
   }
 
   #idle(byte: number): void {
@@ -151,7 +144,7 @@ export class FreseniusFramer implements FramerStats {
     else if (byte === DC4) this.#target.link('dc4');
     else if (byte === NAK) this.#state = AFTER_NAK;
     else {
-      this.#discardedBytes++;
+      this.#frame.countDiscarded(1);
       if (!this.#inGarbage) {
         this.#inGarbage = true;
         this.#target.reject({ reason: 'framing', detail: `byte 0x${toHex(byte, 2)} outside any frame; skipping to the next STX` });
@@ -160,12 +153,12 @@ export class FreseniusFramer implements FramerStats {
   }
 
   #start(): void {
-    if (this.#state === IN_FRAME && this.#length > 0) {
-      this.#discardedBytes += this.#length;
-      this.#target.reject({ reason: 'framing', detail: `frame cut short by a new STX after ${this.#length} bytes` });
+    if (this.#state === IN_FRAME && this.#frame.length > 0) {
+      this.#frame.countDiscarded(this.#frame.length);
+      this.#target.reject({ reason: 'framing', detail: `frame cut short by a new STX after ${this.#frame.length} bytes` });
     }
     this.#state = IN_FRAME;
-    this.#length = 0;
+    this.#frame.clear();
     this.#inGarbage = false;
   }
 
@@ -173,45 +166,44 @@ export class FreseniusFramer implements FramerStats {
     if (byte === ETX) {
       this.#state = IDLE;
       this.#complete();
-      this.#length = 0;
+      this.#frame.clear();
       return;
     }
     if (byte < 0x20 || byte > 0x7e) {
       this.#discard({ reason: 'framing', detail: `byte 0x${toHex(byte, 2)} inside a frame; skipping to the next STX` });
       return;
     }
-    if (this.#length === this.maxFrameBytes) {
+    if (this.#frame.full) {
       this.#discard({ reason: 'frame-too-long', detail: `frame exceeds ${this.maxFrameBytes} bytes without an ETX; skipping to the next STX` });
       return;
     }
-    this.#buffer[this.#length++] = byte;
-    if (this.#length > this.#peakBufferedBytes) this.#peakBufferedBytes = this.#length;
+    this.#frame.push(byte);
   }
 
   #discard(rejection: Rejection): void {
-    this.#discardedBytes += this.#length + 1;
-    this.#length = 0;
+    this.#frame.discard(1);
     this.#state = DISCARDING;
     this.#target.reject(rejection);
   }
 
   #complete(): void {
-    const length = this.#length;
+    const length = this.#frame.length;
+    const buffer = this.#frame.bytes;
     const bodyEnd = length - CHECKSUM_DIGITS;
     if (bodyEnd < 1) {
-      this.#discardedBytes += length;
+      this.#frame.countDiscarded(length);
       this.#target.reject({ reason: 'framing', detail: `frame of ${length} bytes is too short for a body and a checksum` });
       return;
     }
-    const carried = readHex(this.#buffer.subarray(0, length), bodyEnd, CHECKSUM_DIGITS);
-    const computed = complementSum8(this.#buffer, 0, bodyEnd);
+    const carried = readHex(this.#frame.view(), bodyEnd, CHECKSUM_DIGITS);
+    const computed = complementSum8(buffer, 0, bodyEnd);
     if (carried !== computed) {
-      this.#discardedBytes += length;
-      const detail = `frame ${showBody(this.#buffer.toString('latin1', 0, bodyEnd))} carries checksum ${this.#buffer.toString('latin1', bodyEnd, length)}, computed ${toHex(computed, CHECKSUM_DIGITS)}`;
+      this.#frame.countDiscarded(length);
+      const detail = `frame ${showBody(buffer.toString('latin1', 0, bodyEnd))} carries checksum ${buffer.toString('latin1', bodyEnd, length)}, computed ${toHex(computed, CHECKSUM_DIGITS)}`;
       this.#target.badChecksum({ reason: 'checksum', detail });
       return;
     }
-    this.#target.frame(this.#buffer.toString('latin1', 0, bodyEnd));
+    this.#target.frame(buffer.toString('latin1', 0, bodyEnd));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Rejection } from '../telemetry/decode.js';
+import { FrameBuffer } from './frame-buffer.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -35,32 +36,26 @@ export interface LineFramerStats {
 export class LineFramer implements LineFramerStats {
   readonly maxFrameBytes: number;
   readonly #target: FrameTarget;
-  readonly #buffer: Buffer;
+  readonly #frame: FrameBuffer;
   readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  #length = 0;
   #discarding = false;
-  #peakBufferedBytes = 0;
-  #discardedBytes = 0;
 
   constructor(maxFrameBytes: number, target: FrameTarget) {
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) {
-      throw new RangeError(`PW_FRAMER_MAX: maxFrameBytes must be a positive integer (got ${maxFrameBytes})`);
-    }
+    this.#frame = new FrameBuffer(maxFrameBytes);
     this.maxFrameBytes = maxFrameBytes;
     this.#target = target;
-    this.#buffer = Buffer.allocUnsafe(maxFrameBytes);
   }
 
   get bufferedBytes(): number {
-    return this.#length;
+    return this.#frame.length;
   }
 
   get peakBufferedBytes(): number {
-    return this.#peakBufferedBytes;
+    return this.#frame.peakBufferedBytes;
   }
 
   get discardedBytes(): number {
-    return this.#discardedBytes;
+    return this.#frame.discardedBytes;
   }
 
   push(chunk: Uint8Array): void {
@@ -77,22 +72,19 @@ export class LineFramer implements LineFramerStats {
 
   /** Drops a partial frame, e.g. when the port reopens, so it is never glued to bytes from the new link. Returns the bytes dropped. */
   reset(): number {
-    const dropped = this.#length;
-    this.#length = 0;
     this.#discarding = false;
-    return dropped;
+    return this.#frame.clear();
   }
 
   /** Buffers `chunk[start, end)`, which holds no newline, unless the frame is or becomes overlong. */
   #take(chunk: Uint8Array, start: number, end: number): void {
     const pieceBytes = end - start;
     if (this.#discarding) {
-      this.#discardedBytes += pieceBytes;
+      this.#frame.countDiscarded(pieceBytes);
       return;
     }
-    if (this.#length + pieceBytes > this.maxFrameBytes) {
-      this.#discardedBytes += this.#length + pieceBytes;
-      this.#length = 0;
+    if (this.#frame.length + pieceBytes > this.maxFrameBytes) {
+      this.#frame.discard(pieceBytes);
       this.#discarding = true;
       this.#target.reject({
         reason: 'frame-too-long',
@@ -101,10 +93,8 @@ export class LineFramer implements LineFramerStats {
       return;
     }
     // A frame that starts and ends inside this chunk is decoded in place in #endOfLine, not copied.
-    if (this.#length === 0 && end < chunk.length) return;
-    this.#buffer.set(chunk.subarray(start, end), this.#length);
-    this.#length += pieceBytes;
-    if (this.#length > this.#peakBufferedBytes) this.#peakBufferedBytes = this.#length;
+    if (this.#frame.length === 0 && end < chunk.length) return;
+    this.#frame.append(chunk, start, end);
   }
 
   /** Called at a newline that ends `chunk[start, end)`. */
@@ -114,11 +104,11 @@ export class LineFramer implements LineFramerStats {
       return;
     }
     let bytes: Uint8Array;
-    if (this.#length === 0) {
+    if (this.#frame.length === 0) {
       bytes = chunk.subarray(start, end);
     } else {
-      bytes = this.#buffer.subarray(0, this.#length);
-      this.#length = 0;
+      bytes = this.#frame.view();
+      this.#frame.clear();
     }
     let frameBytes = bytes.length;
     if (frameBytes > 0 && bytes[frameBytes - 1] === CARRIAGE_RETURN) frameBytes--;
