@@ -19,9 +19,10 @@ export interface OverloadOptions {
   nominalPerSecond: number;
   channels: number;
   factors: number[];
-  /** Length of each flood phase; nominal phases before and after are shorter. */
+  /** Length of each flood phase, of the nominal phase first, and of the nominal phase after each flood. */
   seconds: number;
   nominalSeconds: number;
+  recoverySeconds: number;
   probes: number;
   probeIntervalMs: number;
 }
@@ -33,6 +34,7 @@ export const DEFAULT_OVERLOAD: OverloadOptions = {
   factors: [10, 50, 150],
   seconds: 30,
   nominalSeconds: 10,
+  recoverySeconds: 20,
   probes: 20,
   probeIntervalMs: 1000,
 };
@@ -70,8 +72,9 @@ export interface OverloadResult {
   phases: OverloadPhase[];
   /** The overloaded technical alarm as the station saw it: event and seconds since the run began. */
   overloadedAlarm: { event: string; atSeconds: number }[];
-  /** RSS every second for the whole run (MiB), to see that memory stays flat. */
+  /** RSS and V8 heap used every second for the whole run (MiB), to see that memory stays bounded. */
   rssTimelineMiB: number[];
+  heapTimelineMiB: number[];
 }
 
 const SNAPSHOT_INTERVAL_MS = 1000;
@@ -82,7 +85,8 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
     { name: 'nominal', factor: 1, seconds: options.nominalSeconds },
     ...options.factors.flatMap((factor) => [
       { name: `${factor}× flood`, factor, seconds: options.seconds },
-      { name: `after ${factor}×`, factor: 1, seconds: options.nominalSeconds },
+      // Long enough for the backlog to drain and the overloaded alarm's exitAfterSeconds (10 s) to pass.
+      { name: `after ${factor}×`, factor: 1, seconds: options.recoverySeconds },
     ]),
   ];
   const totalSeconds = plan.reduce((total, phase) => total + phase.seconds, 0);
@@ -100,6 +104,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
   });
   const phases: OverloadPhase[] = [];
   const rssTimelineMiB: number[] = [];
+  const heapTimelineMiB: number[] = [];
   const runStartMs = Date.now();
   try {
     log(`overload: ${rig.channels} channels + ${options.probes} probes, nominal ${formatNumber(options.nominalPerSecond)}/s, ${totalSeconds} s in all`);
@@ -113,6 +118,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
         const snapshot = await rig.snapshot();
         snapshots.push(snapshot);
         rssTimelineMiB.push(Number((rssOf(snapshot.proc.daemon) / 2 ** 20).toFixed(1)));
+        heapTimelineMiB.push(Number((snapshot.heapUsedBytes / 2 ** 20).toFixed(1)));
       }
       const first = snapshots[0]!;
       const last = snapshots[snapshots.length - 1]!;
@@ -154,7 +160,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
   const overloadedAlarm = rig.station.events
     .filter((event) => event.condition === 'overloaded')
     .map((event) => ({ event: event.event, atSeconds: Math.round((event.receivedMs - runStartMs) / 100) / 10 }));
-  return { bench: 'overload', machine, options, channels: rig.channels, phases, overloadedAlarm, rssTimelineMiB };
+  return { bench: 'overload', machine, options, channels: rig.channels, phases, overloadedAlarm, rssTimelineMiB, heapTimelineMiB };
 }
 
 export function formatOverloadBench(result: OverloadResult): string {
