@@ -48,6 +48,7 @@ export const TlsSchema = z
       context.addIssue({ code: 'custom', path: [tls.certFile === undefined ? 'certFile' : 'keyFile'], message: 'certFile and keyFile go together (mutual TLS)' });
     }
   });
+
 export const MqttSchema = z.strictObject({
   url: mqttUrl.default('mqtt://127.0.0.1:1883'),
   protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5).describe('5 = MQTT 5, 4 = MQTT 3.1.1'),
