@@ -12,6 +12,8 @@ export const mosquittoMissingReason: string | undefined =
 export interface OwnMosquitto {
   url: string;
   port: number;
+  /** The running broker's process id (benchmarks read its CPU time), undefined while it is down. */
+  readonly pid: number | undefined;
   /** Stops the broker; with `persistence false` every retained message and session is gone. */
   stop(): Promise<void>;
   /** Stops and starts it again on the same port, as a broker restart looks to clients. */
@@ -26,7 +28,7 @@ export interface OwnMosquitto {
 const START_TIMEOUT_MS = 5_000;
 const STOP_TIMEOUT_MS = 3_000;
 
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -56,7 +58,7 @@ async function stopProcess(child: ChildProcess, signal: 'SIGTERM' | 'SIGKILL' = 
 }
 
 /**
- * A Mosquitto of the test's own on a free loopback port, never the machine's broker on 1883, so
+ * A Mosquitto of the test's (or benchmark's) own on a free loopback port, never the machine's broker on 1883, so
  * tests may stop and restart it. Persistence is off unless asked for: a restart then loses
  * retained messages and sessions, which is exactly what the reconnect tests need.
  */
@@ -92,6 +94,9 @@ export async function startMosquitto(options: { extraConfig?: string; persistenc
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    get pid() {
+      return child?.exitCode === null ? child.pid : undefined;
+    },
     async stop() {
       if (child !== undefined) await stopProcess(child);
       await rm(directory, { recursive: true, force: true });
