@@ -312,5 +312,4 @@ export const ConfigSchema = z
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type SerialPortConfig = Config['sources']['serial'][number];
-export type MqttConfig = Config['mqtt'];
 export type MqttSourceConfig = NonNullable<Config['sources']['mqtt']>;

@@ -47,9 +47,6 @@ export class RejectLedger {
     tally.sinceLastLog = 0;
   }
 
-  count(source: string, reason: RejectReason): number {
-    return this.#tallies.get(source)?.get(reason)?.total ?? 0;
-  }
 
   /** Totals per reason over every source. */
   totals(): Partial<Record<RejectReason, number>> {

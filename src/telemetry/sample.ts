@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** Telemetry sample v1: the one contract every source and codec produces. */
-export const TELEMETRY_VERSION = 1;
-
 /** Pump ids become MQTT topic segments, so they may never contain `/`, `+`, `#` or NUL. */
 export const PUMP_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 export const CHANNEL_PATTERN = /^[A-Za-z0-9._-]{1,16}$/;
