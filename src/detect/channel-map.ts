@@ -4,7 +4,13 @@
  */
 export class ChannelMap<State> {
   readonly #byPump = new Map<string, Map<string, State>>();
+  /** Held once, so a lookup on the hot path never builds a closure. */
+  readonly #create: () => State;
   #size = 0;
+
+  constructor(create: () => State) {
+    this.#create = create;
+  }
 
   get size(): number {
     return this.#size;
@@ -14,7 +20,7 @@ export class ChannelMap<State> {
     return this.#byPump.get(pumpId)?.get(channel);
   }
 
-  getOrCreate(pumpId: string, channel: string, create: () => State): State {
+  getOrCreate(pumpId: string, channel: string): State {
     let channels = this.#byPump.get(pumpId);
     if (channels === undefined) {
       channels = new Map();
@@ -22,7 +28,7 @@ export class ChannelMap<State> {
     }
     let state = channels.get(channel);
     if (state === undefined) {
-      state = create();
+      state = this.#create();
       channels.set(channel, state);
       this.#size++;
     }

@@ -70,7 +70,7 @@ function round(value: number, digits: number): number {
 export class LineWatch {
   readonly #s: DetectorSettings;
   readonly #emit: FindingSink;
-  readonly #channels = new ChannelMap<LineState>();
+  readonly #channels = new ChannelMap(() => new LineState());
   readonly #drugs: DrugLibrary;
   readonly #occlusionCodes: ReadonlySet<string>;
   readonly #restartCodes: ReadonlySet<string>;
@@ -94,7 +94,7 @@ export class LineWatch {
   }
 
   onSample(sample: TelemetrySample): void {
-    const st = this.#channels.getOrCreate(sample.pumpId, sample.channel, () => new LineState());
+    const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
     const ts = sample.ts;
     // Duplicated and reordered samples carry nothing new; judging them would bend the volume axis.
     if (st.hasPrevious && ts <= st.lastTs) return;

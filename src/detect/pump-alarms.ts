@@ -12,7 +12,7 @@ interface PumpAlarmState {
  */
 export class PumpAlarmRelay {
   readonly #occlusionCodes: ReadonlySet<string>;
-  readonly #channels = new ChannelMap<PumpAlarmState>();
+  readonly #channels = new ChannelMap<PumpAlarmState>(() => ({ occlusionActive: false }));
   readonly #emit: FindingSink;
 
   constructor(occlusionCodes: readonly string[], emit: FindingSink) {
@@ -24,7 +24,7 @@ export class PumpAlarmRelay {
     const occluded = this.#carriesOcclusionCode(sample.pumpAlarms);
     const state = this.#channels.get(sample.pumpId, sample.channel);
     if (state === undefined && !occluded) return;
-    const current = state ?? this.#channels.getOrCreate(sample.pumpId, sample.channel, () => ({ occlusionActive: false }));
+    const current = state ?? this.#channels.getOrCreate(sample.pumpId, sample.channel);
     if (current.occlusionActive === occluded) return;
     current.occlusionActive = occluded;
     this.#emit({

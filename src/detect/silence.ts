@@ -17,12 +17,13 @@ interface ChannelLiveness {
  */
 export class SilenceWatch {
   readonly #silenceLimitMs: number;
-  readonly #channels = new ChannelMap<ChannelLiveness>();
+  readonly #channels: ChannelMap<ChannelLiveness>;
   readonly #emit: FindingSink;
 
   constructor(silenceLimitMs: number, emit: FindingSink) {
     this.#silenceLimitMs = silenceLimitMs;
     this.#emit = emit;
+    this.#channels = new ChannelMap(() => ({ lastReceivedMs: 0, lastSampleTs: Number.NaN, lost: false, limitMs: silenceLimitMs }));
   }
 
   get channelCount(): number {
@@ -37,17 +38,17 @@ export class SilenceWatch {
   watch(pumpId: string, channel: string, silenceLimitMs: number | undefined, nowMs: number): void {
     const limitMs = silenceLimitMs ?? this.#silenceLimitMs;
     const known = this.#channels.get(pumpId, channel);
-    if (known !== undefined) known.limitMs = limitMs;
-    else this.#channels.getOrCreate(pumpId, channel, () => ({ lastReceivedMs: nowMs, lastSampleTs: Number.NaN, lost: false, limitMs }));
+    if (known !== undefined) {
+      known.limitMs = limitMs;
+      return;
+    }
+    const created = this.#channels.getOrCreate(pumpId, channel);
+    created.lastReceivedMs = nowMs;
+    created.limitMs = limitMs;
   }
 
   onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number): void {
-    const liveness = this.#channels.getOrCreate(pumpId, channel, () => ({
-      lastReceivedMs: receivedMs,
-      lastSampleTs: sampleTs,
-      lost: false,
-      limitMs: this.#silenceLimitMs,
-    }));
+    const liveness = this.#channels.getOrCreate(pumpId, channel);
     liveness.lastReceivedMs = receivedMs;
     liveness.lastSampleTs = sampleTs;
     if (!liveness.lost) return;
