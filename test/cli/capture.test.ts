@@ -77,7 +77,7 @@ describe.skipIf(socat === undefined)('pumpwatch capture on a pty', () => {
     await pair?.stop();
   });
 
-  it('records both directions undecoded, bounded, and replays to the same alarm', async () => {
+  it('records both directions undecoded, bounded, and replays to the same alarm', { timeout: 40_000 }, async () => {
     pair = await startPtyPair(socat!, dir);
     emulator = await openPumpEmulator({ path: pair.pumpPath, protocol: 'alaris', binding: await loadSystemSerialBinding(), clock: systemClock });
     emulator.update({ pumpId: 'SIM', state: 'infusing', rateMlPerH: 3, volumeInfusedMl: 1, downstreamPressureMmHg: 20 });

@@ -3,6 +3,7 @@ import { ALARIS_ALARM_QUERY, ALARIS_STATUS_QUERY, alarisSecurityCode, createAlar
 import { createFreseniusHostSession, encodeFreseniusFrame, type FreseniusHostOptions } from '../../src/protocols/fresenius.js';
 import type { HostSessionDeps } from '../../src/protocols/protocol.js';
 import { createHostHarness } from '../helpers/protocol-link.js';
+import { crcOf } from '../helpers/public-frames.js';
 
 /**
  * Conformance against the public record, separate from the emulator tests: every frame here is
@@ -151,13 +152,3 @@ describe('Fresenius: the public record through the host session', () => {
     expect(frameBodies(wireText(wire.take()))).toEqual(['1DC']);
   });
 });
-
-/** CRC-16/CCITT-FALSE as the four upper-case hex digits the sources append; computed here, independently of src/. */
-function crcOf(text: string): string {
-  let crc = 0xffff;
-  for (const byte of Buffer.from(text, 'latin1')) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc.toString(16).toUpperCase().padStart(4, '0');
-}

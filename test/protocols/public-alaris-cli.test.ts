@@ -2,13 +2,14 @@ import { SerialPortStream } from '@serialport/stream';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSystemSerialBinding } from '../../src/sources/serial.js';
+import { getText, waitUntil } from '../helpers/ops-http.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { findSocat, startPtyPair, type PtyPair } from '../helpers/pty.js';
+import { alarisFrame } from '../helpers/public-frames.js';
 import { clearRetainedUnder, startRecorder } from '../helpers/recorder.js';
 
 /**
@@ -32,15 +33,7 @@ const CLI = join(ROOT, 'bin', 'pumpwatch');
 const socat = findSocat();
 const built = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
 
-function crcOf(text: string): string {
-  let crc = 0xffff;
-  for (const byte of Buffer.from(text, 'latin1')) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc.toString(16).toUpperCase().padStart(4, '0');
-}
-const frame = (body: string) => `!${body}|${crcOf(body)}\r`;
+
 
 const CAPTURED_HOLD = '!INF^8002-51733^A^HLD^0.00^ml/h^^0.969^ml^530.15^mmHg^00:04:09^EVENT^214725|DB9D\r';
 
@@ -58,10 +51,10 @@ function publicAlaris(port: SerialPortStream) {
       heard.push(query);
       if (query === '!INST_SERIALNO|457D') port.write('!INST_SERIALNO^8002-51733|ACFF\r');
       else if (query === '!COMMS_PROTOCOL|E8DA') port.write('!COMMS_PROTOCOL^Asena Rev 2.1.5|661A\r');
-      else if (query === '!ALARM|50B2') port.write(occluded ? frame('ALARM^AL_OCCLU^OCCLUSION^') : '!ALARM^AL_NOALM^ ^ |C73B\r');
+      else if (query === '!ALARM|50B2') port.write(occluded ? alarisFrame('ALARM^AL_OCCLU^OCCLUSION^') : '!ALARM^AL_NOALM^ ^ |C73B\r');
       else if (query === '!INF|4961') {
         volumeMl += 0.001;
-        port.write(occluded ? CAPTURED_HOLD : frame(`INF^8002-51733^-^SET^${(3.6).toFixed(2)}^ml/h^^${volumeMl.toFixed(3)}^ml^17.91^mmHg^24+^EVENT^127904`));
+        port.write(occluded ? CAPTURED_HOLD : alarisFrame(`INF^8002-51733^-^SET^${(3.6).toFixed(2)}^ml/h^^${volumeMl.toFixed(3)}^ml^17.91^mmHg^24+^EVENT^127904`));
       }
     }
   });
@@ -71,28 +64,6 @@ function publicAlaris(port: SerialPortStream) {
       occluded = true;
     },
   };
-}
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      response.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const metric = (text: string, pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? '0');
@@ -106,7 +77,8 @@ afterAll(async () => {
 });
 
 describe.skipIf(socat === undefined || !built)('an Alaris answering as the public captures, read by the built `pumpwatch run` over a pty', () => {
-  it('gives samples while it infuses (SET, flag -), raises downstream-occlusion from the pump alarm (HLD, flag A, AL_OCCLU), and never telemetry-lost', async () => {
+  // A process, a pty and a broker on a 2-core machine shared with the rest of the suite: allow a minute.
+  it('gives samples while it infuses (SET, flag -), raises downstream-occlusion from the pump alarm (HLD, flag A, AL_OCCLU), and never telemetry-lost', { timeout: 60_000 }, async () => {
     const directory = await mkdtemp(join(tmpdir(), 'pw-public-alaris-'));
     const prefix = uniqueTopicPrefix('publicalaris');
     let pair: PtyPair | undefined;
@@ -135,11 +107,11 @@ describe.skipIf(socat === undefined || !built)('an Alaris answering as the publi
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       const logLines = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
-      const httpPort = await waitFor('the ops HTTP port', () => logLines().find((line) => line.code === 'PW_OPS_HTTP_LISTENING')?.port as number | undefined);
+      const httpPort = await waitUntil('the ops HTTP port', () => logLines().find((line) => line.code === 'PW_OPS_HTTP_LISTENING')?.port as number | undefined);
       const accepted = /^pumpwatch_samples_accepted_total\{source="serial:[^"]+"\} (\d+)/m;
 
       // Infusing: SET with flag "-" must give samples, and no ALARM query is needed.
-      await waitFor('ten accepted samples', async () => (metric(await get(httpPort, '/metrics'), accepted) >= 10 ? true : undefined));
+      await waitUntil('ten accepted samples', async () => (metric(await getText(httpPort, '/metrics'), accepted) >= 10 ? true : undefined));
       expect(pump.heard.slice(0, 3)).toEqual(['!INST_SERIALNO|457D', '!COMMS_PROTOCOL|E8DA', '!INF|4961']);
       expect(pump.heard).not.toContain('!ALARM|50B2');
 
@@ -153,9 +125,9 @@ describe.skipIf(socat === undefined || !built)('an Alaris answering as the publi
       expect(pump.heard).toContain('!ALARM|50B2');
 
       // Keep the link up for longer than its 2 s deadline: still no telemetry-lost.
-      const before = metric(await get(httpPort, '/metrics'), accepted);
+      const before = metric(await getText(httpPort, '/metrics'), accepted);
       await new Promise((resolve) => setTimeout(resolve, 3000));
-      const metrics = await get(httpPort, '/metrics');
+      const metrics = await getText(httpPort, '/metrics');
       expect(metric(metrics, accepted)).toBeGreaterThan(before);
       expect(metrics).not.toMatch(/condition="telemetry-lost"[^\n]* [1-9]/);
       expect(station.messages.some((message) => message.text.includes('"telemetry-lost"'))).toBe(false);
