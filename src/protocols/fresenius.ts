@@ -428,8 +428,10 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     if (command !== undefined) awaiting = undefined;
     if (parsed.status === 'I') {
       const code = (parsed.items[0] ?? '').toUpperCase();
-      const meaning = FRESENIUS_ERRORS.get(code) ?? 'unknown error';
-      into.reject({ reason: 'unsupported', detail: `module ${parsed.origin} refused ${showBody(command?.body ?? '?')}: ${code} ${meaning}` });
+      const detail = `module ${parsed.origin} refused ${showBody(command?.body ?? '?')}: ${code} ${FRESENIUS_ERRORS.get(code) ?? 'unknown error'}`;
+      // A closed session is the rack's state, not bad input: it is reopened, and said once per refusal.
+      if (code === FRESENIUS_BASE_CLOSED_ERROR || code === FRESENIUS_MODULE_CLOSED_ERROR) logger?.info({ code: 'PW_FRESENIUS_SESSION_CLOSED', module: parsed.origin, detail }, 'Fresenius session closed; reopening it');
+      else into.reject({ reason: 'unsupported', detail });
       onRefusal(parsed.origin, state, command, code);
     } else if (command?.body.endsWith('DC') === true) {
       state.connected = true;

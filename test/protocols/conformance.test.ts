@@ -143,10 +143,12 @@ describe('Fresenius: the public record through the host session', () => {
   });
 
   it('names the base-session error 0D as infupy ERRcmd does and reopens the base, then the module (jaj42/infupy: infupy/backends/fresenius.py ERRcmd)', () => {
-    const { host, wire, recorder } = createHostHarness((deps: HostSessionDeps) => createFreseniusHostSession(FRESENIUS, deps));
+    const logged: Record<string, unknown>[] = [];
+    const logger = { info: (record: Record<string, unknown>) => logged.push(record), warn: () => undefined } as unknown as NonNullable<HostSessionDeps['logger']>;
+    const { host, wire } = createHostHarness((deps: HostSessionDeps) => createFreseniusHostSession(FRESENIUS, { ...deps, logger }));
     host.opened();
     for (const reply of ['0C', '1C', '1C', '1I;0D']) host.receive(encodeFreseniusFrame(reply));
-    expect(recorder.rejections.at(-1)?.detail).toContain('0D communication session with the base not open');
+    expect(logged.find((record) => record.code === 'PW_FRESENIUS_SESSION_CLOSED')?.detail).toContain('0D communication session with the base not open');
     expect(frameBodies(wireText(wire.take())).slice(-1)).toEqual(['0DC']);
     host.receive(encodeFreseniusFrame('0C'));
     expect(frameBodies(wireText(wire.take()))).toEqual(['1DC']);
