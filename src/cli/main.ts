@@ -1,3 +1,4 @@
+import { captureCommand } from './capture.js';
 import { configCommand } from './config-check.js';
 import { emulatePumpCommand } from './emulate-pump.js';
 import { evaluateCommand } from './evaluate.js';
@@ -11,7 +12,8 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   run: { summary: 'run --config FILE       run the daemon', run: daemonCommand },
-  replay: { summary: 'replay FILE|-          run recorded telemetry, print alarm events as JSONL', run: replayCommand },
+  replay: { summary: 'replay FILE|-          run recorded telemetry (or --protocol P a capture), print alarm events as JSONL', run: replayCommand },
+  capture: { summary: 'capture ...            record a raw session with a real pump on a serial port', run: captureCommand },
   simulate: { summary: 'simulate ...           simulated pump telemetry to files, MQTT or a serial port', run: (argv, io) => simulateCommand(argv, io) },
   evaluate: { summary: 'evaluate ...           score the detector on labelled simulated wards', run: evaluateCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },

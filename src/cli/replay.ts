@@ -8,17 +8,21 @@ import { createLogger, type Logger } from '../log.js';
 import { Pipeline } from '../pipeline.js';
 import { JsonlAlarmWriter } from '../sinks/jsonl.js';
 import { readJsonlTelemetry } from '../sources/jsonl-file.js';
+import { CaptureError, replayCapture } from '../protocols/capture.js';
+import type { ProtocolId } from '../protocols/protocol.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
 import { loadConfigArg } from './config-arg.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
-export const REPLAY_USAGE = `Usage: pumpwatch replay FILE|- [--config FILE] [--out FILE] [--quiet]
+export const REPLAY_USAGE = `Usage: pumpwatch replay FILE|- [--protocol alaris|fresenius] [--config FILE] [--out FILE] [--quiet]
 
 Runs recorded telemetry (JSON lines, telemetry v1) through the same detector and alarm manager as
 the daemon, with each sample's own time as the clock. Alarm events go to stdout (or --out) as JSON
 lines; logs and the summary go to stderr. The same input and config give byte-identical output.
 
   FILE|-          telemetry JSONL file, or - for standard input
+  --protocol P    FILE is a raw pump session from \`pumpwatch capture\` in protocol P: its bytes go
+                  through the same host session as on the gateway first (docs/protocols.md)
   --config FILE   detection and gateway settings (default: built-in defaults)
   --out FILE      write alarm events here instead of stdout
   --quiet         no summary on stderr
@@ -34,6 +38,21 @@ export interface ReplaySummary {
   accepted: number;
   rejected: Partial<Record<string, number>>;
   alarmEvents: number;
+}
+
+export interface CaptureReplaySummary extends ReplaySummary {
+  /** Capture lines that were not events, with where and why (the first few). */
+  badLines: number;
+  badLineDetails: string[];
+}
+
+/** A raw capture through its protocol's host session, then the same pipeline as recorded telemetry. */
+export async function replayCaptureTelemetry(input: Readable, protocol: ProtocolId, output: Writable, config: Config, logger: Logger): Promise<CaptureReplaySummary> {
+  const clock = createSettableClock();
+  const writer = new JsonlAlarmWriter(output);
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer] });
+  const replay = await replayCapture(input, protocol, clock, { sample: (sample) => pipeline.accept(sample), reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection) });
+  return { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount, badLines: replay.badLines, badLineDetails: replay.badLineDetails };
 }
 
 /** The replay core: no files, no process; used by the command and by the evaluator. */
@@ -70,7 +89,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     parsed = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, out: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string' }, out: { type: 'string' }, protocol: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
     });
   } catch (error) {
@@ -86,6 +105,11 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stderr, REPLAY_USAGE);
     return EXIT.usage;
   }
+  const protocol = values.protocol;
+  if (protocol !== undefined && protocol !== 'alaris' && protocol !== 'fresenius') {
+    writeLine(io.stderr, `pumpwatch replay: --protocol must be alaris or fresenius, not ${JSON.stringify(protocol)}\n\n${REPLAY_USAGE}`);
+    return EXIT.usage;
+  }
   const config = await loadConfigArg(values.config, io);
   if (config === undefined) return EXIT.configInvalid;
   const inputPath = positionals[0]!;
@@ -98,7 +122,14 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const output = values.out === undefined ? io.stdout : createWriteStream(values.out);
   const logger = createLogger(config.logging.level, stderrDestination(io));
-  const summary = await replayTelemetry(input, output, config, logger);
+  let summary: ReplaySummary & Partial<Pick<CaptureReplaySummary, 'badLines' | 'badLineDetails'>>;
+  try {
+    summary = protocol === undefined ? await replayTelemetry(input, output, config, logger) : await replayCaptureTelemetry(input, protocol, output, config, logger);
+  } catch (error) {
+    if (!(error instanceof CaptureError)) throw error;
+    writeLine(io.stderr, `pumpwatch replay: ${inputPath}: ${error.message}`);
+    return EXIT.inputUnreadable;
+  }
   if (output !== io.stdout) {
     output.end();
     await finished(output);
@@ -108,6 +139,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
       .map((reason) => `${reason}=${summary.rejected[reason]}`)
       .join(' ');
     writeLine(io.stderr, `replayed ${summary.accepted} samples, ${summary.alarmEvents} alarm events; rejected: ${rejected === '' ? 'none' : rejected}`);
+    if ((summary.badLines ?? 0) > 0) writeLine(io.stderr, `skipped ${summary.badLines} capture lines that are not events: ${summary.badLineDetails?.join('; ')}`);
   }
   return EXIT.ok;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
+import { ALARIS_DEFAULT_STARTUP, ALARIS_STARTUP_STEPS } from '../protocols/mapping.js';
 import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 
@@ -133,6 +134,13 @@ export const AlarisPortSchema = z
     pollIntervalSeconds,
     linkDeadlineSeconds: linkDeadline.default(5).describe(LINK_DEADLINE_DESCRIPTION),
     maxFrameBytes: frameCap(512),
+    startup: z
+      .array(z.enum(ALARIS_STARTUP_STEPS))
+      .max(ALARIS_STARTUP_STEPS.length)
+      .refine((steps) => new Set(steps).size === steps.length, 'each step may appear once')
+      .refine((steps) => !steps.includes('REMOTE_CTRL') || steps.indexOf('INST_SERIALNO') > -1 && steps.indexOf('INST_SERIALNO') < steps.indexOf('REMOTE_CTRL'), 'REMOTE_CTRL needs INST_SERIALNO before it (its security code is the CRC of the serial number)')
+      .default([...ALARIS_DEFAULT_STARTUP])
+      .describe('queries sent once when the port opens, before INF polling; REMOTE_CTRL opens the remote-control session (docs/protocols.md)'),
   })
   .superRefine(pollFitsDeadline);
 

@@ -5,6 +5,7 @@ import type { AlarmTransport } from '../alarms/outbox.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
+import type { ProtocolObservations } from '../protocols/protocol.js';
 import type { TelemetrySource } from '../sources/source.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
 import { observeDeliveries } from './delivery.js';
@@ -58,9 +59,11 @@ function withState(states: readonly string[], state: string): readonly string[] 
 
 /** Sources say how they are linked by shape: serial ports have `linkState`, MQTT clients `connectionState`. */
 export function sourceLinkStatus(source: TelemetrySource): SourceLinkStatus {
-  const linked = source as Partial<{ linkState: string; connectionState: string }>;
+  const linked = source as Partial<{ linkState: string; connectionState: string; protocolObservations: ProtocolObservations }>;
   if (typeof linked.linkState === 'string') {
-    return { name: source.name, kind: 'serial', state: linked.linkState, states: withState(SERIAL_STATES, linked.linkState), up: linked.linkState === 'open' };
+    const status: SourceLinkStatus = { name: source.name, kind: 'serial', state: linked.linkState, states: withState(SERIAL_STATES, linked.linkState), up: linked.linkState === 'open' };
+    if (linked.protocolObservations !== undefined) status.observations = linked.protocolObservations;
+    return status;
   }
   if (typeof linked.connectionState === 'string') {
     const state = linked.connectionState;

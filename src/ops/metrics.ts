@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
 import type { IngestStatus } from '../ingest/guard.js';
+import type { ProtocolObservations } from '../protocols/protocol.js';
 import { REJECT_REASONS, type DecodeTarget, type RejectReason } from '../telemetry/decode.js';
 import { createLagWindow, type LagWindow } from './event-loop.js';
 import type { WatchdogOutcome } from './watchdog.js';
@@ -14,6 +15,8 @@ export interface SourceLinkStatus {
   /** Every state this kind of link can be in, so the one-hot gauge also shows the zeros. */
   states: readonly string[];
   up: boolean;
+  /** Serial pump protocols: what the session learnt about the pump. */
+  observations?: ProtocolObservations;
 }
 
 /** One MQTT connection of ours (`alarms` publishes, `telemetry` subscribes). */
@@ -138,6 +141,32 @@ export class DaemonMetrics {
         this.reset();
         for (const source of probes().sources()) {
           for (const state of source.states) this.set({ source: source.name, state }, state === source.state ? 1 : 0);
+        }
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_pump_unknown_mode_total',
+      help: 'Status replies whose mode word has no mapping (reported as state unknown), by source and word: send a capture (docs/protocols.md).',
+      labelNames: ['source', 'mode'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of probes().sources()) {
+          for (const [mode, count] of source.observations?.unknownModes ?? []) this.inc({ source: source.name, mode }, count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'pumpwatch_pump_variable_reported',
+      help: 'Fresenius: 1 for each variable a module reported in its last read, 0 for one asked for but missing, by source, module and variable.',
+      labelNames: ['source', 'module', 'variable'],
+      registers,
+      collect() {
+        this.reset();
+        for (const source of probes().sources()) {
+          for (const [module, { requested, reported }] of source.observations?.variables ?? []) {
+            for (const variable of new Set([...requested, ...reported])) this.set({ source: source.name, module, variable }, reported.includes(variable) ? 1 : 0);
+          }
         }
       },
     });

@@ -1,30 +1,37 @@
+import type { Logger } from '../log.js';
 import { FrameBuffer } from '../sources/frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
-import type { InfusionState } from '../telemetry/sample.js';
 import { crc16CcittFalse, readHex, toHex } from './crc.js';
 import {
+  ALARIS_ALARM_UNREAD,
   ALARIS_ALARMS,
+  ALARIS_DEFAULT_STARTUP,
+  ALARIS_HOST_COMMANDS,
   ALARIS_MODES,
-  ALARIS_NO_ALARM_TOKENS,
+  ALARIS_NO_ALARM_CODE,
+  ALARIS_NO_ALARM_FLAG,
   ALARIS_RATE_UNITS,
   ALARIS_STATUS_FIELDS,
   ALARIS_STATUS_MIN_FIELDS,
   ALARIS_VOLUME_UNITS,
   PRESSURE_UNITS_TO_MMHG,
+  type AlarisHostCommand,
+  type AlarisStartupStep,
 } from './mapping.js';
-import type { DeviceSession, FramerStats, HostSession, HostSessionDeps, PumpChannelRef, PumpReading, SendBytes } from './protocol.js';
-import { HostCounters, parseDecimal, showBody } from './session-stats.js';
+import type { FramerStats, HostSession, HostSessionDeps, PumpChannelRef } from './protocol.js';
+import { HostCounters, Observations, parseDecimal, showBody } from './session-stats.js';
 
 /**
- * Alaris Asena-family ASCII protocol, as reverse-documented by OpenICE (`Asena.java`) and infupy
- * (`alaris.py`): 38400 8N1, frames `!` + body + `|` + CRC-16/CCITT-FALSE of the body in four
- * hex digits + CR, body fields separated by `^`. The gateway asks, the pump answers.
+ * Alaris Asena-family ASCII protocol, as reverse-documented by OpenICE (mdpnp/mdpnp and its fork
+ * mickeywstahl/MDDT, `Asena.java`, `AlarisMITM.java`) and infupy (jaj42/infupy `alaris.py`):
+ * 38400 8N1, frames `!` + body + `|` + CRC-16/CCITT-FALSE of the body in four hex digits + CR,
+ * body fields separated by `^`. The gateway asks, the pump answers; a reply echoes the command.
  *
- * pumpwatch sends exactly one thing: the status query `!INF|4961\r`, every poll interval. It
- * never enables remote control (`REMOTE_CTRL`), whose keep-alive exists to let a host change the
- * infusion; whether a pump answers `INF` without it is an open question (docs/protocols.md).
+ * pumpwatch sends only the queries in ALARIS_HOST_COMMANDS: the start-up steps a port is
+ * configured for (default: INST_SERIALNO, COMMS_PROTOCOL), the status query `!INF|4961` every
+ * poll interval, and `!ALARM|50B2` when a status reply's alarm flag is not `-`. REMOTE_CTRL is
+ * sent only when the port's `startup` names it (docs/protocols.md says what it permits).
  */
-
 
 const START = 0x21; // !
 const BAR = 0x7c; // |
@@ -51,8 +58,30 @@ export function encodeAlarisFrame(body: string): Uint8Array {
   return Buffer.from(`!${body}|${toHex(crc16CcittFalse(bytes), CRC_DIGITS)}\r`, 'latin1');
 }
 
-/** The one frame pumpwatch sends to an Alaris pump. */
-export const ALARIS_STATUS_QUERY = encodeAlarisFrame('INF');
+const ALLOWED_COMMANDS: ReadonlySet<string> = new Set(ALARIS_HOST_COMMANDS);
+
+/**
+ * A frame the gateway may send: only a command of ALARIS_HOST_COMMANDS, and REMOTE_CTRL only to
+ * enable the session with its security code. Anything else is a programming error and throws, so
+ * no path through the host can put a command that changes an infusion on the wire.
+ */
+export function encodeAlarisQuery(command: AlarisHostCommand, args: readonly string[] = []): Uint8Array {
+  if (!ALLOWED_COMMANDS.has(command)) throw new Error(`PW_ALARIS_FORBIDDEN_COMMAND: ${String(command)} is not a query pumpwatch may send`);
+  if (command === 'REMOTE_CTRL' ? !(args.length === 2 && args[0] === 'ENABLED' && /^[0-9A-F]{4}$/.test(args[1]!)) : args.length > 0) {
+    throw new Error(`PW_ALARIS_FORBIDDEN_COMMAND: ${command} with arguments ${args.join('^')} is not a query pumpwatch may send`);
+  }
+  return encodeAlarisFrame([command, ...args].join('^'));
+}
+
+/** The status query, `!INF|4961\r` (OpenICE Asena.java `INFSTATUS`). */
+export const ALARIS_STATUS_QUERY = encodeAlarisQuery('INF');
+/** The alarm query, `!ALARM|50B2\r` (MDDT AlarisMITM.java). */
+export const ALARIS_ALARM_QUERY = encodeAlarisQuery('ALARM');
+
+/** The REMOTE_CTRL security code: the CRC of the serial number, as OpenICE and infupy compute it. */
+export function alarisSecurityCode(serialNumber: string): string {
+  return toHex(crc16CcittFalse(Buffer.from(serialNumber, 'latin1')), CRC_DIGITS);
+}
 
 /**
  * Splits a byte stream into verified Alaris frames with a hard cap, one byte at a time into one
@@ -179,20 +208,19 @@ export class AlarisFramer implements FramerStats {
 }
 
 const MODE_BY_TOKEN = new Map(ALARIS_MODES.flatMap(({ state, tokens }) => tokens.map((token) => [token, state] as const)));
-const MODE_TOKEN_BY_STATE = new Map(ALARIS_MODES.map(({ state, tokens }) => [state, tokens[0]!] as const));
-const NO_ALARM = new Set(ALARIS_NO_ALARM_TOKENS);
-const ALARM_BY_TOKEN = new Map(ALARIS_ALARMS.flatMap(({ code, tokens }) => tokens.map((token) => [token, code] as const)));
-const ALARM_TOKEN_BY_CODE = new Map(ALARIS_ALARMS.map(({ code, tokens }) => [code, tokens[0]!] as const));
+const ALARM_BY_TOKEN = new Map(ALARIS_ALARMS.map((entry) => [entry.token, entry] as const));
 const MAX_ALARM_CODE_CHARS = 64;
+const MAX_MODE_CHARS = 32;
+const MAX_IDENTITY_CHARS = 64;
 
-function alarmCodes(field: string): string[] {
-  const codes: string[] = [];
-  for (const raw of field.split(',')) {
-    const token = raw.trim().toUpperCase();
-    if (NO_ALARM.has(token)) continue;
-    codes.push(ALARM_BY_TOKEN.get(token) ?? token.replace(/[^A-Z0-9_]/g, '_').slice(0, MAX_ALARM_CODE_CHARS));
-  }
-  return codes;
+/** The `AL_*` code of an ALARM reply as pumpwatch codes; [] for AL_NOALM. */
+export function alarisAlarmCodes(token: string, pumpType: 'syringe' | 'volumetric' | undefined): string[] {
+  // MDDT's code list spells one code "AL DRDIS": a space is read as the underscore it stands for.
+  const code = token.trim().toUpperCase().replace(/[^A-Z0-9_]/g, '_').slice(0, MAX_ALARM_CODE_CHARS);
+  if (code === '' || code === ALARIS_NO_ALARM_CODE) return [];
+  const mapped = ALARM_BY_TOKEN.get(code);
+  if (mapped === undefined || (mapped.syringeOnly === true && pumpType !== 'syringe')) return [code];
+  return [mapped.code];
 }
 
 type Quantity = { ok: true; value: number | undefined } | { ok: false; detail: string };
@@ -213,29 +241,72 @@ export interface AlarisHostOptions {
   pumpType?: 'syringe' | 'volumetric';
   pollIntervalMs: number;
   maxFrameBytes: number;
+  /** Sent once when the port opens, in order, before the first INF (default ALARIS_DEFAULT_STARTUP). */
+  startup?: readonly AlarisStartupStep[];
 }
 
-/** The gateway side: polls `INF` and turns each status reply into one sample. */
+interface Outstanding {
+  command: AlarisHostCommand;
+  sentAtMs: number;
+}
+
+/**
+ * The gateway side. One query is outstanding at a time (the pump answers in order; OpenICE and
+ * infupy wait for each reply); a query unanswered for a poll interval is given up. A status reply
+ * whose alarm flag is not `-` is held until the ALARM query names the alarm, then becomes one
+ * sample; if that answer does not come within a poll interval, the sample goes out with
+ * ALARIS_ALARM_UNREAD rather than be lost.
+ */
 export function createAlarisHostSession(options: AlarisHostOptions, deps: HostSessionDeps): HostSession {
   const { into, send, clock } = deps;
+  const logger: Logger | undefined = deps.logger;
   const channels: readonly PumpChannelRef[] = [{ pumpId: options.pumpId, channel: options.channel }];
+  const startup = options.startup ?? ALARIS_DEFAULT_STARTUP;
+  const remoteControl = startup.includes('REMOTE_CTRL');
   const fields = ALARIS_STATUS_FIELDS;
+  const observations = new Observations();
+  const queue: AlarisHostCommand[] = [];
+  let awaiting: Outstanding | undefined;
+  let held: Record<string, unknown> | undefined;
+  let serialNumber: string | undefined;
 
-  const onFrame = (body: string): void => {
-    counters.framesAccepted++;
-    const parts = body.split('^');
-    if (parts[0] !== 'INF') {
-      into.reject({ reason: 'unsupported', detail: `frame ${showBody(body)} is not a reply to INF, the only query pumpwatch sends` });
-      return;
+  const emit = (sample: Record<string, unknown>) => decodeSampleValue(sample, into);
+
+  const releaseHeld = (codes: string[]) => {
+    if (held === undefined) return;
+    held.pumpAlarms = codes;
+    const sample = held;
+    held = undefined;
+    emit(sample);
+  };
+
+  const frameFor = (command: AlarisHostCommand): Uint8Array | undefined => {
+    if (command !== 'REMOTE_CTRL') return encodeAlarisQuery(command);
+    if (serialNumber === undefined) {
+      logger?.warn({ code: 'PW_ALARIS_REMOTE_CTRL_SKIPPED', pumpId: options.pumpId }, 'REMOTE_CTRL needs the serial number first: add INST_SERIALNO before it in startup');
+      return undefined;
     }
+    return encodeAlarisQuery('REMOTE_CTRL', ['ENABLED', alarisSecurityCode(serialNumber)]);
+  };
+
+  const pump = () => {
+    while (awaiting === undefined && queue.length > 0) {
+      const command = queue.shift()!;
+      const frame = frameFor(command);
+      if (frame === undefined) continue;
+      awaiting = { command, sentAtMs: clock.now() };
+      counters.send(send, frame);
+    }
+  };
+
+  const enqueue = (command: AlarisHostCommand) => {
+    if (awaiting?.command === command || queue.includes(command)) return;
+    queue.push(command);
+  };
+
+  const onStatus = (body: string, parts: string[]) => {
     if (parts.length < ALARIS_STATUS_MIN_FIELDS) {
       into.reject({ reason: 'unsupported', detail: `INF reply ${showBody(body)} has ${parts.length} fields, expected at least ${ALARIS_STATUS_MIN_FIELDS}` });
-      return;
-    }
-    const modeToken = parts[fields.mode.index]!.trim().toUpperCase();
-    const state = MODE_BY_TOKEN.get(modeToken);
-    if (state === undefined) {
-      into.reject({ reason: 'unsupported', detail: `INF reply mode ${showBody(modeToken)} is not in the Alaris mode table (src/protocols/mapping.ts)` });
       return;
     }
     const rate = quantity('rate', parts[fields.rate.index]!, parts[fields.rateUnit.index]!, ALARIS_RATE_UNITS);
@@ -247,88 +318,92 @@ export function createAlarisHostSession(options: AlarisHostOptions, deps: HostSe
         return;
       }
     }
-    const sample: Record<string, unknown> = {
-      pumpId: options.pumpId,
-      channel: options.channel,
-      ts: clock.now(),
-      state,
-      pumpAlarms: alarmCodes(parts[fields.alarm.index]!),
-    };
+    const mode = parts[fields.mode.index]!.trim().toUpperCase().slice(0, MAX_MODE_CHARS);
+    const sample: Record<string, unknown> = { pumpId: options.pumpId, channel: options.channel, ts: clock.now(), state: MODE_BY_TOKEN.get(mode) ?? 'unknown' };
+    if (sample.state === 'unknown') {
+      if (mode !== '') sample.pumpMode = mode;
+      if (observations.unknownMode(mode)) {
+        logger?.warn({ code: 'PW_ALARIS_UNKNOWN_MODE', pumpId: options.pumpId, mode }, 'Alaris mode word not in the mode table: samples report state unknown (docs/protocols.md, send a capture)');
+      }
+    }
     if (options.pumpType !== undefined) sample.pumpType = options.pumpType;
     if (rate.ok && rate.value !== undefined) sample.rateMlPerH = rate.value;
     if (volume.ok && volume.value !== undefined) sample.volumeInfusedMl = volume.value;
     if (pressure.ok && pressure.value !== undefined) sample.downstreamPressureMmHg = pressure.value;
-    decodeSampleValue(sample, into);
+    // A second flagged reply before the first was named: the first goes out as it stands.
+    releaseHeld([ALARIS_ALARM_UNREAD]);
+    if (parts[fields.alarm.index]!.trim() === ALARIS_NO_ALARM_FLAG) {
+      sample.pumpAlarms = [];
+      emit(sample);
+      return;
+    }
+    held = sample;
+    enqueue('ALARM');
+  };
+
+  const identity = (command: string, parts: string[]) => {
+    const value = parts.slice(1).join('^').slice(0, MAX_IDENTITY_CHARS);
+    if (command === 'INST_SERIALNO' && value !== '') serialNumber = value;
+    logger?.info({ code: 'PW_ALARIS_REPLY', pumpId: options.pumpId, command, value }, 'Alaris pump answered a start-up query');
+  };
+
+  const onFrame = (body: string): void => {
+    counters.framesAccepted++;
+    const parts = body.split('^');
+    const command = parts[0]!;
+    if (awaiting?.command === command) awaiting = undefined;
+    switch (command) {
+      case 'INF':
+        onStatus(body, parts);
+        break;
+      case 'ALARM':
+        releaseHeld(alarisAlarmCodes(parts[1] ?? '', options.pumpType));
+        break;
+      case 'INST_SERIALNO':
+      case 'COMMS_PROTOCOL':
+      case 'COMMS_RESPONSE_MAX':
+      case 'REMOTE_CTRL':
+        identity(command, parts);
+        break;
+      default:
+        into.reject({ reason: 'unsupported', detail: `frame ${showBody(body)} is not a reply to a query pumpwatch sends (${ALARIS_HOST_COMMANDS.join(', ')})` });
+    }
+    pump();
   };
 
   const framer = new AlarisFramer(options.maxFrameBytes, { frame: onFrame, reject: (rejection) => into.reject(rejection) });
   const counters = new HostCounters(framer);
-  const poll = () => void counters.send(send, ALARIS_STATUS_QUERY);
+  const reset = () => {
+    queue.length = 0;
+    awaiting = undefined;
+    held = undefined;
+  };
   return {
     stats: counters,
     pollIntervalMs: options.pollIntervalMs,
     channels,
-    opened: poll,
-    receive: (chunk) => framer.push(chunk),
-    poll,
-    closed: () => framer.reset(),
-  };
-}
-
-function decimal(value: number | undefined, digits: number): string {
-  return value === undefined ? '' : value.toFixed(digits);
-}
-
-/**
- * One `INF` status reply for `reading`, laid out as ALARIS_STATUS_FIELDS says. Rates go out with
- * two decimals, volumes with three, pressures with one, in ml/h, ml and mmHg.
- */
-export function encodeAlarisStatus(reading: PumpReading): Uint8Array {
-  const alarms = reading.pumpAlarms ?? [];
-  const alarmField = alarms.length === 0 ? ALARIS_NO_ALARM_TOKENS[0]! : alarms.map((code) => ALARM_TOKEN_BY_CODE.get(code) ?? code).join(',');
-  const modeToken: string = MODE_TOKEN_BY_STATE.get(reading.state satisfies InfusionState)!;
-  const parts = new Array<string>(ALARIS_STATUS_FIELDS.logEntry.index + 1).fill('');
-  parts[ALARIS_STATUS_FIELDS.command.index] = 'INF';
-  parts[ALARIS_STATUS_FIELDS.instrument.index] = 'PWSIM';
-  parts[ALARIS_STATUS_FIELDS.alarm.index] = alarmField;
-  parts[ALARIS_STATUS_FIELDS.mode.index] = modeToken;
-  parts[ALARIS_STATUS_FIELDS.rate.index] = decimal(reading.rateMlPerH, 2);
-  parts[ALARIS_STATUS_FIELDS.rateUnit.index] = 'ml/h';
-  parts[ALARIS_STATUS_FIELDS.volume.index] = decimal(reading.volumeInfusedMl, 3);
-  parts[ALARIS_STATUS_FIELDS.volumeUnit.index] = 'ml';
-  parts[ALARIS_STATUS_FIELDS.pressure.index] = decimal(reading.downstreamPressureMmHg, 1);
-  parts[ALARIS_STATUS_FIELDS.pressureUnit.index] = 'mmHg';
-  return encodeAlarisFrame(parts.join('^'));
-}
-
-export interface AlarisDeviceOptions {
-  maxFrameBytes?: number;
-  /** Answer for this pump only; default: the first pump channel that `update` sees. */
-  pumpId?: string;
-  channel?: string;
-  /** Every verified frame body from the gateway, for logs and tests. */
-  onCommand?: (body: string) => void;
-}
-
-/** The pump side, for the emulator: answers `INF` with the latest reading and nothing else. */
-export function createAlarisDeviceSession(send: SendBytes, options: AlarisDeviceOptions = {}): DeviceSession {
-  let boundPumpId = options.pumpId;
-  let boundChannel = options.channel;
-  let latest: PumpReading | undefined;
-  const framer = new AlarisFramer(options.maxFrameBytes ?? 512, {
-    frame(body) {
-      options.onCommand?.(body);
-      if (body === 'INF' && latest !== undefined) send(encodeAlarisStatus(latest));
+    observations,
+    opened() {
+      reset();
+      for (const step of startup) enqueue(step);
+      enqueue('INF');
+      pump();
     },
-    reject: () => undefined,
-  });
-  return {
     receive: (chunk) => framer.push(chunk),
-    update(reading) {
-      boundPumpId ??= reading.pumpId;
-      boundChannel ??= reading.channel ?? '1';
-      if (reading.pumpId === boundPumpId && (reading.channel ?? '1') === boundChannel) latest = reading;
+    poll() {
+      // Half an interval, not a whole one: a poll timer may fire a millisecond early by the clock.
+      if (awaiting !== undefined && clock.now() - awaiting.sentAtMs >= options.pollIntervalMs / 2) {
+        if (awaiting.command === 'ALARM') releaseHeld([ALARIS_ALARM_UNREAD]);
+        awaiting = undefined;
+      }
+      // infupy repeats the enable every second as a keep-alive; OpenICE before every status query.
+      if (remoteControl) enqueue('REMOTE_CTRL');
+      enqueue('INF');
+      pump();
     },
-    tick: () => undefined,
+    closed() {
+      reset();
+      return framer.reset();
+    },
   };
 }

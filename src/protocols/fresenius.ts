@@ -1,19 +1,19 @@
-import type { Clock } from '../clock.js';
 import { FrameBuffer } from '../sources/frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
-import type { InfusionState } from '../telemetry/sample.js';
 import { complementSum8, readHex, toHex } from './crc.js';
 import {
   FRESENIUS_ALARM_BITS,
+  FRESENIUS_BASE_CLOSED_ERROR,
   FRESENIUS_ERRORS,
   FRESENIUS_MODES,
+  FRESENIUS_MODULE_CLOSED_ERROR,
   FRESENIUS_RATE_ML_PER_H_PER_UNIT,
-  FRESENIUS_SESSION_CLOSED_ERRORS,
+  FRESENIUS_READ_LADDER,
   FRESENIUS_VARIABLES,
   FRESENIUS_VOLUME_ML_PER_UNIT,
 } from './mapping.js';
-import type { DeviceSession, FramerStats, HostSession, HostSessionDeps, PumpChannelRef, PumpReading, SendBytes } from './protocol.js';
-import { HostCounters, showBody } from './session-stats.js';
+import type { FramerStats, HostSession, HostSessionDeps, PumpChannelRef } from './protocol.js';
+import { HostCounters, Observations, showBody } from './session-stats.js';
 
 /**
  * Fresenius Base A-family protocol, as reverse-documented by infupy (`fresenius.py`): 19200 7E1,
@@ -27,7 +27,8 @@ import { HostCounters, showBody } from './session-stats.js';
  * session) to the base (module 0) and to each configured module, `DE;<vars>` (report these
  * variables spontaneously), `LE;<vars>` (read them, every poll interval), ACK / NAK for every
  * frame received, DC4 for ENQ, and the acknowledgement frame infupy sends for spontaneous
- * reports (`<origin><status>`). Never `MO` (remote-control mode) or any `P…` command.
+ * reports (the report's head as received: `1E`, or `E` from the base). Never `MO`
+ * (remote-control mode) or any `P…` command.
  */
 
 
@@ -208,18 +209,18 @@ export class FreseniusFramer implements FramerStats {
 }
 
 const V = FRESENIUS_VARIABLES;
-/** Every variable pumpwatch reads, in one `LE`/`DE` argument. */
-export const FRESENIUS_READ_VARIABLES = [V.alarm.id, V.error.id, V.mode.id, V.rate.id, V.volume.id, V.pressure.id].join('');
+/** Every variable pumpwatch reads, in one `LE`/`DE` argument: the first rung of FRESENIUS_READ_LADDER. */
+export const FRESENIUS_READ_VARIABLES: string = FRESENIUS_READ_LADDER[0];
 const STATE_BY_MODE = new Map(FRESENIUS_MODES.map(({ code, state }) => [code, state] as const));
-const MODE_BY_STATE = new Map(FRESENIUS_MODES.map(({ code, state }) => [state, code] as const));
 const ALARM_CODE_BY_BIT = new Map(FRESENIUS_ALARM_BITS.map(({ bit, code }) => [bit, code] as const));
-const ALARM_BIT_BY_CODE = new Map(FRESENIUS_ALARM_BITS.map(({ bit, code }) => [code, bit] as const));
 const HEX_VALUE = /^[0-9A-Fa-f]{1,8}$/;
-const BASE_MODULE = 0;
+export const BASE_MODULE = 0;
 /** Answer at most one ENQ per this long: a noisy line must not turn into a flood of DC4. */
 const KEEPALIVE_MIN_GAP_MS = 100;
 
 interface ParsedBody {
+  /** `<origin digit><status>` or, from the base, `<status>` alone: what an acknowledgement echoes. */
+  head: string;
   origin: number;
   status: string;
   /** `;`-separated items after the status, e.g. `d00C8` or an error code. */
@@ -230,8 +231,8 @@ interface ParsedBody {
 function parseRackBody(body: string): ParsedBody | undefined {
   const parts = body.split(';');
   const head = parts[0]!;
-  if (head.length === 1 && /^[A-Z]$/.test(head)) return { origin: BASE_MODULE, status: head, items: parts.slice(1) };
-  if (head.length === 2 && /^[0-9][A-Z]$/.test(head)) return { origin: head.charCodeAt(0) - 0x30, status: head[1]!, items: parts.slice(1) };
+  if (head.length === 1 && /^[A-Z]$/.test(head)) return { head, origin: BASE_MODULE, status: head, items: parts.slice(1) };
+  if (head.length === 2 && /^[0-9][A-Z]$/.test(head)) return { head, origin: head.charCodeAt(0) - 0x30, status: head[1]!, items: parts.slice(1) };
   return undefined;
 }
 
@@ -260,6 +261,8 @@ export interface FreseniusHostOptions {
 interface ModuleState {
   mapping: FreseniusModuleMapping | undefined;
   connected: boolean;
+  /** Index into FRESENIUS_READ_LADDER: the variable set this module is read with. */
+  rung: number;
   mode: number | undefined;
   rate: number | undefined;
   volume: number | undefined;
@@ -277,15 +280,18 @@ interface Command {
 /**
  * The gateway side. One command is outstanding at a time (the rack answers in order); the queue
  * holds at most a few commands per module because a command already queued is never queued twice.
- * Every poll: a module whose session is not open gets `DC` (then `DE` and `LE` once it answers),
- * an open one gets `LE`; a command unanswered for a poll interval is given up.
+ * Every poll: a closed session gets `DC` (the base's first, so `0DC` always precedes a module's
+ * `DC`), then `DE` and `LE` once it answers; an open one gets `LE`; a command unanswered for a poll
+ * interval is given up. A module that refuses a read is read with the next, smaller variable set
+ * of FRESENIUS_READ_LADDER, and what it reports is logged and kept in `observations`.
  */
 export function createFreseniusHostSession(options: FreseniusHostOptions, deps: HostSessionDeps): HostSession {
-  const { into, send, clock } = deps;
+  const { into, send, clock, logger } = deps;
   const modules = new Map<number, ModuleState>();
-  const fresh = (mapping: FreseniusModuleMapping | undefined): ModuleState => ({
+  const fresh = (mapping: FreseniusModuleMapping | undefined, rung = 0): ModuleState => ({
     mapping,
     connected: false,
+    rung,
     mode: undefined,
     rate: undefined,
     volume: undefined,
@@ -296,11 +302,13 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
   modules.set(BASE_MODULE, fresh(undefined));
   for (const mapping of options.modules) modules.set(mapping.module, fresh(mapping));
   const channels: readonly PumpChannelRef[] = options.modules.map(({ pumpId, channel }) => ({ pumpId, channel }));
+  const observations = new Observations();
   const queue: Command[] = [];
   let awaiting: Command | undefined;
   let lastKeepAliveMs = Number.NEGATIVE_INFINITY;
 
   const sendFrame = (body: string) => counters.send(send, encodeFreseniusFrame(body));
+  const variablesOf = (state: ModuleState): string => FRESENIUS_READ_LADDER[state.rung]!;
 
   const enqueue = (module: number, command: string) => {
     const body = `${module}${command}`;
@@ -317,21 +325,36 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     sendFrame(next.body);
   };
 
+  /** DC for every closed session, the base's first (map order), so a module never asks before the base is open. */
+  const reopen = () => {
+    for (const [module, state] of modules) if (!state.connected) enqueue(module, 'DC');
+  };
+
   const openSessions = () => {
+    reopen();
     for (const [module, state] of modules) {
-      if (!state.connected) enqueue(module, 'DC');
-      else if (module !== BASE_MODULE) enqueue(module, `LE;${FRESENIUS_READ_VARIABLES}`);
+      if (state.connected && module !== BASE_MODULE) enqueue(module, `LE;${variablesOf(state)}`);
     }
     pump();
   };
 
   const emit = (state: ModuleState) => {
     const mapping = state.mapping;
-    if (mapping === undefined || state.mode === undefined) return;
-    const infusionState = STATE_BY_MODE.get(state.mode);
-    if (infusionState === undefined) {
-      into.reject({ reason: 'unsupported', detail: `module ${mapping.module} mode ${toHex(state.mode, 2)} is not in the Fresenius mode table (src/protocols/mapping.ts)` });
-      return;
+    if (mapping === undefined) return;
+    let infusionState: string;
+    let pumpMode: string | undefined;
+    if (state.mode === undefined) {
+      // Wait for the mode while the module is asked for it; a module read without `m` reports unknown.
+      if (variablesOf(state).includes(V.mode.id)) return;
+      infusionState = 'unknown';
+    } else {
+      infusionState = STATE_BY_MODE.get(state.mode) ?? 'unknown';
+      if (infusionState === 'unknown') {
+        pumpMode = `m${toHex(state.mode, 2)}`;
+        if (observations.unknownMode(pumpMode)) {
+          logger?.warn({ code: 'PW_FRESENIUS_UNKNOWN_MODE', module: mapping.module, pumpId: mapping.pumpId, mode: pumpMode }, 'Fresenius mode code not in the mode table: samples report state unknown (docs/protocols.md, send a capture)');
+        }
+      }
     }
     const sample: Record<string, unknown> = {
       pumpId: mapping.pumpId,
@@ -340,6 +363,7 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
       state: infusionState,
       pumpAlarms: alarmCodes(state.alarm, state.error),
     };
+    if (pumpMode !== undefined) sample.pumpMode = pumpMode;
     if (mapping.pumpType !== undefined) sample.pumpType = mapping.pumpType;
     if (state.rate !== undefined) sample.rateMlPerH = state.rate * FRESENIUS_RATE_ML_PER_H_PER_UNIT;
     if (state.volume !== undefined) sample.volumeInfusedMl = state.volume * FRESENIUS_VOLUME_ML_PER_UNIT;
@@ -347,15 +371,15 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     decodeSampleValue(sample, into);
   };
 
-  /** Applies `<id><hex>` items; false (after a rejection) when one is malformed, leaving the state untouched. */
-  const applyVariables = (state: ModuleState, items: readonly string[], body: string): boolean => {
+  /** Applies `<id><hex>` items; undefined (after a rejection) when one is malformed, leaving the state untouched; else the ids seen. */
+  const applyVariables = (state: ModuleState, items: readonly string[], body: string): string | undefined => {
     const values = new Map<string, number>();
     for (const item of items) {
       const id = item.slice(0, 1);
       const text = item.slice(1);
       if (!HEX_VALUE.test(text)) {
         into.reject({ reason: 'schema', detail: `variable ${showBody(id)} value ${showBody(text)} is not 1–8 hex digits in ${showBody(body)}` });
-        return false;
+        return undefined;
       }
       values.set(id, Number.parseInt(text, 16));
     }
@@ -365,7 +389,38 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     state.rate = values.get(V.rate.id) ?? state.rate;
     state.volume = values.get(V.volume.id) ?? state.volume;
     state.pressure = values.get(V.pressure.id) ?? state.pressure;
-    return values.size > 0;
+    return [...values.keys()].join('');
+  };
+
+  /** A read reply: says (once per change) which of the asked variables this module really reports. */
+  const noteReported = (module: number, state: ModuleState, reported: string) => {
+    const requested = variablesOf(state);
+    if (!observations.reported(String(module), requested, reported)) return;
+    logger?.info({ code: 'PW_FRESENIUS_MODULE_VARIABLES', module, pumpId: state.mapping?.pumpId, requested, reported }, 'Fresenius module reports these variables');
+  };
+
+  /** The module refused `command`: a closed session is reopened; a refused read steps down the ladder. */
+  const onRefusal = (origin: number, state: ModuleState, command: Command | undefined, code: string) => {
+    if (code === FRESENIUS_BASE_CLOSED_ERROR) {
+      modules.get(BASE_MODULE)!.connected = false;
+      state.connected = false;
+      reopen();
+      return;
+    }
+    if (code === FRESENIUS_MODULE_CLOSED_ERROR) {
+      state.connected = false;
+      reopen();
+      return;
+    }
+    const refused = /^[0-9](?:LE|DE);(.*)$/.exec(command?.body ?? '')?.[1];
+    if (refused === undefined || refused !== variablesOf(state) || state.rung === FRESENIUS_READ_LADDER.length - 1) return;
+    state.rung++;
+    const next = variablesOf(state);
+    logger?.warn({ code: 'PW_FRESENIUS_READ_REFUSED', module: origin, pumpId: state.mapping?.pumpId, refused, error: code, next }, 'Fresenius module refused a read; reading fewer variables');
+    // Reads queued with the refused set would only be refused again.
+    for (let index = queue.length - 1; index >= 0; index--) if (queue[index]!.module === origin && queue[index]!.body.endsWith(`;${refused}`)) queue.splice(index, 1);
+    enqueue(origin, `DE;${next}`);
+    enqueue(origin, `LE;${next}`);
   };
 
   const onReply = (parsed: ParsedBody, state: ModuleState, body: string) => {
@@ -373,17 +428,23 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     if (command !== undefined) awaiting = undefined;
     if (parsed.status === 'I') {
       const code = (parsed.items[0] ?? '').toUpperCase();
-      if (FRESENIUS_SESSION_CLOSED_ERRORS.has(code)) state.connected = false;
-      const meaning = FRESENIUS_ERRORS.get(code) ?? 'unknown error';
-      into.reject({ reason: 'unsupported', detail: `module ${parsed.origin} refused ${showBody(command?.body ?? '?')}: ${code} ${meaning}` });
+      const detail = `module ${parsed.origin} refused ${showBody(command?.body ?? '?')}: ${code} ${FRESENIUS_ERRORS.get(code) ?? 'unknown error'}`;
+      // A closed session is the rack's state, not bad input: it is reopened, and said once per refusal.
+      if (code === FRESENIUS_BASE_CLOSED_ERROR || code === FRESENIUS_MODULE_CLOSED_ERROR) logger?.info({ code: 'PW_FRESENIUS_SESSION_CLOSED', module: parsed.origin, detail }, 'Fresenius session closed; reopening it');
+      else into.reject({ reason: 'unsupported', detail });
+      onRefusal(parsed.origin, state, command, code);
     } else if (command?.body.endsWith('DC') === true) {
       state.connected = true;
       if (parsed.origin !== BASE_MODULE) {
-        enqueue(parsed.origin, `DE;${FRESENIUS_READ_VARIABLES}`);
-        enqueue(parsed.origin, `LE;${FRESENIUS_READ_VARIABLES}`);
+        enqueue(parsed.origin, `DE;${variablesOf(state)}`);
+        enqueue(parsed.origin, `LE;${variablesOf(state)}`);
       }
-    } else if (parsed.items.length > 0 && applyVariables(state, parsed.items, body)) {
-      emit(state);
+    } else if (parsed.items.length > 0) {
+      const reported = applyVariables(state, parsed.items, body);
+      if (reported !== undefined) {
+        if (command?.body.includes('LE;') === true) noteReported(parsed.origin, state, reported);
+        emit(state);
+      }
     }
     pump();
   };
@@ -398,9 +459,9 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     }
     const state = modules.get(parsed.origin);
     if (parsed.status === 'E' || parsed.status === 'M') {
-      // infupy answers a spontaneous report with a frame of its origin and status.
-      sendFrame(`${parsed.origin}${parsed.status}`);
-      if (state?.mapping !== undefined && applyVariables(state, parsed.items, body)) emit(state);
+      // infupy answers a spontaneous report with a frame of its head as received (`1E`, or `E` from the base).
+      sendFrame(parsed.head);
+      if (state?.mapping !== undefined && applyVariables(state, parsed.items, body) !== undefined) emit(state);
       return;
     }
     if (parsed.status !== 'C' && parsed.status !== 'I') {
@@ -437,6 +498,7 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     stats: counters,
     pollIntervalMs: options.pollIntervalMs,
     channels,
+    observations,
     opened() {
       for (const state of modules.values()) state.connected = false;
       openSessions();
@@ -449,171 +511,9 @@ export function createFreseniusHostSession(options: FreseniusHostOptions, deps: 
     closed() {
       queue.length = 0;
       awaiting = undefined;
-      for (const [module, state] of modules) modules.set(module, fresh(state.mapping));
+      // The variable set a module accepts is a property of the module, not of the link: keep it.
+      for (const [module, state] of modules) modules.set(module, fresh(state.mapping, state.rung));
       return framer.reset();
-    },
-  };
-}
-
-function hex(value: number): string {
-  return Math.max(0, Math.round(value)).toString(16).toUpperCase();
-}
-
-function alarmBitmap(codes: readonly string[] | undefined): number {
-  let bitmap = 0;
-  for (const code of codes ?? []) {
-    const bit = ALARM_BIT_BY_CODE.get(code);
-    if (bit !== undefined) bitmap |= 1 << bit;
-  }
-  return bitmap >>> 0;
-}
-
-/**
- * The `<id><hex>` items for `reading`, in the order of `variables`. Rate and volume are rounded
- * to the protocol's 0.1 mL/h and 0.001 mL; pressure to whole mmHg, with sub-atmospheric values
- * sent as 0 (the assumed variable is unsigned). Alarm codes outside FRESENIUS_ALARM_BITS are
- * not sent. A value the reading lacks is left out.
- */
-export function encodeFreseniusVariables(reading: PumpReading, variables: string): string[] {
-  const items: string[] = [];
-  for (const id of variables) {
-    let value: number | undefined;
-    if (id === V.alarm.id) value = alarmBitmap(reading.pumpAlarms);
-    else if (id === V.error.id) value = 0;
-    else if (id === V.mode.id) value = MODE_BY_STATE.get(reading.state satisfies InfusionState);
-    else if (id === V.rate.id && reading.rateMlPerH !== undefined) value = reading.rateMlPerH / FRESENIUS_RATE_ML_PER_H_PER_UNIT;
-    else if (id === V.volume.id && reading.volumeInfusedMl !== undefined) value = reading.volumeInfusedMl / FRESENIUS_VOLUME_ML_PER_UNIT;
-    else if (id === V.pressure.id && reading.downstreamPressureMmHg !== undefined) value = reading.downstreamPressureMmHg;
-    if (value !== undefined) items.push(`${id}${hex(value)}`);
-  }
-  return items;
-}
-
-/** A report frame from `module`: status C (reply to LE) or E (spontaneous). */
-export function encodeFreseniusReport(module: number, status: 'C' | 'E', reading: PumpReading, variables = FRESENIUS_READ_VARIABLES): Uint8Array {
-  return encodeFreseniusFrame([`${module}${status}`, ...encodeFreseniusVariables(reading, variables)].join(';'));
-}
-
-export interface FreseniusDeviceOptions {
-  maxFrameBytes?: number;
-  /** Which pump channel sits in which module; default: modules 1, 2, … in the order channels first appear. */
-  modules?: readonly { module: number; pumpId: string; channel: string }[];
-  clock: Clock;
-  /** How often the rack sends ENQ. */
-  keepAliveIntervalMs?: number;
-  /** Every verified frame body from the gateway, for logs and tests. */
-  onCommand?: (body: string) => void;
-}
-
-export interface FreseniusDeviceSession extends DeviceSession {
-  /** DC4 answers seen to our ENQ. */
-  readonly keepAliveAnswers: number;
-  /** Commands the emulated rack refused because they are not monitoring commands (e.g. `PR`, `MO`). */
-  readonly refusedCommands: readonly string[];
-}
-
-interface EmulatedModule {
-  sessionOpen: boolean;
-  spontaneous: string;
-  latest: PumpReading | undefined;
-}
-
-const MAX_MODULES = 9;
-const MAX_REFUSED_KEPT = 100;
-
-/** The rack side, for the emulator: answers DC, DE, AE, LE and FC; refuses everything else. */
-export function createFreseniusDeviceSession(send: SendBytes, options: FreseniusDeviceOptions): FreseniusDeviceSession {
-  const byModule = new Map<number, EmulatedModule>([[BASE_MODULE, { sessionOpen: false, spontaneous: '', latest: undefined }]]);
-  const moduleOf = new Map<string, number>();
-  for (const { module, pumpId, channel } of options.modules ?? []) {
-    moduleOf.set(`${pumpId}\u0000${channel}`, module);
-    byModule.set(module, { sessionOpen: false, spontaneous: '', latest: undefined });
-  }
-  const keepAliveIntervalMs = options.keepAliveIntervalMs ?? 1000;
-  let lastEnqMs = Number.NEGATIVE_INFINITY;
-  let keepAliveAnswers = 0;
-  const refusedCommands: string[] = [];
-
-  const reply = (module: number, status: 'C' | 'I', items: readonly string[] = []) =>
-    send(encodeFreseniusFrame([`${module}${status}`, ...items].join(';')));
-
-  const onCommand = (body: string) => {
-    options.onCommand?.(body);
-    send(FRESENIUS_ACK);
-    const match = /^([0-9])([A-Z]{2})(?:;(.*))?$/.exec(body);
-    if (match === null) return; // the host's acknowledgement of our spontaneous report, or noise
-    const module = Number(match[1]);
-    const command = match[2]!;
-    const argument = match[3] ?? '';
-    const state = byModule.get(module);
-    if (state === undefined) {
-      reply(module, 'I', ['0E']);
-      return;
-    }
-    switch (command) {
-      case 'DC':
-        state.sessionOpen = true;
-        reply(module, 'C');
-        return;
-      case 'FC':
-        state.sessionOpen = false;
-        state.spontaneous = '';
-        reply(module, 'C');
-        return;
-      case 'DE':
-      case 'AE':
-      case 'LE':
-        if (!state.sessionOpen) {
-          reply(module, 'I', ['1E']);
-          return;
-        }
-        if (command === 'DE') state.spontaneous = argument;
-        if (command === 'AE') state.spontaneous = '';
-        if (command === 'LE' && state.latest !== undefined) {
-          reply(module, 'C', encodeFreseniusVariables(state.latest, argument));
-          return;
-        }
-        reply(module, 'C');
-        return;
-      default:
-        if (refusedCommands.length < MAX_REFUSED_KEPT) refusedCommands.push(body);
-        reply(module, 'I', ['02']);
-    }
-  };
-
-  const framer = new FreseniusFramer(options.maxFrameBytes ?? 256, {
-    frame: onCommand,
-    badChecksum: () => void send(FRESENIUS_NAK_CHECKSUM),
-    reject: () => undefined,
-    link(event) {
-      if (event === 'dc4') keepAliveAnswers++;
-    },
-  });
-
-  return {
-    get keepAliveAnswers() {
-      return keepAliveAnswers;
-    },
-    refusedCommands,
-    receive: (chunk) => framer.push(chunk),
-    update(reading) {
-      const key = `${reading.pumpId}\u0000${reading.channel ?? '1'}`;
-      let module = moduleOf.get(key);
-      if (module === undefined) {
-        if (options.modules !== undefined || byModule.size > MAX_MODULES) return;
-        module = byModule.size;
-        moduleOf.set(key, module);
-        byModule.set(module, { sessionOpen: false, spontaneous: '', latest: undefined });
-      }
-      const state = byModule.get(module)!;
-      state.latest = reading;
-      if (state.sessionOpen && state.spontaneous !== '') send(encodeFreseniusReport(module, 'E', reading, state.spontaneous));
-    },
-    tick() {
-      const now = options.clock.now();
-      if (now - lastEnqMs < keepAliveIntervalMs) return;
-      lastEnqMs = now;
-      send(FRESENIUS_ENQ);
     },
   };
 }

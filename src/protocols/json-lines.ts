@@ -1,7 +1,7 @@
 import { LineFramer } from '../sources/line-framer.js';
 import { decodeJsonFrame, type JsonDecodeOptions, type SampleOverrides } from '../telemetry/decode.js';
 import type { DeviceSession, HostSession, HostSessionDeps, PumpChannelRef, PumpReading, SendBytes } from './protocol.js';
-import { HostCounters } from './session-stats.js';
+import { HostCounters, Observations } from './session-stats.js';
 
 /**
  * pumpwatch's own framing: one telemetry v1 JSON object (or array) per `\n`-terminated line.
@@ -37,6 +37,7 @@ export function createJsonLinesHostSession(options: JsonLinesHostOptions, deps: 
     stats: counters,
     pollIntervalMs: undefined,
     channels,
+    observations: new Observations(),
     opened: () => undefined,
     receive: (chunk) => framer.push(chunk),
     poll: () => undefined,

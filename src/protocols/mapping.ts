@@ -24,59 +24,86 @@ export interface AlarisStatusField {
   certainty: Certainty;
 }
 
-/** Field positions as OpenICE's `pumpStatus()` reads them; pumpwatch maps the ones with a telemetry field. */
+/**
+ * Field positions as OpenICE's `pumpStatus()` reads them (mdpnp/mdpnp:
+ * interop-lab/demo-devices/src/main/java/org/mdpnp/devices/alaris/Asena.java); pumpwatch maps the
+ * ones with a telemetry field. A reply captured from a real Alaris GH (mickeywstahl/MDDT:
+ * interop-lab/demo-devices/src/main/java/org/mdpnp/devices/alaris/AlarisMITM.java) fills them as
+ * `INF^8002-51733^A^HLD^0.00^ml/h^^0.969^ml^530.15^mmHg^00:04:09^EVENT^214725`.
+ */
 export const ALARIS_STATUS_FIELDS = {
   command: { index: 0, meaning: 'echo of the query, INF', certainty: 'verified' },
-  instrument: { index: 1, meaning: 'named InstSerial by OpenICE; not used', certainty: 'UNVERIFIED' },
-  alarm: { index: 2, meaning: 'alarm notification → pumpAlarms', certainty: 'verified' },
-  mode: { index: 3, meaning: 'infusion mode → state', certainty: 'verified' },
+  instrument: { index: 1, meaning: 'the pump serial number (8002-51733 in the capture, as INST_SERIALNO answers); not used', certainty: 'verified' },
+  alarm: { index: 2, meaning: 'alarm flag: "-" none, "A" an alarm is present (named by the ALARM query) → pumpAlarms', certainty: 'verified' },
+  mode: { index: 3, meaning: 'infusion mode word (SET, HLD) → state', certainty: 'verified' },
   rate: { index: 4, meaning: 'rate → rateMlPerH', certainty: 'verified' },
   rateUnit: { index: 5, meaning: 'unit of the rate', certainty: 'verified' },
-  unknown6: { index: 6, meaning: 'skipped by OpenICE; not used', certainty: 'UNVERIFIED' },
+  drug: { index: 6, meaning: 'empty in every public reply; "drug name seems to be empty" (MDDT AlarisToNeurowave.java); not used', certainty: 'UNVERIFIED' },
   volume: { index: 7, meaning: 'volume infused → volumeInfusedMl', certainty: 'verified' },
   volumeUnit: { index: 8, meaning: 'unit of the volume', certainty: 'verified' },
   pressure: { index: 9, meaning: 'line pressure → downstreamPressureMmHg', certainty: 'verified' },
   pressureUnit: { index: 10, meaning: 'unit of the pressure', certainty: 'verified' },
-  timeRemaining: { index: 11, meaning: 'time remaining; not used', certainty: 'verified' },
-  logType: { index: 12, meaning: 'log type; not used', certainty: 'verified' },
-  logEntry: { index: 13, meaning: 'log entry id; not used', certainty: 'verified' },
+  timeRemaining: { index: 11, meaning: 'time remaining, HH:MM:SS or "24+"; not used', certainty: 'verified' },
+  logType: { index: 12, meaning: 'log type (EVENT); not used', certainty: 'verified' },
+  logEntry: { index: 13, meaning: 'latest log entry id; not used', certainty: 'verified' },
 } as const satisfies Record<string, AlarisStatusField>;
 
 /** A status reply must reach the pressure unit; later fields are optional. */
 export const ALARIS_STATUS_MIN_FIELDS = ALARIS_STATUS_FIELDS.pressureUnit.index + 1;
 
 /**
- * Mode tokens → state. UNVERIFIED: the drivers store the mode field without naming its values.
- * The first token of each row is what the emulator sends. An unknown token rejects the frame as
- * `unsupported` (better a counted rejection and a telemetry-lost alarm than a guessed state).
+ * Mode words → state, only those the public record shows. A word not listed is not a reason to
+ * drop the sample: it is reported as state `unknown` with the word in `pumpMode`, counted and
+ * logged once, so a capture can add it here.
+ * - `SET`: every running pump in the public simulators answers SET with its rate (mdpnp/mdpnp:
+ *   interop-lab/demo-apps/src/main/java/org/mdpnp/apps/testapp/alaris/SingleSimAlaris.java;
+ *   mickeywstahl/MDDT: .../devices/neurowave/AlarisToNeurowave.java "This is the infusion mode").
+ *   UNVERIFIED that SET means running rather than "rate mode": a capture of a pump stopped by the
+ *   nurse settles it.
+ * - `HLD`: the real GH capture on hold after an occlusion, rate 0.00, flag A (MDDT AlarisMITM.java).
  */
-export const ALARIS_MODES: readonly { state: InfusionState; tokens: readonly string[] }[] = [
-  { state: 'infusing', tokens: ['INFUSING', 'RUNNING', 'INFUSE'] },
-  { state: 'paused', tokens: ['PAUSED', 'ON_HOLD', 'HOLD'] },
-  { state: 'stopped', tokens: ['STOPPED', 'STANDBY', 'IDLE', 'SETUP'] },
-  { state: 'bolus', tokens: ['BOLUS'] },
-  { state: 'kvo', tokens: ['KVO'] },
-  { state: 'priming', tokens: ['PURGE', 'PRIMING', 'PRIME'] },
-  { state: 'alarm', tokens: ['ALARM', 'ALARMING'] },
+export const ALARIS_MODES: readonly { state: InfusionState; tokens: readonly string[]; certainty: Certainty }[] = [
+  { state: 'infusing', tokens: ['SET'], certainty: 'UNVERIFIED' },
+  { state: 'paused', tokens: ['HLD'], certainty: 'verified' },
 ];
 
-/** Alarm-field tokens that mean "no alarm". UNVERIFIED. The first is what the emulator sends. */
-export const ALARIS_NO_ALARM_TOKENS: readonly string[] = ['NONE', '', 'NO_ALARM', 'OFF', '0'];
+/** The alarm flag that means "no alarm" (every public reply of a pump without alarm). */
+export const ALARIS_NO_ALARM_FLAG = '-';
+/** The ALARM reply code that means "no alarm" (SingleSimAlaris.java, AlarisToNeurowave.java). */
+export const ALARIS_NO_ALARM_CODE = 'AL_NOALM';
+/** Put in pumpAlarms when the flag said "alarm" but the ALARM query went unanswered for a poll interval. */
+export const ALARIS_ALARM_UNREAD = 'ALARIS_ALARM_UNREAD';
 
 /**
- * Alarm tokens → pumpwatch's canonical pump alarm codes (what `detection.occlusionAlarmCodes`
- * matches). UNVERIFIED. Several tokens may share the field, separated by `,` (also an assumption).
- * A token not listed here is passed on upper-cased with anything outside A-Z 0-9 _ turned into
- * `_`, so a new code is visible in the alarm evidence and can be added to the occlusion codes.
+ * `AL_*` codes of the ALARM reply → pumpwatch's canonical pump alarm codes (what
+ * `detection.occlusionAlarmCodes` matches). The code list is MDDT AlarisMITM.java's `alarmCodes`;
+ * no public source defines them, so every meaning below is read from the name and UNVERIFIED
+ * except that AL_OCCLU is the occlusion code (AlarisMITM.java fakes "ALARM^AL_OCCLU^OCCLUSION^",
+ * neurowave-alaris-alarm-map.txt maps the AP4000 occlusion alarms to it).
+ * `syringeOnly`: the mapping holds for a syringe driver only (a syringe driver has no upstream
+ * line, so its occlusion is downstream); on a volumetric pump the code passes through as sent.
+ * Codes not listed (AL_ACDIS, AL_CALLB, AL_COMTO, AL_DRDIS, AL_SYRCO, AL_VTBIC, …) pass through as
+ * sent, so they are visible in alarm evidence.
  */
-export const ALARIS_ALARMS: readonly { code: string; tokens: readonly string[] }[] = [
-  { code: 'OCCLUSION_DOWNSTREAM', tokens: ['OCCLUSION', 'DOWNSTREAM_OCCLUSION', 'OCCLUSION_DOWNSTREAM', 'OCCL', 'PATIENT_SIDE_OCCLUSION'] },
-  { code: 'OCCLUSION_UPSTREAM', tokens: ['UPSTREAM_OCCLUSION', 'OCCLUSION_UPSTREAM'] },
-  { code: 'AIR_IN_LINE', tokens: ['AIR_IN_LINE', 'AIR'] },
-  { code: 'END_OF_INFUSION', tokens: ['END_OF_INFUSION', 'SYRINGE_EMPTY', 'INFUSION_COMPLETE'] },
-  { code: 'NEAR_END_OF_INFUSION', tokens: ['NEAR_END', 'NEAR_EMPTY', 'NEAR_END_OF_INFUSION'] },
-  { code: 'LOW_BATTERY', tokens: ['BATTERY_LOW', 'LOW_BATTERY'] },
+export const ALARIS_ALARMS: readonly { token: string; code: string; syringeOnly?: true; certainty: Certainty }[] = [
+  { token: 'AL_OCCLU', code: 'OCCLUSION_DOWNSTREAM', syringeOnly: true, certainty: 'verified' },
+  { token: 'AL_LWBAT', code: 'LOW_BATTERY', certainty: 'UNVERIFIED' },
+  { token: 'AL_NEOIN', code: 'NEAR_END_OF_INFUSION', certainty: 'UNVERIFIED' },
+  { token: 'AL_EOIST', code: 'END_OF_INFUSION', certainty: 'UNVERIFIED' },
 ];
+
+/**
+ * Every frame pumpwatch may send to an Alaris pump, by command word: all are queries or the
+ * remote-control session itself. The host refuses to encode anything else (alaris.ts), so no
+ * configuration can make it send INF_RATE, INF_START, INF_STOP, INF_VTBI, INF_BOLUS, … .
+ */
+export const ALARIS_HOST_COMMANDS = ['INF', 'ALARM', 'INST_SERIALNO', 'COMMS_PROTOCOL', 'COMMS_RESPONSE_MAX', 'REMOTE_CTRL'] as const;
+export type AlarisHostCommand = (typeof ALARIS_HOST_COMMANDS)[number];
+/** Steps a port may run once when it opens, before polling INF (config `startup`). */
+export const ALARIS_STARTUP_STEPS = ['INST_SERIALNO', 'COMMS_PROTOCOL', 'COMMS_RESPONSE_MAX', 'REMOTE_CTRL'] as const;
+export type AlarisStartupStep = (typeof ALARIS_STARTUP_STEPS)[number];
+/** Read-only identity queries: what a port runs when its config says nothing. */
+export const ALARIS_DEFAULT_STARTUP: readonly AlarisStartupStep[] = ['INST_SERIALNO', 'COMMS_PROTOCOL'];
 
 /** Units the pump may name, lower-cased, with the factor to pumpwatch's unit. The drivers show `ml/h`, `ml`; the pressure unit is a field, so the pump may use any of these. */
 export const ALARIS_RATE_UNITS: ReadonlyMap<string, number> = new Map([
@@ -149,8 +176,19 @@ export const FRESENIUS_ALARM_BITS: readonly { bit: number; code: string }[] = [
   { bit: 5, code: 'AIR_IN_LINE' },
 ];
 
-/** Error replies (`<module>I;<code>`) as infupy lists them; the ones that mean "open the session again". */
-export const FRESENIUS_SESSION_CLOSED_ERRORS: ReadonlySet<string> = new Set(['0D', '1E']);
+/**
+ * The variable sets one `LE`/`DE` read asks a module for, tried in order: when a module refuses a
+ * read (an `I` reply other than a closed session), the next, smaller set is tried. `aemdrp` is
+ * everything pumpwatch maps; `aemdr` drops the pressure `p` no public source names; `mdr` keeps
+ * mode, rate and volume; `dr` is what infupy itself reads (jaj42/infupy:
+ * infupy/backends/fresenius.py `readRate`/`readVolume`). UNVERIFIED that a rack refuses a whole
+ * read for one unknown id (rather than leaving the id out): a capture settles it.
+ */
+export const FRESENIUS_READ_LADDER = ['aemdrp', 'aemdr', 'mdr', 'dr'] as const;
+
+/** `I` reply codes (infupy ERRcmd): the base session is closed (open `0DC`, then the module), or the module's is. */
+export const FRESENIUS_BASE_CLOSED_ERROR = '0D';
+export const FRESENIUS_MODULE_CLOSED_ERROR = '1E';
 export const FRESENIUS_ERRORS: ReadonlyMap<string, string> = new Map([
   ['01', 'unknown command'],
   ['02', 'command disabled in the current mode'],

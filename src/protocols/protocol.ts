@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
 import type { InfusionState } from '../telemetry/sample.js';
 
@@ -55,6 +56,20 @@ export interface HostSessionStats extends FramerStats {
   readonly sendsDropped: number;
 }
 
+/**
+ * What a session learnt about the pump that the public record leaves open, for logs and metrics:
+ * the mode words it could not map, and (Fresenius) which variables each module really reports.
+ */
+export interface ProtocolObservations {
+  /** Mode words with no mapping, with how often each came. Bounded: at most MAX_UNKNOWN_MODES words. */
+  readonly unknownModes: ReadonlyMap<string, number>;
+  /** Per module (as a string), the variables asked for and those its last read reported. */
+  readonly variables: ReadonlyMap<string, { readonly requested: string; readonly reported: string }>;
+}
+
+/** Distinct unknown mode words kept per session, so a babbling pump cannot grow the map. */
+export const MAX_UNKNOWN_MODES = 16;
+
 /** One (pump, channel) a port carries: what link supervision watches before the first sample. */
 export interface PumpChannelRef {
   pumpId: string;
@@ -68,6 +83,7 @@ export interface HostSession {
   readonly pollIntervalMs: number | undefined;
   /** The pump channels this link is configured for (empty when frames name their own pumps). */
   readonly channels: readonly PumpChannelRef[];
+  readonly observations: ProtocolObservations;
   /** The port has opened: start the session (the first query goes out here). */
   opened(): void;
   /** Bytes from the pump, in any chunking. */
@@ -83,6 +99,8 @@ export interface HostSessionDeps {
   send: SendBytes;
   /** Pump frames carry no time: samples are stamped with this clock at receipt. */
   clock: Clock;
+  /** Where a session says, once, what it learnt about the pump (identity, unknown modes, variables). */
+  logger?: Logger;
 }
 
 /** What a simulated pump channel reports: the telemetry fields the pump protocols can carry. */

@@ -1,7 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
-import { createAlarisDeviceSession, createAlarisHostSession } from './alaris.js';
-import { createFreseniusDeviceSession, createFreseniusHostSession } from './fresenius.js';
+import { createAlarisDeviceSession } from './alaris-device.js';
+import { createAlarisHostSession } from './alaris.js';
+import { createFreseniusDeviceSession } from './fresenius-device.js';
+import { createFreseniusHostSession } from './fresenius.js';
 import { createJsonLinesDeviceSession, createJsonLinesHostSession } from './json-lines.js';
 import type { DeviceSession, HostSession, HostSessionDeps, ProtocolId, SendBytes } from './protocol.js';
 
@@ -16,6 +18,7 @@ export function createHostSession(port: SerialPortConfig, deps: HostSessionDeps,
           pumpType: port.pumpType,
           pollIntervalMs: port.pollIntervalSeconds * 1000,
           maxFrameBytes: port.maxFrameBytes,
+          startup: port.startup,
         },
         deps,
       );

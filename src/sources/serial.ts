@@ -3,7 +3,7 @@ import { SerialPortStream } from '@serialport/stream';
 import { systemClock, type Clock } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import type { HostSession, HostSessionStats, PumpChannelRef } from '../protocols/protocol.js';
+import type { HostSession, HostSessionStats, ProtocolObservations, PumpChannelRef } from '../protocols/protocol.js';
 import { createHostSession, linkDeadlineMs } from '../protocols/registry.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
 import type { TelemetrySource } from './source.js';
@@ -111,7 +111,7 @@ export class SerialSource implements TelemetrySource {
     };
     this.#session = createHostSession(
       config,
-      { into, send: (bytes) => this.#send(bytes), clock: deps.clock ?? systemClock },
+      { into, send: (bytes) => this.#send(bytes), clock: deps.clock ?? systemClock, logger: this.#logger },
       deps.maxSamplesPerFrame ?? DEFAULT_MAX_SAMPLES_PER_FRAME,
     );
   }
@@ -123,6 +123,11 @@ export class SerialSource implements TelemetrySource {
   /** Framing figures (buffered, peak, discarded bytes) and what was sent to the pump. */
   get framerStats(): HostSessionStats {
     return this.#session.stats;
+  }
+
+  /** What the protocol session learnt about the pump: unknown mode words, variables a module reports. */
+  get protocolObservations(): ProtocolObservations {
+    return this.#session.observations;
   }
 
   /** The pump channels this port is configured for; empty for JSON lines that name their own pumps. */

@@ -4,7 +4,12 @@ import { z } from 'zod';
 export const PUMP_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 export const CHANNEL_PATTERN = /^[A-Za-z0-9._-]{1,16}$/;
 
-export const INFUSION_STATES = ['infusing', 'paused', 'stopped', 'bolus', 'kvo', 'priming', 'alarm'] as const;
+/**
+ * `unknown`: the pump reported a mode word its codec has no mapping for; the word itself is in
+ * `pumpMode`. The sample still carries pressure, rate and volume (a sample is never dropped for
+ * its mode), but the detector does not treat it as infusing.
+ */
+export const INFUSION_STATES = ['infusing', 'paused', 'stopped', 'bolus', 'kvo', 'priming', 'alarm', 'unknown'] as const;
 export type InfusionState = (typeof INFUSION_STATES)[number];
 
 const nonEmptyText = (maxLength: number) => z.string().trim().min(1, 'must not be empty').max(maxLength);
@@ -31,6 +36,7 @@ export const TelemetrySampleSchema = z
     ts: sampleTime,
     seq: z.number().int().min(0).optional(),
     state: z.enum(INFUSION_STATES),
+    pumpMode: nonEmptyText(32).optional().describe("the pump's own mode word, as sent, when a serial codec could not map it (state is then unknown)"),
     rateMlPerH: z.number().min(0).max(2000).optional(),
     volumeInfusedMl: z.number().min(0).max(100_000).optional(),
     downstreamPressureMmHg: pressureMmHg.optional(),

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
-import { createAlarisHostSession, encodeAlarisStatus } from '../../src/protocols/alaris.js';
-import { createFreseniusHostSession, encodeFreseniusReport } from '../../src/protocols/fresenius.js';
+import { encodeAlarisAlarm, encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
+import { createAlarisHostSession } from '../../src/protocols/alaris.js';
+import { encodeFreseniusReport } from '../../src/protocols/fresenius-device.js';
+import { createFreseniusHostSession } from '../../src/protocols/fresenius.js';
 import { createJsonLinesHostSession, encodeJsonLine } from '../../src/protocols/json-lines.js';
 import { FRESENIUS_ALARM_BITS } from '../../src/protocols/mapping.js';
 import type { HostSession, HostSessionDeps, PumpReading } from '../../src/protocols/protocol.js';
@@ -37,20 +39,24 @@ export const CODECS: readonly CodecUnderTest[] = [
   {
     name: 'alaris',
     maxFrameBytes: 256,
-    createHost: (deps) => createAlarisHostSession({ pumpId: PUMP_ID, channel: '1', pollIntervalMs: 1000, maxFrameBytes: 256 }, deps),
-    encode: encodeAlarisStatus,
+    createHost: (deps) => createAlarisHostSession({ pumpId: PUMP_ID, channel: '1', pumpType: 'syringe', pollIntervalMs: 1000, maxFrameBytes: 256, startup: [] }, deps),
+    // A flagged status reply is followed by the pump's answer to the ALARM query it triggers.
+    encode: (reading) => ((reading.pumpAlarms?.length ?? 0) === 0 ? encodeAlarisStatus(reading) : Buffer.concat([encodeAlarisStatus(reading), encodeAlarisAlarm(reading)])),
     resync: Uint8Array.of(),
-    checksumRange: (frame) => [frame.length - 5, frame.length - 1],
-    bodyRange: (frame) => [1, frame.length - 6],
+    checksumRange: (frame) => [frame.indexOf(0x0d) - 4, frame.indexOf(0x0d)],
+    bodyRange: (frame) => [1, frame.indexOf(0x0d) - 5],
     delimiters: new Set([0x21, 0x7c, 0x5e, 0x0d, 0x0a, 0x1b, 0x2c]),
     expected: (reading) => ({
       pumpId: PUMP_ID,
       channel: '1',
-      state: reading.state,
+      pumpType: 'syringe',
+      // The public record has two mode words: SET while the pump delivers, HLD otherwise.
+      state: ['infusing', 'bolus', 'kvo'].includes(reading.state) ? 'infusing' : 'paused',
       ...(reading.rateMlPerH === undefined ? {} : { rateMlPerH: Number(reading.rateMlPerH.toFixed(2)) }),
       ...(reading.volumeInfusedMl === undefined ? {} : { volumeInfusedMl: Number(reading.volumeInfusedMl.toFixed(3)) }),
-      ...(reading.downstreamPressureMmHg === undefined ? {} : { downstreamPressureMmHg: Number(reading.downstreamPressureMmHg.toFixed(1)) }),
-      pumpAlarms: [...(reading.pumpAlarms ?? [])],
+      ...(reading.downstreamPressureMmHg === undefined ? {} : { downstreamPressureMmHg: Number(reading.downstreamPressureMmHg.toFixed(2)) }),
+      // One ALARM reply names one alarm: the first.
+      pumpAlarms: (reading.pumpAlarms ?? []).slice(0, 1),
     }),
   },
   {
@@ -96,7 +102,8 @@ const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: 
 /** Readings inside the telemetry schema's ranges, with values on and off each codec's grid. */
 export const readingArbitrary: fc.Arbitrary<PumpReading> = fc
   .record({
-    state: fc.constantFrom(...INFUSION_STATES),
+    // `unknown` is what a host reads from a word it cannot map; no pump reports it.
+    state: fc.constantFrom(...INFUSION_STATES.filter((state) => state !== 'unknown')),
     rateMlPerH: optional(fc.double({ min: 0, max: 1999, noNaN: true })),
     volumeInfusedMl: optional(fc.double({ min: 0, max: 99_999, noNaN: true })),
     downstreamPressureMmHg: optional(fc.double({ min: -400, max: 2900, noNaN: true })),

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createFreseniusDeviceSession, encodeFreseniusReport } from '../../src/protocols/fresenius-device.js';
 import {
-  createFreseniusDeviceSession,
   createFreseniusHostSession,
   encodeFreseniusFrame,
-  encodeFreseniusReport,
   FRESENIUS_READ_VARIABLES,
   FreseniusFramer,
   type FreseniusHostOptions,
@@ -186,12 +185,13 @@ describe('Fresenius host session', () => {
     expect(recorder.samples[0]!.pumpAlarms).toEqual(['OCCLUSION_DOWNSTREAM', 'FRESENIUS_ALARM_BIT_7', 'FRESENIUS_ERROR_1F']);
   });
 
-  it('refuses an unknown mode as unsupported and a non-hex value as schema', () => {
+  it('reports an unknown mode code as state unknown with the code kept, and refuses a non-hex value as schema', () => {
     const { host, recorder } = createHostHarness(hostFactory);
-    host.receive(encodeFreseniusFrame('1C;m7F'));
+    host.receive(encodeFreseniusFrame('1C;m7F;d0A'));
     host.receive(encodeFreseniusFrame('1C;m1;dZZ'));
-    expect(recorder.rejections.map((r) => r.reason)).toEqual(['unsupported', 'schema']);
-    expect(recorder.samples).toEqual([]);
+    expect(recorder.rejections.map((r) => r.reason)).toEqual(['schema']);
+    expect(recorder.samples).toEqual([expect.objectContaining({ state: 'unknown', pumpMode: 'm7F', rateMlPerH: 1 })]);
+    expect(host.observations.unknownModes.get('m7F')).toBe(1);
   });
 
   it('ignores modules it was not configured for', () => {
@@ -206,10 +206,54 @@ describe('Fresenius host session', () => {
     host.opened();
     // 0DC, 1DC, 3DC accepted; 1DE accepted; 1LE refused: the module's session is not open.
     for (const reply of ['0C', '1C', '3C', '1C', '1I;1E', '3C', '3C']) host.receive(encodeFreseniusFrame(reply));
+    expect(bodies(wire.take().toString('latin1')).slice(-4)).toEqual(['1LE;aemdrp', '3DE;aemdrp', '3LE;aemdrp', '1DC']);
+    // A closed session is the rack's state, not bad input: reopened, not counted as a rejection.
+    expect(recorder.rejections).toEqual([]);
+  });
+
+  it('on 0D (base session not open) reopens the base first, then the module, instead of asking the module forever', () => {
+    const { host, wire } = createHostHarness(hostFactory);
+    host.opened();
+    for (const reply of ['0C', '1C', '3C', '1C', '1I;0D']) host.receive(encodeFreseniusFrame(reply));
     wire.take();
-    host.poll();
+    for (const reply of ['3C', '3C']) host.receive(encodeFreseniusFrame(reply));
+    expect(bodies(wire.take().toString('latin1'))).toEqual(['3LE;aemdrp', '0DC']);
+    host.receive(encodeFreseniusFrame('0C'));
     expect(bodies(wire.take().toString('latin1'))).toEqual(['1DC']);
-    expect(recorder.rejections.map((r) => r.reason)).toEqual(['unsupported']);
+  });
+
+  it('reads a module that refuses a read containing p with the documented variables, then fewer, and says what it reports', () => {
+    const records: Record<string, unknown>[] = [];
+    const logger = { warn: (record: Record<string, unknown>) => records.push(record), info: (record: Record<string, unknown>) => records.push(record) } as unknown as NonNullable<HostSessionDeps['logger']>;
+    const { host, wire, recorder } = createHostHarness((deps) => createFreseniusHostSession({ ...OPTIONS, modules: [OPTIONS.modules[0]!] }, { ...deps, logger }));
+    host.opened();
+    for (const reply of ['0C', '1C', '1I;0B']) host.receive(encodeFreseniusFrame(reply));
+    // The queued LE with the refused set is dropped, not sent to be refused again.
+    expect(bodies(wire.take().toString('latin1'))).toEqual(['0DC', '1DC', '1DE;aemdrp', '1DE;aemdr']);
+    host.receive(encodeFreseniusFrame('1I;0B'));
+    expect(bodies(wire.take().toString('latin1'))).toEqual(['1DE;mdr']);
+    host.receive(encodeFreseniusFrame('1C'));
+    host.receive(encodeFreseniusFrame('1C;m1;d0C8'));
+    expect(bodies(wire.take().toString('latin1'))).toEqual(['1LE;mdr']);
+    expect(recorder.samples).toEqual([expect.objectContaining({ state: 'infusing', rateMlPerH: 20 })]);
+    expect(host.observations.variables.get('1')).toEqual({ requested: 'mdr', reported: 'md' });
+    expect(records.map((record) => record.code)).toEqual(['PW_FRESENIUS_READ_REFUSED', 'PW_FRESENIUS_READ_REFUSED', 'PW_FRESENIUS_MODULE_VARIABLES']);
+  });
+
+  it('reports a module read without m as state unknown rather than waiting for a mode that never comes', () => {
+    const { host, recorder } = createHostHarness((deps) => createFreseniusHostSession({ ...OPTIONS, modules: [OPTIONS.modules[0]!] }, deps));
+    host.opened();
+    for (const reply of ['0C', '1C', '1I;0B', '1I;0B', '1I;0B', '1C', '1C;d0C8;r10']) host.receive(encodeFreseniusFrame(reply));
+    expect(recorder.samples).toEqual([expect.objectContaining({ state: 'unknown', rateMlPerH: 20, volumeInfusedMl: 0.016 })]);
+    expect(recorder.samples[0]).not.toHaveProperty('pumpMode');
+  });
+
+  it('acknowledges an origin-less report with its head alone, as infupy does (E, not 0E)', () => {
+    const { host, wire } = createHostHarness(hostFactory);
+    host.receive(encodeFreseniusFrame('E;b3'));
+    const sent = wire.take().toString('latin1');
+    expect(sent.startsWith(ACK)).toBe(true);
+    expect(bodies(sent)).toEqual(['E']);
   });
 
   it('gives up on a command unanswered for a poll interval and sends the next', () => {
@@ -283,10 +327,42 @@ describe('Fresenius rack emulator with the host session', () => {
 
   it('refuses a command that would change an infusion', () => {
     const link = rack();
+    link.device.receive(encodeFreseniusFrame('0DC'));
     link.device.receive(encodeFreseniusFrame('1DC'));
     link.device.receive(encodeFreseniusFrame('1PR;00C8'));
     expect(link.device.refusedCommands).toEqual(['1PR;00C8']);
-    expect(bodies(link.deviceWire.take().toString('latin1'))).toEqual(['1C', '1I;02']);
+    expect(bodies(link.deviceWire.take().toString('latin1'))).toEqual(['0C', '1C', '1I;02']);
+  });
+
+  it('acceptance: a rack that answers 0D, then refuses any read containing p, still gives telemetry within a few polls', () => {
+    const link = linkHostToDevice(
+      (deps) => createFreseniusHostSession({ ...OPTIONS, modules: [OPTIONS.modules[0]!] }, deps),
+      (send, clock) => createFreseniusDeviceSession(send, { clock, unknownVariables: 'p', modules: [{ module: 1, pumpId: 'SIM-A', channel: '1' }] }),
+    );
+    link.device.update({ pumpId: 'SIM-A', channel: '1', state: 'infusing', rateMlPerH: 2.5, volumeInfusedMl: 0.5, downstreamPressureMmHg: 12 });
+    link.host.opened();
+    // The rack takes 0DC but its answer is lost and it restarts: the gateway gives up on 0DC and asks the module.
+    link.device.receive(link.wire.take());
+    link.deviceWire.take();
+    link.device.closeSessions();
+    let polls = 0;
+    while (link.recorder.samples.length === 0 && polls < 10) {
+      link.clock.set(link.clock.now() + 1000);
+      link.host.poll();
+      link.settle();
+      polls++;
+    }
+    expect(bodies(link.hostSent().toString('latin1'))).toEqual(['1DC', '0DC', '1DC', '1DE;aemdrp', '1DE;aemdr', '1LE;aemdr']);
+    expect(polls).toBe(1);
+    expect(link.recorder.samples).toEqual([expect.objectContaining({ pumpId: 'NICU-11', state: 'infusing', rateMlPerH: 2.5, volumeInfusedMl: 0.5, pumpAlarms: [] })]);
+    expect(link.recorder.samples[0]).not.toHaveProperty('downstreamPressureMmHg');
+    expect(link.host.observations.variables.get('1')).toEqual({ requested: 'aemdr', reported: 'aemdr' });
+    for (let poll = 0; poll < 3; poll++) {
+      link.clock.set(link.clock.now() + 1000);
+      link.host.poll();
+      link.settle();
+    }
+    expect(link.recorder.samples).toHaveLength(4);
   });
 
   it('encodes a report the host reads back', () => {

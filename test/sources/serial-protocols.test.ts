@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SerialPortSchema } from '../../src/config/schema.js';
-import { ALARIS_STATUS_QUERY, encodeAlarisStatus } from '../../src/protocols/alaris.js';
+import { encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
+import { ALARIS_STATUS_QUERY } from '../../src/protocols/alaris.js';
 import { encodeFreseniusFrame } from '../../src/protocols/fresenius.js';
 import { SerialSource, type LinkWatch } from '../../src/sources/serial.js';
 import { createManualTimers } from '../helpers/manual-timers.js';
@@ -27,7 +28,7 @@ function setUp(port: Record<string, unknown>) {
   return { serial, manual, recorder, source, watched };
 }
 
-const ALARIS = { protocol: 'alaris', pumpId: 'NICU-07', pollIntervalSeconds: 2 };
+const ALARIS = { protocol: 'alaris', pumpId: 'NICU-07', pollIntervalSeconds: 2, startup: [] };
 
 describe('SerialSource speaking a polled pump protocol', () => {
   it('sends the Alaris status query when the port opens and at every poll interval, and nothing else', async () => {
@@ -37,7 +38,12 @@ describe('SerialSource speaking a polled pump protocol', () => {
     await vi.waitFor(() => expect(serial.written(PATH)).toEqual(Buffer.from(ALARIS_STATUS_QUERY)));
 
     expect(manual.pendingDelaysMs()).toEqual([2000]);
+    const reply = Buffer.from(encodeAlarisStatus({ pumpId: 'x', state: 'infusing', rateMlPerH: 2 }));
+    serial.send(PATH, reply);
+    await vi.waitFor(() => expect(recorder.samples).toHaveLength(1));
     manual.fireNext();
+    serial.send(PATH, reply);
+    await vi.waitFor(() => expect(recorder.samples).toHaveLength(2));
     manual.fireNext();
     await vi.waitFor(() => expect(serial.written(PATH).toString('latin1')).toBe('!INF|4961\r'.repeat(3)));
     expect(source.framerStats.bytesSent).toBe(3 * ALARIS_STATUS_QUERY.length);
