@@ -1,17 +1,19 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
 import { AlarmJournal } from './alarms/journal.js';
+import { JournalWriter } from './alarms/journal-writer.js';
 import { AlarmOutbox } from './alarms/outbox.js';
 import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import { IngestGuard } from './ingest/guard.js';
+import type { TechnicalReport } from './alarms/manager.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
 import { Pipeline } from './pipeline.js';
-import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
+import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
 import type { TelemetrySource } from './sources/source.js';
@@ -33,8 +35,10 @@ export interface Daemon {
   readonly pipeline: Pipeline;
   /** Overload protection between the sources and the pipeline. */
   readonly ingest: IngestGuard;
-  readonly publisher: MqttAlarmPublisher;
+  /** The MQTT side: alarm publisher, gateway status and ack inbox on one connection. */
+  readonly publisher: MqttAlarmSide;
   readonly journal: AlarmJournal;
+  /** The MQTT transport's outbox. */
   readonly outbox: AlarmOutbox;
   readonly acks: AckHandler;
   readonly sources: readonly TelemetrySource[];
@@ -64,32 +68,34 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
-  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger });
+  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger, cursors: [MQTT_TRANSPORT] });
   const { delivery } = config;
-  const publisher = new MqttAlarmPublisher({
+  const publisher = createMqttAlarmSide({
     config,
     secrets,
     connect,
     logger,
     clock,
+    states: journal,
     credentialsDirectory,
     maxPayloadBytes: delivery.maxPayloadBytes,
-    // Each event is two publishes (retained state and stream), plus the status and retained restore.
-    maxInFlight: 2 * delivery.maxInFlight + 2,
     eventExpirySeconds: delivery.eventExpirySeconds,
   });
+  const report = (technical: TechnicalReport) => pipeline.alarms.reportTechnical(technical);
+  const writer = new JournalWriter({ journal, logger, clock, report });
   const outbox = new AlarmOutbox({
     journal,
-    transport: ops.observeTransport(publisher, clock),
+    writer,
+    transport: ops.observeTransport(publisher.publisher, clock),
     logger,
     clock,
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report,
     maxInFlight: delivery.maxInFlight,
     maxAttempts: delivery.maxAttempts,
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
   const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
@@ -102,7 +108,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     logger,
     clock,
   });
-  publisher.onAck((ack) => acks.handle(ack.payload, ack.retained));
+  publisher.acks.onAck((ack) => acks.handle(ack.payload, ack.retained));
   outbox.start();
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
@@ -144,6 +150,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();
+      writer.stop();
       await publisher.stop();
       await journal.synced();
       journal.close();
