@@ -12,6 +12,8 @@ import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
+import { registerPcd04Metrics } from './pcd04/metrics.js';
+import { Pcd04AlertReporter, PCD04_TRANSPORT, PCD04_WINDOW } from './pcd04/reporter.js';
 import { Pipeline } from './pipeline.js';
 import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
@@ -40,6 +42,8 @@ export interface Daemon {
   readonly journal: AlarmJournal;
   /** The MQTT transport's outbox. */
   readonly outbox: AlarmOutbox;
+  /** The IHE PCD-04 Alert Reporter and its outbox, when `pcd04.enabled`. */
+  readonly pcd04: { readonly reporter: Pcd04AlertReporter; readonly outbox: AlarmOutbox } | undefined;
   readonly acks: AckHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
@@ -68,7 +72,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
-  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger, cursors: [MQTT_TRANSPORT] });
+  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger, cursors: [MQTT_TRANSPORT, ...(config.pcd04.enabled ? [PCD04_TRANSPORT] : [])] });
   const { delivery } = config;
   const publisher = createMqttAlarmSide({
     config,
@@ -94,6 +98,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     maxAttempts: delivery.maxAttempts,
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
+  const pcd04 = config.pcd04.enabled ? createPcd04(config, { journal, writer, logger, clock, report }) : undefined;
+  if (pcd04 !== undefined) registerPcd04Metrics(ops.metrics.registry, { counters: pcd04.reporter.counters, get connected() { return pcd04.reporter.connected; }, stats: () => pcd04.outbox.stats() });
   const restoredAlarms = journal.restoredAlarms();
   const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true });
   const ingest = new IngestGuard({
@@ -110,6 +116,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   });
   publisher.acks.onAck((ack) => acks.handle(ack.payload, ack.retained));
   outbox.start();
+  pcd04?.outbox.start();
+  pcd04?.reporter.start();
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
     sources.push(new MqttTelemetrySource({ config, source: config.sources.mqtt, secrets, connect, logger, clock, credentialsDirectory }));
@@ -142,6 +150,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     publisher,
     journal,
     outbox,
+    pcd04,
     acks,
     sources,
     ops,
@@ -150,6 +159,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();
+      pcd04?.outbox.stop();
+      pcd04?.reporter.stop();
       writer.stop();
       await publisher.stop();
       await journal.synced();
@@ -158,4 +169,30 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },
   };
+}
+
+/** The Alert Reporter: its own outbox (window of one, as MLLP is) over the shared journal and writer. */
+function createPcd04(
+  config: LoadedConfig['config'],
+  parts: { journal: AlarmJournal; writer: JournalWriter; logger: Logger; clock: Clock; report: (technical: TechnicalReport) => void },
+): { reporter: Pcd04AlertReporter; outbox: AlarmOutbox } {
+  const { journal, writer, logger, clock, report } = parts;
+  const reporter = new Pcd04AlertReporter({ settings: { pcd04: config.pcd04, gateway: config.gateway }, logger, clock, report });
+  const outbox = new AlarmOutbox({
+    journal,
+    writer,
+    transport: reporter,
+    logger,
+    clock,
+    report,
+    maxInFlight: PCD04_WINDOW,
+    maxAttempts: config.pcd04.maxAttempts,
+    stalledAfterMs: config.delivery.stalledAfterSeconds * 1000,
+    labels: {
+      linkPart: 'pcd04-link',
+      quarantinePart: 'pcd04-quarantine',
+      stalledMessage: 'Alarms from this gateway are waiting to be delivered to the hospital Alert Manager (nurse call and phones): check the Alert Manager and the network.',
+    },
+  });
+  return { reporter, outbox };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
+import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
 import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
@@ -243,6 +244,7 @@ export const ConfigSchema = z
         stalledAfterSeconds: seconds(1, 3600).default(30).describe('an alarm undelivered this long raises delivery-failure'),
       })
       .prefault({}),
+    pcd04: Pcd04Schema.prefault({}).describe('IHE PCD-04 alert reports over MLLP to the hospital Alert Manager; off by default'),
     overload: z
       .strictObject({
         enterUtilization: z
