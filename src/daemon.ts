@@ -188,6 +188,8 @@ function createPcd04(
     maxInFlight: PCD04_WINDOW,
     maxAttempts: config.pcd04.maxAttempts,
     stalledAfterMs: config.delivery.stalledAfterSeconds * 1000,
+    // An Alert Manager that drops the link is not told apart from one that chokes on a message: re-send until committed.
+    blameDrops: false,
     labels: {
       linkPart: 'pcd04-link',
       quarantinePart: 'pcd04-quarantine',

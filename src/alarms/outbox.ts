@@ -42,6 +42,12 @@ export interface AlarmOutboxOptions {
   stalledAfterMs: number;
   timers?: OutboxTimers;
   labels?: OutboxLabels;
+  /**
+   * Count a connection that drops right after a send against that event (default true): an MQTT
+   * broker drops the connection on a packet it rejects. False for a peer that drops for its own
+   * reasons, so a flaky peer never gets an event set aside: it is re-sent until committed.
+   */
+  blameDrops?: boolean;
 }
 
 export interface OutboxStats {
@@ -238,7 +244,7 @@ export class AlarmOutbox implements AlarmSink {
       return;
     }
     if (outcome.kind === 'connection-lost') {
-      if (this.#options.clock.now() - delivery.sentAtMs <= POISON_WINDOW_MS) delivery.attempts++;
+      if (this.#options.blameDrops !== false && this.#options.clock.now() - delivery.sentAtMs <= POISON_WINDOW_MS) delivery.attempts++;
     } else if (outcome.kind === 'refused') {
       delivery.attempts++;
       const { code, reason, message } = outcome.detail;
