@@ -1,17 +1,21 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
 import { AlarmJournal } from './alarms/journal.js';
+import { JournalWriter } from './alarms/journal-writer.js';
 import { AlarmOutbox } from './alarms/outbox.js';
 import type { Clock } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import { IngestGuard } from './ingest/guard.js';
+import type { TechnicalReport } from './alarms/manager.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
+import { registerPcd04Metrics } from './pcd04/metrics.js';
+import { Pcd04AlertReporter, PCD04_TRANSPORT, PCD04_WINDOW } from './pcd04/reporter.js';
 import { Pipeline } from './pipeline.js';
-import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
+import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
 import type { TelemetrySource } from './sources/source.js';
@@ -33,9 +37,13 @@ export interface Daemon {
   readonly pipeline: Pipeline;
   /** Overload protection between the sources and the pipeline. */
   readonly ingest: IngestGuard;
-  readonly publisher: MqttAlarmPublisher;
+  /** The MQTT side: alarm publisher, gateway status and ack inbox on one connection. */
+  readonly publisher: MqttAlarmSide;
   readonly journal: AlarmJournal;
+  /** The MQTT transport's outbox. */
   readonly outbox: AlarmOutbox;
+  /** The IHE PCD-04 Alert Reporter and its outbox, when `pcd04.enabled`. */
+  readonly pcd04: { readonly reporter: Pcd04AlertReporter; readonly outbox: AlarmOutbox } | undefined;
   readonly acks: AckHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
@@ -64,32 +72,36 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
-  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger });
+  const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger, cursors: [MQTT_TRANSPORT, ...(config.pcd04.enabled ? [PCD04_TRANSPORT] : [])] });
   const { delivery } = config;
-  const publisher = new MqttAlarmPublisher({
+  const publisher = createMqttAlarmSide({
     config,
     secrets,
     connect,
     logger,
     clock,
+    states: journal,
     credentialsDirectory,
     maxPayloadBytes: delivery.maxPayloadBytes,
-    // Each event is two publishes (retained state and stream), plus the status and retained restore.
-    maxInFlight: 2 * delivery.maxInFlight + 2,
     eventExpirySeconds: delivery.eventExpirySeconds,
   });
+  const report = (technical: TechnicalReport) => pipeline.alarms.reportTechnical(technical);
+  const writer = new JournalWriter({ journal, logger, clock, report });
   const outbox = new AlarmOutbox({
     journal,
-    transport: ops.observeTransport(publisher, clock),
+    writer,
+    transport: ops.observeTransport(publisher.publisher, clock),
     logger,
     clock,
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report,
     maxInFlight: delivery.maxInFlight,
     maxAttempts: delivery.maxAttempts,
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
+  const pcd04 = config.pcd04.enabled ? createPcd04(config, { journal, writer, logger, clock, report }) : undefined;
+  if (pcd04 !== undefined) registerPcd04Metrics(ops.metrics.registry, { counters: pcd04.reporter.counters, get connected() { return pcd04.reporter.connected; }, stats: () => pcd04.outbox.stats() });
   const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
@@ -102,8 +114,10 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     logger,
     clock,
   });
-  publisher.onAck((ack) => acks.handle(ack.payload, ack.retained));
+  publisher.acks.onAck((ack) => acks.handle(ack.payload, ack.retained));
   outbox.start();
+  pcd04?.outbox.start();
+  pcd04?.reporter.start();
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
     sources.push(new MqttTelemetrySource({ config, source: config.sources.mqtt, secrets, connect, logger, clock, credentialsDirectory }));
@@ -136,6 +150,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     publisher,
     journal,
     outbox,
+    pcd04,
     acks,
     sources,
     ops,
@@ -144,6 +159,9 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();
+      pcd04?.outbox.stop();
+      pcd04?.reporter.stop();
+      writer.stop();
       await publisher.stop();
       await journal.synced();
       journal.close();
@@ -151,4 +169,32 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },
   };
+}
+
+/** The Alert Reporter: its own outbox (window of one, as MLLP is) over the shared journal and writer. */
+function createPcd04(
+  config: LoadedConfig['config'],
+  parts: { journal: AlarmJournal; writer: JournalWriter; logger: Logger; clock: Clock; report: (technical: TechnicalReport) => void },
+): { reporter: Pcd04AlertReporter; outbox: AlarmOutbox } {
+  const { journal, writer, logger, clock, report } = parts;
+  const reporter = new Pcd04AlertReporter({ settings: { pcd04: config.pcd04, gateway: config.gateway }, logger, clock, report });
+  const outbox = new AlarmOutbox({
+    journal,
+    writer,
+    transport: reporter,
+    logger,
+    clock,
+    report,
+    maxInFlight: PCD04_WINDOW,
+    maxAttempts: config.pcd04.maxAttempts,
+    stalledAfterMs: config.delivery.stalledAfterSeconds * 1000,
+    // An Alert Manager that drops the link is not told apart from one that chokes on a message: re-send until committed.
+    blameDrops: false,
+    labels: {
+      linkPart: 'pcd04-link',
+      quarantinePart: 'pcd04-quarantine',
+      stalledMessage: 'Alarms from this gateway are waiting to be delivered to the hospital Alert Manager (nurse call and phones): check the Alert Manager and the network.',
+    },
+  });
+  return { reporter, outbox };
 }

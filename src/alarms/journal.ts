@@ -26,7 +26,7 @@ export type JournalFs = Pick<
 export const JOURNAL_FILE = 'journal.jsonl';
 export const QUARANTINE_FILE = 'quarantine.jsonl';
 const COMPACT_FILE = 'journal.jsonl.compact';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 /** The quarantine file is for engineers to read; past this it is rotated once. */
 const MAX_QUARANTINE_BYTES = 1_048_576;
 
@@ -54,19 +54,49 @@ export interface AlarmJournalOptions {
   maxBytes: number;
   logger: Logger;
   fs?: JournalFs;
+  /**
+   * One delivery cursor per alarm transport: every event is pending for each until that transport
+   * commits or quarantines it. Records written before cursors had names belong to the first.
+   */
+  cursors?: readonly string[];
 }
+
+/** The cursor of a journal opened without `cursors`. */
+export const DEFAULT_CURSOR = 'alarms';
 
 interface AlarmRecord {
   latest: JournalEntry;
-  /** Undelivered entries of this alarm; the record goes once it has ended and all are delivered. */
-  undelivered: number;
+  /** Per cursor: the newest event of this alarm its transport committed (what a reconnect republishes). */
+  committed: Map<string, JournalEntry>;
+  /** Pending (cursor, entry) pairs of this alarm; the record goes once it has ended and none are left. */
+  pending: number;
 }
 
+/** One transport's view of the journal: what it still has to deliver, and what it has committed. */
+export interface JournalCursor {
+  readonly name: string;
+  readonly pendingCount: number;
+  /** Everything this transport has not yet committed or quarantined, oldest first. */
+  pending(): JournalEntry[];
+  markDelivered(entry: JournalEntry): void;
+  markQuarantined(entry: JournalEntry, reason: string): void;
+  /** The newest committed event of each active alarm: the state a reconnect republishes. */
+  committedStates(): AlarmEvent[];
+}
+
+/** What a transport reads to decide how to present an event: the journal owns the latest of each alarm. */
+export interface AlarmStateView {
+  /** True when `event` is the newest event of its alarm. */
+  isLatestEvent(event: AlarmEvent): boolean;
+  committedStates(cursor: string): AlarmEvent[];
+}
+
+/** `c` names the cursor; absent in records of format 1, which had one transport: the first cursor. */
 type JournalRecord =
   | { k: 'h'; v: number }
   | { k: 'e'; n: number; e: unknown; s: AlarmSnapshot | null }
-  | { k: 'd'; n: number[] }
-  | { k: 'q'; n: number };
+  | { k: 'd'; n: number[]; c?: string }
+  | { k: 'q'; n: number; c?: string };
 
 function render(record: JournalRecord): string {
   const json = JSON.stringify(record);
@@ -86,7 +116,8 @@ function parseLine(line: string): JournalRecord | undefined {
     return undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
-  const record = value as { k?: unknown; n?: unknown; e?: unknown };
+  const record = value as { k?: unknown; n?: unknown; e?: unknown; c?: unknown };
+  if (record.c !== undefined && typeof record.c !== 'string') return undefined;
   switch (record.k) {
     case 'h':
       return value as JournalRecord;
@@ -106,8 +137,11 @@ function errnoOf(error: unknown): string {
 }
 
 /**
- * The durable alarm outbox on local disk: every alarm event is appended and fsync'd before it is
- * published, marked delivered on PUBACK, and what is not delivered is handed back after a restart.
+ * The durable alarm outbox on local disk: every alarm event is appended and fsync'd before any
+ * transport sends it, and stays pending on each transport's cursor until that transport's peer
+ * commits it (or it is quarantined); what is pending is handed back after a restart. It is the one
+ * owner of the latest event of each alarm and of what each transport has committed, which is what
+ * a transport republishes after a reconnect.
  *
  * One JSON-lines file, each record prefixed by its CRC-32, so a torn tail after a crash is detected
  * and dropped, and a damaged record in the middle is skipped and counted. Compaction rewrites the
@@ -130,8 +164,10 @@ export class AlarmJournal {
   readonly #logger: Logger;
   readonly #fs: JournalFs;
   readonly #alarms = new Map<string, AlarmRecord>();
-  readonly #undelivered = new Map<number, JournalEntry>();
-  #pendingDelivered: number[] = [];
+  readonly #cursorNames: readonly string[];
+  /** Cursor → journal number → entry not yet committed or quarantined by that cursor's transport. */
+  readonly #pending = new Map<string, Map<number, JournalEntry>>();
+  #pendingDelivered = new Map<string, number[]>();
   #flushScheduled = false;
   #fd: number | undefined;
   #size = 0;
@@ -153,6 +189,8 @@ export class AlarmJournal {
     this.#maxBytes = options.maxBytes;
     this.#logger = options.logger.child({ component: 'journal' });
     this.#fs = options.fs ?? nodeFs;
+    this.#cursorNames = options.cursors === undefined || options.cursors.length === 0 ? [DEFAULT_CURSOR] : [...new Set(options.cursors)];
+    for (const name of this.#cursorNames) this.#pending.set(name, new Map());
   }
 
   /**
@@ -178,8 +216,29 @@ export class AlarmJournal {
     return this.#size;
   }
 
+  /** Entries some transport has yet to commit or quarantine. */
   get undeliveredCount(): number {
-    return this.#undelivered.size;
+    return this.#liveUndelivered().size;
+  }
+
+  get cursorNames(): readonly string[] {
+    return this.#cursorNames;
+  }
+
+  /** The delivery cursor of one transport; throws for a name the journal was not opened with. */
+  cursor(name: string): JournalCursor {
+    const pending = this.#pending.get(name);
+    if (pending === undefined) throw new Error(`journal has no cursor ${name} (has ${this.#cursorNames.join(', ')})`);
+    return {
+      name,
+      get pendingCount() {
+        return pending.size;
+      },
+      pending: () => [...pending.values()],
+      markDelivered: (entry) => this.markDelivered(entry, name),
+      markQuarantined: (entry, reason) => this.markQuarantined(entry, reason, name),
+      committedStates: () => this.committedStates(name),
+    };
   }
 
   /** Active alarms as the previous run left them, for the alarm manager. */
@@ -191,28 +250,33 @@ export class AlarmJournal {
     return restored;
   }
 
-  /** The newest event of each active alarm, where the broker has taken it: the retained state to restore. */
-  deliveredStates(): AlarmEvent[] {
+  /** The newest event of each active alarm the cursor's transport has committed: the state it republishes. */
+  committedStates(cursor: string = this.#cursorNames[0]!): AlarmEvent[] {
     const events: AlarmEvent[] = [];
-    for (const { latest } of this.#alarms.values()) {
-      if (latest.snapshot !== null && !this.#undelivered.has(latest.n)) events.push(latest.event);
+    for (const alarm of this.#alarms.values()) {
+      const committed = alarm.committed.get(cursor);
+      if (committed !== undefined && committed.snapshot !== null) events.push(committed.event);
     }
     return events;
   }
 
-  /** Everything not yet delivered, oldest first. */
+  /** Everything some transport has not yet committed, oldest first. */
   undelivered(): JournalEntry[] {
-    return [...this.#undelivered.values()];
+    return [...this.#liveUndelivered().values()].sort((a, b) => a.n - b.n);
   }
 
-  /** True when `entry` is the newest event of its alarm: only that one may set the retained state. */
+  /** True when `entry` is the newest event of its alarm. */
   isLatest(entry: JournalEntry): boolean {
     return this.#alarms.get(entry.event.alarmId)?.latest.n === entry.n;
   }
 
+  isLatestEvent(event: AlarmEvent): boolean {
+    return this.#alarms.get(event.alarmId)?.latest.event.eventId === event.eventId;
+  }
+
   /**
-   * Records events as undelivered and writes them. `durable` settles once they are fsync'd (true)
-   * or cannot be (false: they live in memory only and the journal is not durable).
+   * Records events as pending for every cursor and writes them. `durable` settles once they are
+   * fsync'd (true) or cannot be (false: they live in memory only and the journal is not durable).
    */
   append(items: readonly { event: AlarmEvent; snapshot: AlarmSnapshot | null }[]): { entries: JournalEntry[]; durable: Promise<boolean> } {
     const entries = items.map(({ event, snapshot }) => ({ n: this.#nextN++, event, snapshot }));
@@ -234,23 +298,23 @@ export class AlarmJournal {
     return { entries, durable };
   }
 
-  /** PUBACK'd: no longer re-driven. Written lazily without fsync: a lost mark only means a re-send. */
-  markDelivered(entry: JournalEntry): void {
-    if (!this.#undelivered.delete(entry.n)) return;
-    this.#settle(entry);
+  /** Committed by the cursor's transport. Written lazily without fsync: a lost mark only means a re-send. */
+  markDelivered(entry: JournalEntry, cursor: string = this.#cursorNames[0]!): void {
+    if (!this.#settle(entry, cursor, true)) return;
     if (!this.#durable) return;
-    this.#pendingDelivered.push(entry.n);
+    const marks = this.#pendingDelivered.get(cursor);
+    if (marks === undefined) this.#pendingDelivered.set(cursor, [entry.n]);
+    else marks.push(entry.n);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => this.#flushDelivered());
   }
 
-  /** Gives up on an entry: it moves to the quarantine file for engineers and is never re-driven. */
-  markQuarantined(entry: JournalEntry, reason: string): void {
-    if (!this.#undelivered.delete(entry.n)) return;
-    this.#settle(entry);
-    this.#appendQuarantine(entry, reason);
-    if (this.#durable) this.#writeLazily(Buffer.from(render({ k: 'q', n: entry.n })));
+  /** The cursor's transport gives up on an entry: it goes to the quarantine file and is never re-driven by it. */
+  markQuarantined(entry: JournalEntry, reason: string, cursor: string = this.#cursorNames[0]!): void {
+    if (!this.#settle(entry, cursor, false)) return;
+    this.#appendQuarantine(entry, reason, cursor);
+    if (this.#durable) this.#writeLazily(Buffer.from(render(this.#cursorRecord({ k: 'q', n: entry.n }, cursor))));
   }
 
   /** Rewrites the whole live set from memory; on success the journal is durable again. */
@@ -270,7 +334,7 @@ export class AlarmJournal {
     this.#durable = true;
     this.#problem = undefined;
     this.#problemDetail = '';
-    this.#logger.info({ code: 'PW_JOURNAL_DURABLE', bytes: this.#size, undelivered: this.#undelivered.size }, 'alarm journal is durable again');
+    this.#logger.info({ code: 'PW_JOURNAL_DURABLE', bytes: this.#size, undelivered: this.undeliveredCount }, 'alarm journal is durable again');
     return true;
   }
 
@@ -315,7 +379,7 @@ export class AlarmJournal {
         records: this.integrity.records,
         bytes: this.integrity.bytes,
         activeAlarms: this.restoredAlarms().length,
-        undelivered: this.#undelivered.size,
+        undelivered: this.undeliveredCount,
       },
       'alarm journal checked',
     );
@@ -368,38 +432,59 @@ export class AlarmJournal {
         break;
       }
       case 'd':
-        for (const n of record.n) {
-          const entry = this.#undelivered.get(n);
-          if (entry !== undefined && this.#undelivered.delete(n)) this.#settle(entry);
-        }
+        for (const n of record.n) this.#settleNumber(n, record.c ?? this.#cursorNames[0]!, true);
         break;
-      case 'q': {
-        const entry = this.#undelivered.get(record.n);
-        if (entry !== undefined && this.#undelivered.delete(record.n)) this.#settle(entry);
+      case 'q':
+        this.#settleNumber(record.n, record.c ?? this.#cursorNames[0]!, false);
         break;
-      }
       case 'h':
         break;
     }
   }
 
+  #settleNumber(n: number, cursor: string, committed: boolean): void {
+    const entry = this.#pending.get(cursor)?.get(n);
+    if (entry !== undefined) this.#settle(entry, cursor, committed);
+  }
+
+  /** A new entry is pending for every cursor. */
   #remember(entry: JournalEntry): void {
-    if (this.#undelivered.has(entry.n)) return;
-    this.#undelivered.set(entry.n, entry);
     const alarm = this.#alarms.get(entry.event.alarmId);
-    if (alarm === undefined) this.#alarms.set(entry.event.alarmId, { latest: entry, undelivered: 1 });
+    if (alarm !== undefined && alarm.latest.n === entry.n) return;
+    for (const pending of this.#pending.values()) pending.set(entry.n, entry);
+    const count = this.#pending.size;
+    if (alarm === undefined) this.#alarms.set(entry.event.alarmId, { latest: entry, committed: new Map(), pending: count });
     else {
       if (entry.n > alarm.latest.n) alarm.latest = entry;
-      alarm.undelivered++;
+      alarm.pending += count;
     }
   }
 
-  /** An entry left the undelivered set; an ended alarm with nothing left to send is forgotten. */
-  #settle(entry: JournalEntry): void {
+  /**
+   * An entry left one cursor's pending set (committed or quarantined); false when it was not in it.
+   * An ended alarm nobody has left to send is forgotten.
+   */
+  #settle(entry: JournalEntry, cursor: string, committed: boolean): boolean {
+    if (this.#pending.get(cursor)?.delete(entry.n) !== true) return false;
     const alarm = this.#alarms.get(entry.event.alarmId);
-    if (alarm === undefined) return;
-    alarm.undelivered--;
-    if (alarm.undelivered <= 0 && alarm.latest.snapshot === null) this.#alarms.delete(entry.event.alarmId);
+    if (alarm === undefined) return true;
+    if (committed && (alarm.committed.get(cursor)?.n ?? 0) < entry.n) alarm.committed.set(cursor, entry);
+    alarm.pending--;
+    if (alarm.pending <= 0 && alarm.latest.snapshot === null) this.#alarms.delete(entry.event.alarmId);
+    return true;
+  }
+
+  /** Entries pending for any cursor. */
+  #liveUndelivered(): Map<number, JournalEntry> {
+    if (this.#pending.size === 1) return this.#pending.values().next().value!;
+    const union = new Map<number, JournalEntry>();
+    for (const pending of this.#pending.values()) for (const [n, entry] of pending) union.set(n, entry);
+    return union;
+  }
+
+  /** The first cursor's records carry no name, so a journal with one transport reads as format 1 did. */
+  #cursorRecord<R extends { k: 'd' | 'q' }>(record: R, cursor: string): R & { c?: string } {
+    return cursor === this.#cursorNames[0] ? record : { ...record, c: cursor };
   }
 
   #write(data: Buffer): boolean {
@@ -469,10 +554,12 @@ export class AlarmJournal {
 
   #flushDelivered(): void {
     this.#flushScheduled = false;
-    if (this.#pendingDelivered.length === 0) return;
+    if (this.#pendingDelivered.size === 0) return;
     const delivered = this.#pendingDelivered;
-    this.#pendingDelivered = [];
-    if (this.#durable) this.#writeLazily(Buffer.from(render({ k: 'd', n: delivered })));
+    this.#pendingDelivered = new Map();
+    if (!this.#durable) return;
+    const records = [...delivered].map(([cursor, n]) => render(this.#cursorRecord({ k: 'd', n }, cursor)));
+    this.#writeLazily(Buffer.from(records.join('')));
   }
 
   #writeAll(fd: number, data: Buffer): void {
@@ -493,14 +580,26 @@ export class AlarmJournal {
   #compact(): boolean {
     const compactPath = join(this.#directory, COMPACT_FILE);
     const lines: string[] = [render({ k: 'h', v: FORMAT_VERSION })];
-    const delivered: number[] = [];
-    for (const { latest } of this.#alarms.values()) {
-      if (latest.snapshot === null || this.#undelivered.has(latest.n)) continue;
-      lines.push(render({ k: 'e', n: latest.n, e: latest.event, s: latest.snapshot }));
-      delivered.push(latest.n);
+    // The live set: the latest event of each active alarm, what each cursor republishes, and everything pending.
+    const live = new Map<number, JournalEntry>();
+    for (const alarm of this.#alarms.values()) {
+      if (alarm.latest.snapshot === null) continue;
+      live.set(alarm.latest.n, alarm.latest);
+      for (const committed of alarm.committed.values()) if (committed.snapshot !== null) live.set(committed.n, committed);
     }
-    if (delivered.length > 0) lines.push(render({ k: 'd', n: delivered }));
-    for (const entry of this.#undelivered.values()) lines.push(render({ k: 'e', n: entry.n, e: entry.event, s: entry.snapshot }));
+    for (const [n, entry] of this.#liveUndelivered()) live.set(n, entry);
+    const ordered = [...live.values()].sort((a, b) => a.n - b.n);
+    for (const entry of ordered) lines.push(render({ k: 'e', n: entry.n, e: entry.event, s: entry.snapshot }));
+    for (const [cursor, pending] of this.#pending) {
+      const committed: number[] = [];
+      for (const entry of ordered) {
+        if (pending.has(entry.n)) continue;
+        // Settled but not this cursor's committed state: quarantined, or superseded by a newer commit.
+        if (this.#alarms.get(entry.event.alarmId)?.committed.get(cursor) === entry) committed.push(entry.n);
+        else lines.push(render(this.#cursorRecord({ k: 'q', n: entry.n }, cursor)));
+      }
+      if (committed.length > 0) lines.push(render(this.#cursorRecord({ k: 'd', n: committed }, cursor)));
+    }
     const data = Buffer.from(lines.join(''));
     let fd: number | undefined;
     try {
@@ -541,10 +640,10 @@ export class AlarmJournal {
       this.#fail('open', `${this.#path}: ${errnoOf(error)}`);
       return false;
     }
-    this.#pendingDelivered = [];
+    this.#pendingDelivered = new Map();
     this.#size = data.byteLength;
     this.#sizeAfterCompaction = data.byteLength;
-    this.#logger.debug({ code: 'PW_JOURNAL_COMPACTED', bytes: data.byteLength, undelivered: this.#undelivered.size }, 'alarm journal compacted');
+    this.#logger.debug({ code: 'PW_JOURNAL_COMPACTED', bytes: data.byteLength, undelivered: this.undeliveredCount }, 'alarm journal compacted');
     return true;
   }
 
@@ -557,13 +656,13 @@ export class AlarmJournal {
     }
   }
 
-  #appendQuarantine(entry: JournalEntry, reason: string): void {
+  #appendQuarantine(entry: JournalEntry, reason: string, cursor: string): void {
     const path = join(this.#directory, QUARANTINE_FILE);
     try {
       if (this.#fs.existsSync(path) && this.#fs.statSync(path).size > MAX_QUARANTINE_BYTES) this.#fs.renameSync(path, `${path}.1`);
       const fd = this.#fs.openSync(path, 'a', 0o600);
       try {
-        this.#writeAll(fd, Buffer.from(`${JSON.stringify({ quarantinedFor: reason, event: entry.event })}\n`));
+        this.#writeAll(fd, Buffer.from(`${JSON.stringify({ quarantinedFor: reason, transport: cursor, event: entry.event })}\n`));
       } finally {
         this.#fs.closeSync(fd);
       }

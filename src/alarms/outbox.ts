@@ -1,42 +1,53 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { MqttError } from '../mqtt/errors.js';
 import type { AlarmEvent, AlarmPriority } from './event.js';
-import type { AlarmJournal, JournalEntry } from './journal.js';
+import type { AlarmJournal, JournalCursor, JournalEntry } from './journal.js';
+import { JournalWriter, systemTimers, type OutboxTimers } from './journal-writer.js';
 import type { AlarmSink, AlarmSnapshot, TechnicalReport } from './manager.js';
+import type { AlarmTransport, DeliveryOutcome, RefusalDetail } from './transport.js';
 
-/** What the outbox needs from the MQTT edge; `MqttAlarmPublisher` is the real one. */
-export interface AlarmTransport {
-  readonly connected: boolean;
-  /** Throws for an event that could never be published (bad topic, too large). */
-  checkEvent(event: AlarmEvent): void;
-  /** What a reconnect republishes for the event's alarm: set only once the broker has taken it. */
-  setRetainedState(event: AlarmEvent): void;
-  sendEvent(event: AlarmEvent, options: { retained: boolean }): Promise<{ streamed: boolean }>;
-  onConnected(listener: () => void): () => void;
+export { FSYNC_TIMEOUT_MS, type OutboxTimers } from './journal-writer.js';
+
+/** The technical alarms of one transport's outbox: `part` becomes their channel. */
+export interface OutboxLabels {
+  linkPart: string;
+  quarantinePart: string;
+  /** Says where alarms are waiting to go, for the delivery-failure alarm. */
+  stalledMessage: string;
 }
 
-export interface OutboxTimers {
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+const DEFAULT_LABELS: OutboxLabels = {
+  linkPart: 'link',
+  quarantinePart: 'quarantine',
+  stalledMessage: 'Alarms from this gateway are waiting to be delivered to the broker: check the gateway network and the broker.',
+};
 
 export interface AlarmOutboxOptions {
   journal: AlarmJournal;
+  /**
+   * Journals events for every transport; an outbox without one makes its own. Several outboxes
+   * (one per transport) share one, so each event is written once and each transport sends it.
+   */
+  writer?: JournalWriter;
   transport: AlarmTransport;
   logger: Logger;
   clock: Clock;
   /** Gateway-level technical alarms go back into the alarm manager through this. */
   report: (report: TechnicalReport) => void;
-  /** Events awaiting PUBACK at once. */
+  /** Events awaiting the peer's commit at once: the one flow-control window of this transport. */
   maxInFlight: number;
   /** Refusals, or connection drops right after sending, before a message is quarantined. */
   maxAttempts: number;
   /** An event undelivered this long raises delivery-failure. */
   stalledAfterMs: number;
   timers?: OutboxTimers;
+  labels?: OutboxLabels;
+  /**
+   * Count a connection that drops right after a send against that event (default true): an MQTT
+   * broker drops the connection on a packet it rejects. False for a peer that drops for its own
+   * reasons, so a flaky peer never gets an event set aside: it is re-sent until committed.
+   */
+  blameDrops?: boolean;
 }
 
 export interface OutboxStats {
@@ -44,14 +55,11 @@ export interface OutboxStats {
   inFlight: number;
   delivered: number;
   quarantined: number;
-  expired: number;
   nonDurable: number;
 }
 
 interface Delivery {
   entry: JournalEntry;
-  /** Sent to the retained alarm topic too (it was the newest event of its alarm). */
-  retained: boolean;
   attempts: number;
   enqueuedAtMs: number;
   sentAtMs: number;
@@ -62,44 +70,41 @@ interface Delivery {
  * it (brokers disconnect on a packet they reject); drops later than this are the link's fault.
  */
 export const POISON_WINDOW_MS = 1000;
-/**
- * A healthy fsync takes milliseconds (tens on eMMC). One that takes longer than this must not
- * hold an alarm back: the alarm goes out flagged non-durable, with a storage-failure alarm.
- */
-export const FSYNC_TIMEOUT_MS = 1000;
 const TICK_MS = 1000;
 const RETRY_BACKOFF_MS = 500;
-const DURABILITY_RETRY_MS = 5000;
 const PRIORITY_INDEX: Record<AlarmPriority, number> = { high: 0, medium: 1, low: 2 };
 
-const systemTimers: OutboxTimers = {
-  setInterval: (callback, ms) => setInterval(callback, ms),
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
-function describeError(error: unknown): { code: string; reasonCode: number | undefined; message: string } {
-  if (error instanceof MqttError) return { code: error.code, reasonCode: error.reasonCode, message: error.message };
-  return { code: 'PW_DELIVERY_FAILED', reasonCode: undefined, message: error instanceof Error ? error.message : String(error) };
+function describeOutcome(outcome: DeliveryOutcome): RefusalDetail {
+  switch (outcome.kind) {
+    case 'refused':
+    case 'connection-lost':
+      return outcome.detail;
+    case 'stopped':
+      return { code: 'PW_DELIVERY_STOPPED', message: 'the transport stopped' };
+    case 'committed':
+      return { code: 'PW_DELIVERY_COMMITTED', message: 'committed' };
+  }
 }
 
 /**
- * The no-loss delivery path. Every alarm event is journaled (appended and fsync'd, several per
- * fsync when they come together) before it is handed to the transport, marked delivered on
- * PUBACK, and re-driven after a restart or a reconnect, newest high priority first, so a new alarm
- * never waits behind a backlog.
+ * The no-loss delivery path of one transport. Every alarm event is journaled (appended and
+ * fsync'd, several per fsync when they come together, by the shared `JournalWriter`) before it is
+ * handed to the transport, marked delivered on this transport's journal cursor once the peer
+ * commits it, and re-driven after a restart or a reconnect, newest high priority first, so a new
+ * alarm never waits behind a backlog. Each transport has its own outbox over the same journal.
  *
- * A message that is refused (MQTT 5 reason code) or that keeps dropping the connection right after
- * it is sent is quarantined after `maxAttempts`, with a `delivery-failure` technical alarm, and
- * never holds up the others: suspects are sent one at a time, after everything else. When the
- * journal cannot write, events still go out flagged `durable: false`, with a `storage-failure`
- * technical alarm, until a rewrite of the journal succeeds.
+ * A message that is refused or that keeps dropping the connection right after it is sent is
+ * quarantined after `maxAttempts`, with a `delivery-failure` technical alarm, and never holds up
+ * the others: suspects are sent one at a time, after everything else.
  */
 export class AlarmOutbox implements AlarmSink {
   readonly #options: AlarmOutboxOptions;
   readonly #logger: Logger;
   readonly #timers: OutboxTimers;
+  readonly #writer: JournalWriter;
+  readonly #ownsWriter: boolean;
+  readonly #cursor: JournalCursor;
+  readonly #labels: OutboxLabels;
   /** Ready to send, one stack per priority: the newest is on top. */
   readonly #ready: Delivery[][] = [[], [], []];
   /** Sent when a connection dropped right after: sent one at a time, after everything else. */
@@ -108,52 +113,52 @@ export class AlarmOutbox implements AlarmSink {
   readonly #pending = new Map<number, Delivery>();
   readonly #inFlight = new Set<Delivery>();
   readonly #retryTimers = new Map<Delivery, unknown>();
-  #batch: { event: AlarmEvent; snapshot: AlarmSnapshot | null }[] = [];
   #tick: unknown;
   #soloTimer: unknown;
   #solo: Delivery | undefined;
   #started = false;
   #stopped = false;
   #stalledReported: boolean | undefined;
-  #storageReported: boolean | undefined;
-  /** The last fsync took longer than FSYNC_TIMEOUT_MS: storage is failing even if it has not refused. */
-  #fsyncSlow = false;
-  #lastDurabilityAttemptMs = Number.NEGATIVE_INFINITY;
   #quarantineCount = 0;
-  readonly #stats: Omit<OutboxStats, 'pending' | 'inFlight'> = { delivered: 0, quarantined: 0, expired: 0, nonDurable: 0 };
+  readonly #stats = { delivered: 0, quarantined: 0 };
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(options: AlarmOutboxOptions) {
     this.#options = options;
-    this.#logger = options.logger.child({ component: 'outbox' });
+    this.#logger = options.logger.child({ component: 'outbox', transport: options.transport.name });
     this.#timers = options.timers ?? systemTimers;
+    this.#labels = options.labels ?? DEFAULT_LABELS;
+    this.#cursor = options.journal.cursor(options.transport.name);
+    this.#ownsWriter = options.writer === undefined;
+    this.#writer =
+      options.writer ??
+      new JournalWriter({ journal: options.journal, logger: options.logger, clock: options.clock, report: options.report, ...(options.timers === undefined ? {} : { timers: options.timers }) });
+    this.#unsubscribe.push(this.#writer.onReleased((entries) => this.#onReleased(entries)));
   }
 
   stats(): OutboxStats {
-    return { ...this.#stats, pending: this.#pending.size, inFlight: this.#inFlight.size };
+    return { ...this.#stats, nonDurable: this.#writer.nonDurableCount, pending: this.#pending.size, inFlight: this.#inFlight.size };
   }
 
-  /** Takes over what the journal left undelivered, then sends whenever the transport is connected. */
+  /** Takes over what the journal left undelivered for this transport, then sends whenever it is connected. */
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const { journal, transport } = this.#options;
+    const { transport } = this.#options;
     const now = this.#options.clock.now();
-    // What the broker accepted before the restart is what a reconnect must show again.
-    for (const event of journal.deliveredStates()) transport.setRetainedState(event);
-    for (const entry of journal.undelivered()) this.#enqueue({ entry, retained: false, attempts: 0, enqueuedAtMs: now, sentAtMs: 0 });
-    if (journal.undeliveredCount > 0) {
-      this.#logger.info({ code: 'PW_OUTBOX_REDRIVE', undelivered: journal.undeliveredCount }, 're-driving alarm events the last run did not deliver');
+    for (const entry of this.#cursor.pending()) this.#enqueue({ entry, attempts: 0, enqueuedAtMs: now, sentAtMs: 0 });
+    if (this.#cursor.pendingCount > 0) {
+      this.#logger.info({ code: 'PW_OUTBOX_REDRIVE', undelivered: this.#cursor.pendingCount }, 're-driving alarm events the last run did not deliver');
     }
     this.#unsubscribe.push(transport.onConnected(() => this.#onConnected()));
-    this.#tick = this.#timers.setInterval(() => this.#onTick(), TICK_MS);
-    this.#checkStorage();
+    this.#tick = this.#timers.setInterval(() => this.#checkStalled(), TICK_MS);
+    this.#writer.start();
     this.#pump();
   }
 
   stop(): void {
     this.#stopped = true;
-    this.#commit();
+    if (this.#ownsWriter) this.#writer.stop();
     this.#timers.clearInterval(this.#tick);
     this.#timers.clearTimeout(this.#soloTimer);
     for (const timer of this.#retryTimers.values()) this.#timers.clearTimeout(timer);
@@ -161,65 +166,16 @@ export class AlarmOutbox implements AlarmSink {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 
-  /** Events arriving together are journaled with one fsync, before anything is sent. */
+  /** Journals the event (through the shared writer) for every transport. */
   deliver(event: AlarmEvent, snapshot?: AlarmSnapshot): void {
-    this.#batch.push({ event, snapshot: snapshot ?? null });
-    if (this.#batch.length === 1) queueMicrotask(() => this.#commit());
-  }
-
-  #commit(): void {
-    if (this.#batch.length === 0) return;
-    const items = this.#batch;
-    this.#batch = [];
-    const { entries, durable } = this.#options.journal.append(items);
-    let released = false;
-    const timer = this.#timers.setTimeout(() => {
-      if (released) return;
-      released = true;
-      this.#fsyncSlow = true;
-      this.#logger.warn({ code: 'PW_JOURNAL_FSYNC_SLOW', waitedMs: FSYNC_TIMEOUT_MS, events: entries.length }, 'fsync is too slow: sending alarms not yet on disk');
-      this.#release(entries, false);
-    }, FSYNC_TIMEOUT_MS);
-    void durable.then((onDisk) => {
-      if (onDisk) this.#fsyncSlow = false;
-      if (released) {
-        this.#checkStorage();
-        return;
-      }
-      released = true;
-      this.#timers.clearTimeout(timer);
-      this.#release(entries, onDisk);
-    });
+    this.#writer.deliver(event, snapshot);
   }
 
   /** Journaled, or given up waiting for the disk: now the events may go out. */
-  #release(entries: readonly JournalEntry[], durable: boolean): void {
+  #onReleased(entries: readonly JournalEntry[]): void {
+    if (!this.#started) return;
     const now = this.#options.clock.now();
-    for (const entry of entries) {
-      const { event } = entry;
-      // Stations must know this alarm would not survive a gateway restart.
-      if (!durable) {
-        event.durable = false;
-        this.#stats.nonDurable++;
-      }
-      this.#logger.info(
-        {
-          code: 'PW_ALARM_EVENT',
-          eventId: event.eventId,
-          alarmId: event.alarmId,
-          seq: event.seq,
-          event: event.event,
-          condition: event.condition,
-          priority: event.priority,
-          pumpId: event.pumpId,
-          channel: event.channel,
-          durable,
-        },
-        `alarm ${event.event}: ${event.condition} on ${event.pumpId}/${event.channel}`,
-      );
-      if (this.#started) this.#enqueue({ entry, retained: false, attempts: 0, enqueuedAtMs: now, sentAtMs: 0 });
-    }
-    this.#checkStorage();
+    for (const entry of entries) this.#enqueue({ entry, attempts: 0, enqueuedAtMs: now, sentAtMs: 0 });
     this.#pump();
   }
 
@@ -262,59 +218,45 @@ export class AlarmOutbox implements AlarmSink {
   }
 
   #send(delivery: Delivery): void {
-    const { transport, journal } = this.#options;
-    const { entry } = delivery;
-    try {
-      transport.checkEvent(entry.event);
-    } catch (error) {
-      this.#quarantine(delivery, error);
-      this.#endSolo(delivery);
-      return;
-    }
     delivery.sentAtMs = this.#options.clock.now();
-    delivery.retained = journal.isLatest(entry);
     this.#inFlight.add(delivery);
-    transport.sendEvent(entry.event, { retained: delivery.retained }).then(
-      (result) => this.#onDelivered(delivery, result.streamed),
-      (error: unknown) => this.#onFailed(delivery, error),
-    );
+    void this.#options.transport.deliver(delivery.entry.event).then((outcome) => {
+      this.#inFlight.delete(delivery);
+      if (outcome.kind === 'committed') this.#onCommitted(delivery);
+      else this.#onFailed(delivery, outcome);
+    });
   }
 
-  #onDelivered(delivery: Delivery, streamed: boolean): void {
-    const { journal, transport } = this.#options;
-    this.#inFlight.delete(delivery);
+  #onCommitted(delivery: Delivery): void {
     this.#pending.delete(delivery.entry.n);
-    // Only state the broker took is republished on reconnect: a quarantined poison never is.
-    if (delivery.retained && journal.isLatest(delivery.entry)) transport.setRetainedState(delivery.entry.event);
-    journal.markDelivered(delivery.entry);
+    this.#cursor.markDelivered(delivery.entry);
     this.#stats.delivered++;
-    if (!streamed) {
-      this.#stats.expired++;
-      this.#logger.warn({ code: 'PW_ALARM_EVENT_EXPIRED', eventId: delivery.entry.event.eventId, emittedAt: delivery.entry.event.emittedAt }, 'alarm event too old for the event stream; only its retained state was sent');
-    }
     this.#endSolo(delivery);
     this.#pump();
   }
 
-  #onFailed(delivery: Delivery, error: unknown): void {
-    this.#inFlight.delete(delivery);
+  #onFailed(delivery: Delivery, outcome: Exclude<DeliveryOutcome, { kind: 'committed' }>): void {
     if (this.#stopped) return;
-    const { code, reasonCode, message } = describeError(error);
     const { maxAttempts } = this.#options;
-    const now = this.#options.clock.now();
-    if (code === 'PW_MQTT_CONNECTION_LOST') {
-      if (now - delivery.sentAtMs <= POISON_WINDOW_MS) delivery.attempts++;
-    } else if (code !== 'PW_MQTT_STOPPED') {
-      delivery.attempts++;
-      this.#logger.warn({ code, reasonCode, eventId: delivery.entry.event.eventId, attempts: delivery.attempts, error: message }, 'alarm event refused');
-    }
-    if (delivery.attempts >= maxAttempts) {
-      this.#quarantine(delivery, error);
+    if (outcome.kind === 'refused' && outcome.refusal === 'invalid') {
+      this.#quarantine(delivery, outcome.detail);
       this.#endSolo(delivery);
       return;
     }
-    if (code === 'PW_MQTT_PUBLISH_FAILED') {
-      // The broker refused it: give it a moment, and let everything else go first meanwhile.
+    if (outcome.kind === 'connection-lost') {
+      if (this.#options.blameDrops !== false && this.#options.clock.now() - delivery.sentAtMs <= POISON_WINDOW_MS) delivery.attempts++;
+    } else if (outcome.kind === 'refused') {
+      delivery.attempts++;
+      const { code, reason, message } = outcome.detail;
+      this.#logger.warn({ code, reasonCode: reason, eventId: delivery.entry.event.eventId, attempts: delivery.attempts, error: message }, 'alarm event refused');
+    }
+    if (delivery.attempts >= maxAttempts) {
+      this.#quarantine(delivery, describeOutcome(outcome));
+      this.#endSolo(delivery);
+      return;
+    }
+    if (outcome.kind === 'refused') {
+      // The peer refused it: give it a moment, and let everything else go first meanwhile.
       const timer = this.#timers.setTimeout(() => {
         this.#retryTimers.delete(delivery);
         this.#enqueue(delivery);
@@ -328,23 +270,23 @@ export class AlarmOutbox implements AlarmSink {
     this.#pump();
   }
 
-  #quarantine(delivery: Delivery, error: unknown): void {
+  #quarantine(delivery: Delivery, detail: RefusalDetail): void {
     const { entry } = delivery;
     const { event } = entry;
-    const { code, reasonCode, message } = describeError(error);
+    const { code, reason, message } = detail;
     this.#pending.delete(entry.n);
-    this.#options.journal.markQuarantined(entry, `${code}${reasonCode === undefined ? '' : ` reason ${reasonCode}`}: ${message}`);
+    this.#cursor.markQuarantined(entry, `${code}${reason === undefined ? '' : ` reason ${reason}`}: ${message}`);
     this.#stats.quarantined++;
     this.#quarantineCount++;
     this.#logger.error(
-      { code: 'PW_ALARM_QUARANTINED', cause: code, reasonCode, eventId: event.eventId, alarmId: event.alarmId, condition: event.condition, pumpId: event.pumpId, attempts: delivery.attempts, error: message },
+      { code: 'PW_ALARM_QUARANTINED', cause: code, reasonCode: reason, eventId: event.eventId, alarmId: event.alarmId, condition: event.condition, pumpId: event.pumpId, attempts: delivery.attempts, error: message },
       'alarm event quarantined: it cannot be delivered and no longer holds up the others',
     );
     // A delivery-failure alarm about itself would only be quarantined in turn.
     if (event.condition === 'delivery-failure') return;
     this.#options.report({
       condition: 'delivery-failure',
-      part: 'quarantine',
+      part: this.#labels.quarantinePart,
       active: true,
       oneShot: true,
       message: 'An alarm from this gateway could not be delivered and was set aside: check the gateway log and its quarantine file.',
@@ -356,21 +298,10 @@ export class AlarmOutbox implements AlarmSink {
         failedPumpId: event.pumpId,
         failedChannel: event.channel,
         errorCode: code,
-        reasonCode: reasonCode ?? null,
+        reasonCode: reason ?? null,
         attempts: delivery.attempts,
       },
     });
-  }
-
-  #onTick(): void {
-    this.#checkStalled();
-    const { journal, clock } = this.#options;
-    const now = clock.now();
-    if (!journal.durable && now - this.#lastDurabilityAttemptMs >= DURABILITY_RETRY_MS) {
-      this.#lastDurabilityAttemptMs = now;
-      journal.restoreDurability();
-      this.#checkStorage();
-    }
   }
 
   #checkStalled(): void {
@@ -383,28 +314,10 @@ export class AlarmOutbox implements AlarmSink {
     this.#stalledReported = stalled;
     this.#options.report({
       condition: 'delivery-failure',
-      part: 'link',
+      part: this.#labels.linkPart,
       active: stalled,
-      message: 'Alarms from this gateway are waiting to be delivered to the broker: check the gateway network and the broker.',
+      message: this.#labels.stalledMessage,
       evidence: { undelivered: this.#pending.size, oldestWaitingSeconds: stalled ? Math.round((now - oldestMs) / 1000) : 0, connected: this.#options.transport.connected },
-    });
-  }
-
-  #checkStorage(): void {
-    const { journal } = this.#options;
-    const failing = !journal.durable || this.#fsyncSlow;
-    if (failing === this.#storageReported) return;
-    this.#storageReported = failing;
-    const problem = journal.problem;
-    this.#options.report({
-      condition: 'storage-failure',
-      part: 'journal',
-      active: failing,
-      evidence: {
-        problem: problem?.kind ?? (this.#fsyncSlow ? 'slow-fsync' : null),
-        detail: problem?.detail ?? (this.#fsyncSlow ? `fsync took longer than ${FSYNC_TIMEOUT_MS} ms` : null),
-        journalBytes: journal.sizeBytes,
-      },
     });
   }
 }

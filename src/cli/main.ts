@@ -1,3 +1,4 @@
+import { alertManagerCommand } from './alert-manager.js';
 import { captureCommand } from './capture.js';
 import { configCommand } from './config-check.js';
 import { emulatePumpCommand } from './emulate-pump.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   evaluate: { summary: 'evaluate ...           score the detector on labelled simulated wards', run: evaluateCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
   watch: { summary: 'watch --config FILE     show active alarms as a station would, and acknowledge them', run: watchCommand },
+  'alert-manager': { summary: 'alert-manager --port N a bench IHE PCD-04 Alert Manager over MLLP (acks, or refuses/hangs/drops)', run: alertManagerCommand },
   'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
 };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
+import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
 import { ALARIS_DEFAULT_STARTUP, ALARIS_STARTUP_STEPS } from '../protocols/mapping.js';
 import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
@@ -251,6 +252,7 @@ export const ConfigSchema = z
         stalledAfterSeconds: seconds(1, 3600).default(30).describe('an alarm undelivered this long raises delivery-failure'),
       })
       .prefault({}),
+    pcd04: Pcd04Schema.prefault({}).describe('IHE PCD-04 alert reports over MLLP to the hospital Alert Manager; off by default'),
     overload: z
       .strictObject({
         enterUtilization: z

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
-import type { AlarmTransport } from '../alarms/outbox.js';
+import type { AlarmTransport } from '../alarms/transport.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';

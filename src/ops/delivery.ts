@@ -1,36 +1,32 @@
 import type { AlarmJournal } from '../alarms/journal.js';
-import type { AlarmOutbox, AlarmTransport } from '../alarms/outbox.js';
+import type { AlarmOutbox } from '../alarms/outbox.js';
+import type { AlarmTransport } from '../alarms/transport.js';
 import type { Clock } from '../clock.js';
-import { MqttError } from '../mqtt/errors.js';
 import type { JournalStatus } from './metrics.js';
 
 export interface DeliveryObserver {
-  /** The broker acknowledged an event `latencyMs` after it was emitted. */
+  /** The peer committed an event `latencyMs` after it was emitted. */
   acknowledged(latencyMs: number): void;
   failed(code: string): void;
 }
 
 /**
- * The outbox's transport with every send timed: from the event's `emittedAt` to the broker's
- * PUBACK, so time spent waiting in the journal while the broker was away counts too.
+ * A transport with every delivery timed: from the event's `emittedAt` to the peer's commit
+ * (PUBACK, HL7 commit accept), so time spent waiting in the journal while the peer was away
+ * counts too. Refusals and lost connections are counted by the code the transport gave.
  */
 export function observeDeliveries(transport: AlarmTransport, observer: DeliveryObserver, clock: Clock): AlarmTransport {
   return {
+    name: transport.name,
     get connected() {
       return transport.connected;
     },
-    checkEvent: (event) => transport.checkEvent(event),
-    setRetainedState: (event) => transport.setRetainedState(event),
     onConnected: (listener) => transport.onConnected(listener),
-    async sendEvent(event, options) {
-      try {
-        const result = await transport.sendEvent(event, options);
-        observer.acknowledged(clock.now() - Date.parse(event.emittedAt));
-        return result;
-      } catch (error) {
-        observer.failed(error instanceof MqttError ? error.code : 'PW_DELIVERY_FAILED');
-        throw error;
-      }
+    async deliver(event) {
+      const outcome = await transport.deliver(event);
+      if (outcome.kind === 'committed') observer.acknowledged(clock.now() - Date.parse(event.emittedAt));
+      else if (outcome.kind !== 'stopped') observer.failed(outcome.detail.code);
+      return outcome;
     },
   };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
-import { AlarmJournal, JOURNAL_FILE, QUARANTINE_FILE, type JournalFs } from '../../src/alarms/journal.js';
+import { AlarmJournal, DEFAULT_CURSOR, JOURNAL_FILE, QUARANTINE_FILE, type JournalFs } from '../../src/alarms/journal.js';
 import type { AlarmSnapshot } from '../../src/alarms/manager.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -287,5 +287,70 @@ describe('alarm journal', () => {
     journal.close();
     expect(open(directory).journal.undelivered()).toEqual([]);
     expect(JSON.parse(readFileSync(join(directory, QUARANTINE_FILE), 'utf8'))).toMatchObject({ quarantinedFor: 'PW_MQTT_PUBLISH_FAILED reason 135', event: { eventId: 'a-1' } });
+  });
+});
+
+describe('alarm journal with one delivery cursor per transport', () => {
+  function openWith(directory: string, cursors: string[], maxBytes = 1_000_000) {
+    return AlarmJournal.open({ directory, maxBytes, logger: captureLog().logger, cursors });
+  }
+
+  it('keeps an event pending for each transport until that transport commits it, across a restart', async () => {
+    const directory = tempDir();
+    const journal = openWith(directory, ['mqtt', 'pcd04']);
+    const { entries, durable } = journal.append([item('a', 1), item('b', 1)]);
+    await durable;
+    journal.cursor('mqtt').markDelivered(entries[0]!);
+    journal.cursor('mqtt').markDelivered(entries[1]!);
+    journal.cursor('pcd04').markDelivered(entries[1]!);
+    await new Promise((resolve) => setImmediate(resolve));
+    await journal.synced();
+    journal.close();
+    const reopened = openWith(directory, ['mqtt', 'pcd04']);
+    expect(reopened.cursor('mqtt').pending()).toEqual([]);
+    expect(reopened.cursor('pcd04').pending().map((entry) => entry.event.eventId)).toEqual(['a-1']);
+    expect(reopened.cursor('mqtt').committedStates().map((e) => e.eventId)).toEqual(['a-1', 'b-1']);
+    expect(reopened.cursor('pcd04').committedStates().map((e) => e.eventId)).toEqual(['b-1']);
+  });
+
+  it('hands what the first transport already committed to a transport added later, as pending', async () => {
+    const directory = tempDir();
+    const { journal } = open(directory);
+    const { entries } = journal.append([item('a', 1)]);
+    journal.markDelivered(entries[0]!);
+    await new Promise((resolve) => setImmediate(resolve));
+    await journal.synced();
+    journal.close();
+    const reopened = openWith(directory, [DEFAULT_CURSOR, 'pcd04']);
+    expect(reopened.cursor(DEFAULT_CURSOR).pending()).toEqual([]);
+    expect(reopened.cursor('pcd04').pending().map((entry) => entry.event.eventId)).toEqual(['a-1']);
+  });
+
+  it('keeps each transport\'s committed state and its quarantines through compaction', async () => {
+    const directory = tempDir();
+    const journal = openWith(directory, ['mqtt', 'pcd04'], 6_000);
+    const { entries } = journal.append([item('keep', 1), item('keep', 2)]);
+    journal.cursor('mqtt').markDelivered(entries[0]!);
+    journal.cursor('mqtt').markDelivered(entries[1]!);
+    journal.cursor('pcd04').markDelivered(entries[0]!);
+    journal.cursor('pcd04').markQuarantined(entries[1]!, 'PW_PCD04_REFUSED reason CR: test');
+    for (let alarm = 0; alarm < 30; alarm++) {
+      for (const entry of journal.append([item(`x${alarm}`, 1), item(`x${alarm}`, 2, 'ended')]).entries) {
+        journal.cursor('mqtt').markDelivered(entry);
+        journal.cursor('pcd04').markDelivered(entry);
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    await journal.synced();
+    journal.close();
+    expect(statSync(join(directory, JOURNAL_FILE)).size).toBeLessThan(6_000);
+    const reopened = openWith(directory, ['mqtt', 'pcd04']);
+    expect(reopened.undelivered()).toEqual([]);
+    expect(reopened.cursor('mqtt').committedStates().map((e) => e.eventId)).toEqual(['keep-2']);
+    expect(reopened.cursor('pcd04').committedStates().map((e) => e.eventId)).toEqual(['keep-1']);
+  });
+
+  it('refuses a cursor it was not opened with', () => {
+    expect(() => openWith(tempDir(), ['mqtt']).cursor('pcd04')).toThrow(/no cursor pcd04/);
   });
 });

@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent, AlarmPriority } from '../../src/alarms/event.js';
-import { AlarmJournal, JOURNAL_FILE, type JournalFs } from '../../src/alarms/journal.js';
+import { AlarmJournal, DEFAULT_CURSOR, JOURNAL_FILE, type JournalFs } from '../../src/alarms/journal.js';
 import type { AlarmSnapshot, TechnicalReport } from '../../src/alarms/manager.js';
-import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type AlarmTransport, type OutboxTimers } from '../../src/alarms/outbox.js';
+import { JournalWriter } from '../../src/alarms/journal-writer.js';
+import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type OutboxTimers } from '../../src/alarms/outbox.js';
+import { COMMITTED, type AlarmTransport, type DeliveryOutcome } from '../../src/alarms/transport.js';
 import { createSettableClock, type SettableClock } from '../../src/clock.js';
 import { MqttError } from '../../src/mqtt/errors.js';
+import { outcomeOf } from '../../src/sinks/mqtt-alarms.js';
 import { captureLog } from '../helpers/log-capture.js';
 
 const directories: string[] = [];
@@ -74,38 +77,41 @@ interface Sent {
   settled: boolean;
 }
 
-/** A transport the test drives: it records sends and settles them when told to. */
+/** A transport the test drives: it records sends and settles them when told to, as the MQTT publisher would. */
 class FakeTransport implements AlarmTransport {
+  readonly name: string;
   connected = true;
   autoAck = false;
   readonly sent: Sent[] = [];
-  readonly retained = new Map<string, AlarmEvent>();
   readonly #listeners = new Set<() => void>();
+  readonly #journal: AlarmJournal;
   onSend: ((event: AlarmEvent) => void) | undefined;
 
-  checkEvent(e: AlarmEvent): void {
-    if (e.pumpId.includes('+')) throw new MqttError('PW_MQTT_TOPIC_INVALID', `pumpId ${e.pumpId}`);
+  constructor(journal: AlarmJournal, name = DEFAULT_CURSOR) {
+    this.#journal = journal;
+    this.name = name;
   }
 
-  setRetainedState(e: AlarmEvent): void {
-    if (e.event === 'ended') this.retained.delete(e.alarmId);
-    else this.retained.set(e.alarmId, e);
+  /** What a reconnect would republish: the journal's committed state of each active alarm. */
+  get retained(): Map<string, AlarmEvent> {
+    return new Map(this.#journal.committedStates(this.name).map((e) => [e.alarmId, e]));
   }
 
-  sendEvent(e: AlarmEvent, options: { retained: boolean }): Promise<{ streamed: boolean }> {
+  deliver(e: AlarmEvent): Promise<DeliveryOutcome> {
+    if (e.pumpId.includes('+')) return Promise.resolve(outcomeOf(new MqttError('PW_MQTT_TOPIC_INVALID', `pumpId ${e.pumpId}`)));
     this.onSend?.(e);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const sent: Sent = {
         event: e,
-        retained: options.retained,
+        retained: this.#journal.isLatestEvent(e),
         settled: false,
         resolve: () => {
           sent.settled = true;
-          resolve({ streamed: true });
+          resolve(COMMITTED);
         },
         reject: (error) => {
           sent.settled = true;
-          reject(error);
+          resolve(outcomeOf(error));
         },
       };
       this.sent.push(sent);
@@ -178,7 +184,7 @@ function setup(options: { directory?: string; maxInFlight?: number; maxAttempts?
   const clock = createSettableClock(1_767_600_000_000);
   const log = captureLog();
   const journal = AlarmJournal.open({ directory, maxBytes: options.maxBytes ?? 1_000_000, logger: log.logger, ...(options.journalFs === undefined ? {} : { fs: options.journalFs }) });
-  const transport = new FakeTransport();
+  const transport = new FakeTransport(journal);
   transport.autoAck = options.autoAck ?? false;
   const reports: TechnicalReport[] = [];
   const timers = manualTimers(clock);
@@ -456,5 +462,39 @@ describe('alarm outbox priorities', () => {
     const again = setup({ directory: s.directory, maxInFlight: 1, autoAck: true });
     for (let i = 0; i < priorities.length + 2; i++) await flush();
     expect(again.transport.sent.map((x) => x.event.priority)).toEqual(expected);
+  });
+});
+
+describe('alarm outboxes of two transports over one journal', () => {
+  it('journals each event once and delivers it through each transport until each commits it', async () => {
+    const directory = tempDir();
+    const clock = createSettableClock(1_767_600_000_000);
+    const log = captureLog();
+    const reports: TechnicalReport[] = [];
+    const timers = manualTimers(clock);
+    const journal = AlarmJournal.open({ directory, maxBytes: 1_000_000, logger: log.logger, cursors: ['mqtt', 'pcd04'] });
+    const writer = new JournalWriter({ journal, logger: log.logger, clock, report: (r) => reports.push(r), timers: timers.api });
+    const mqtt = new FakeTransport(journal, 'mqtt');
+    const pcd04 = new FakeTransport(journal, 'pcd04');
+    const common = { journal, writer, logger: log.logger, clock, report: (r: TechnicalReport) => reports.push(r), maxAttempts: 3, stalledAfterMs: 30_000, timers: timers.api };
+    const outboxes = [new AlarmOutbox({ ...common, transport: mqtt, maxInFlight: 10 }), new AlarmOutbox({ ...common, transport: pcd04, maxInFlight: 1 })];
+    for (const outbox of outboxes) outbox.start();
+    pcd04.connected = false;
+    const events = [event(), event()];
+    for (const e of events) writer.deliver(e, snapshotFor(e));
+    await flush();
+    await journal.synced();
+    await flush();
+    expect(readFileSync(join(directory, JOURNAL_FILE), 'utf8').split(events[0]!.eventId)).toHaveLength(2);
+    mqtt.ackAll();
+    await flush();
+    expect(mqtt.sent.map((x) => x.event.eventId)).toEqual(events.map((e) => e.eventId).reverse());
+    expect(journal.cursor('pcd04').pendingCount).toBe(2);
+    pcd04.autoAck = true;
+    pcd04.reconnect();
+    for (let i = 0; i < 4; i++) await flush();
+    expect(pcd04.sent.map((x) => x.event.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
+    expect(outboxes.map((outbox) => outbox.stats().delivered)).toEqual([2, 2]);
+    expect(journal.undelivered()).toEqual([]);
   });
 });

@@ -1,36 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import type { JournalEntry } from '../../src/alarms/journal.js';
-import type { AlarmTransport } from '../../src/alarms/outbox.js';
+import { COMMITTED, type AlarmTransport } from '../../src/alarms/transport.js';
 import { MqttError } from '../../src/mqtt/errors.js';
 import { journalStatus, observeDeliveries } from '../../src/ops/delivery.js';
+import { outcomeOf } from '../../src/sinks/mqtt-alarms.js';
 
 const EMITTED_MS = Date.parse('2026-01-01T00:00:00.000Z');
 const event = { eventId: 'e1', emittedAt: new Date(EMITTED_MS).toISOString() } as AlarmEvent;
 const clockAt = (ms: number) => ({ now: () => ms });
 
-function transport(send: AlarmTransport['sendEvent'], connected = true): AlarmTransport {
-  return { connected, checkEvent: () => undefined, setRetainedState: () => undefined, sendEvent: send, onConnected: () => () => undefined };
+function transport(deliver: AlarmTransport['deliver'], connected = true): AlarmTransport {
+  return { name: 'mqtt', connected, deliver, onConnected: () => () => undefined };
 }
 
 describe('observeDeliveries', () => {
   it('times a delivery from the event being emitted to the PUBACK', async () => {
     const latencies: number[] = [];
-    const observed = observeDeliveries(transport(() => Promise.resolve({ streamed: true })), { acknowledged: (ms) => latencies.push(ms), failed: () => undefined }, clockAt(EMITTED_MS + 1250));
-    expect(await observed.sendEvent(event, { retained: true })).toEqual({ streamed: true });
+    const observed = observeDeliveries(transport(() => Promise.resolve(COMMITTED)), { acknowledged: (ms) => latencies.push(ms), failed: () => undefined }, clockAt(EMITTED_MS + 1250));
+    expect(await observed.deliver(event)).toEqual(COMMITTED);
     expect(latencies).toEqual([1250]);
   });
 
   it('counts a refused delivery by its code and still lets the outbox see the error', async () => {
     const failures: string[] = [];
     const refused = new MqttError('PW_MQTT_PUBLISH_FAILED', 'Not authorized', { reasonCode: 135 });
-    const observed = observeDeliveries(transport(() => Promise.reject(refused)), { acknowledged: () => undefined, failed: (code) => failures.push(code) }, clockAt(EMITTED_MS));
-    await expect(observed.sendEvent(event, { retained: false })).rejects.toBe(refused);
+    const observed = observeDeliveries(transport(() => Promise.resolve(outcomeOf(refused))), { acknowledged: () => undefined, failed: (code) => failures.push(code) }, clockAt(EMITTED_MS));
+    expect(await observed.deliver(event)).toEqual(outcomeOf(refused));
     expect(failures).toEqual(['PW_MQTT_PUBLISH_FAILED']);
   });
 
   it('reads the connection state from the real transport each time', () => {
-    const real = transport(() => Promise.resolve({ streamed: true }), false);
+    const real = transport(() => Promise.resolve(COMMITTED), false);
     const observed = observeDeliveries(real, { acknowledged: () => undefined, failed: () => undefined }, clockAt(0));
     const before = observed.connected;
     (real as { connected: boolean }).connected = true;

@@ -9,7 +9,7 @@ import { systemClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import type { MqttError } from '../../src/mqtt/errors.js';
 import type { MqttLinkState } from '../../src/mqtt/link.js';
-import { MqttAlarmPublisher } from '../../src/sinks/mqtt-alarms.js';
+import { createMqttAlarmSide, type MqttAlarmSide } from '../../src/sinks/mqtt-alarms.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
@@ -52,7 +52,11 @@ function raised(overrides: Partial<AlarmEvent> = {}): AlarmEvent {
 }
 
 interface Setup {
-  publisher: MqttAlarmPublisher;
+  side: MqttAlarmSide;
+  /** What the journal would say the broker has taken: the state a reconnect republishes. */
+  committed: Map<string, AlarmEvent>;
+  /** Sends an event as the newest of its alarm and records it as taken, as the outbox does on PUBACK. */
+  publish: (event: AlarmEvent) => Promise<void>;
   prefix: string;
   log: CapturedLog;
   /** Every client the publisher created, so a test can kill its connection. */
@@ -79,8 +83,10 @@ function setup(url = broker.url, protocolVersion = broker.protocolVersion, optio
   });
   const log = captureLog();
   const clients: MqttClient[] = [];
-  const publisher = new MqttAlarmPublisher({
+  const committed = new Map<string, AlarmEvent>();
+  const side = createMqttAlarmSide({
     config,
+    states: { isLatestEvent: () => true, committedStates: () => [...committed.values()] },
     secrets: {},
     logger: log.logger,
     clock: systemClock,
@@ -96,13 +102,18 @@ function setup(url = broker.url, protocolVersion = broker.protocolVersion, optio
   });
   const recorderUrl = options.recorderUrl ?? url;
   cleanups.push(() => clearRetainedUnder(recorderUrl, protocolVersion, prefix));
-  cleanups.push(() => publisher.stop());
+  cleanups.push(() => side.stop());
   const recorder = async () => {
     const started = await startRecorder({ url: recorderUrl, protocolVersion, topics: [`${prefix}/#`] });
     cleanups.push(() => started.stop());
     return started;
   };
-  return { publisher, prefix, log, clients, recorder };
+  const publish = async (event: AlarmEvent) => {
+    await side.publisher.sendEvent(event, { retained: true });
+    if (event.event === 'ended') committed.delete(event.alarmId);
+    else committed.set(event.alarmId, event);
+  };
+  return { side, committed, publish, prefix, log, clients, recorder };
 }
 
 function brokerPort(): number {
@@ -113,10 +124,10 @@ function parse(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-async function startedAndOnline({ publisher, recorder }: Setup): Promise<Recorder> {
+async function startedAndOnline({ side, recorder }: Setup): Promise<Recorder> {
   const watcher = await recorder();
-  await publisher.start();
-  await watcher.waitFor((m) => m.topic === publisher.topics.status && m.text.includes('"online"'), { description: 'online status' });
+  await side.start();
+  await watcher.waitFor((m) => m.topic === side.topics.status && m.text.includes('"online"'), { description: 'online status' });
   return watcher;
 }
 
@@ -125,7 +136,7 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     const s = setup();
     const watcher = await startedAndOnline(s);
     const event = raised();
-    await s.publisher.publish(event);
+    await s.publish(event);
     const alarmTopic = `${s.prefix}/alarms/P-01/1/downstream-occlusion`;
     await watcher.waitFor((m) => m.topic === `${s.prefix}/events` && parse(m.text).eventId === event.eventId, { description: 'event on the stream' });
     const late = await s.recorder();
@@ -137,7 +148,7 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
   it('does not retain the event stream', async () => {
     const s = setup();
     await startedAndOnline(s);
-    await s.publisher.publish(raised());
+    await s.publish(raised());
     const late = await s.recorder();
     await late.barrier();
     expect(late.on(`${s.prefix}/events`)).toEqual([]);
@@ -147,8 +158,8 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     const s = setup();
     const watcher = await startedAndOnline(s);
     const alarmTopic = `${s.prefix}/alarms/P-01/1/downstream-occlusion`;
-    await s.publisher.publish(raised());
-    await s.publisher.publish(raised({ event: 'ended', eventId: 'ev-ended' }));
+    await s.publish(raised());
+    await s.publish(raised({ event: 'ended', eventId: 'ev-ended' }));
     const cleared = await watcher.waitFor((m) => m.topic === alarmTopic && m.payload.byteLength === 0, { description: 'empty retained payload' });
     expect(cleared.payload.byteLength).toBe(0);
     const late = await s.recorder();
@@ -179,11 +190,11 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
   it('publishes a retained offline status on a clean stop', async () => {
     const s = setup();
     await startedAndOnline(s);
-    await s.publisher.stop();
+    await s.side.stop();
     const late = await s.recorder();
     const status = await late.waitFor((m) => m.topic === `${s.prefix}/status`, { description: 'retained status' });
     expect(parse(status.text)).toMatchObject({ state: 'offline', reason: 'stopped' });
-    expect(s.publisher.connectionState).toBe('stopped');
+    expect(s.side.connectionState).toBe('stopped');
   });
 
   it('makes the broker publish the offline Last Will when its connection dies abruptly', async () => {
@@ -200,11 +211,11 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     const s = setup();
     const watcher = await startedAndOnline(s);
     for (const pumpId of ['P+1', 'P#1', 'ward/P1', 'P\u00001']) {
-      const error = await s.publisher.publish(raised({ pumpId, eventId: `bad-${pumpId}` })).catch((caught: unknown) => caught);
+      const error = await s.publish(raised({ pumpId, eventId: `bad-${pumpId}` })).catch((caught: unknown) => caught);
       expect((error as MqttError).code).toBe('PW_MQTT_TOPIC_INVALID');
     }
     const good = raised();
-    await s.publisher.publish(good);
+    await s.publish(good);
     await watcher.waitFor((m) => m.topic === `${s.prefix}/events` && parse(m.text).eventId === good.eventId, { description: 'the valid event' });
     await watcher.barrier();
     const topics = new Set(watcher.messages.map((m) => m.topic).filter((topic) => topic.startsWith(s.prefix)));
@@ -217,8 +228,8 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     cleanups.push(() => proxy.stop());
     proxy.set('refuse');
     const s = setup(proxy.url, broker.protocolVersion, { recorderUrl: broker.url });
-    await s.publisher.start();
-    const error = await s.publisher.sendEvent(raised(), { retained: true }).catch((caught: unknown) => caught);
+    await s.side.start();
+    const error = await s.side.publisher.sendEvent(raised(), { retained: true }).catch((caught: unknown) => caught);
     expect((error as MqttError).code).toBe('PW_MQTT_CONNECTION_LOST');
   });
 
@@ -229,13 +240,13 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     const watcher = await startedAndOnline(s);
     proxy.set('blackhole');
     const lost = raised();
-    const sending = s.publisher.sendEvent(lost, { retained: true }).catch((caught: unknown) => caught);
+    const sending = s.side.publisher.sendEvent(lost, { retained: true }).catch((caught: unknown) => caught);
     proxy.reset();
     expect(((await sending) as MqttError).code).toBe('PW_MQTT_CONNECTION_LOST');
     expect(Object.keys(s.clients[0]!.outgoing)).toEqual([]);
     const mark = watcher.messages.length;
     proxy.set('pass');
-    await watcher.waitFor((m) => m.topic === s.publisher.topics.status && m.text.includes('"online"'), { fromIndex: mark, description: 'online again' });
+    await watcher.waitFor((m) => m.topic === s.side.topics.status && m.text.includes('"online"'), { fromIndex: mark, description: 'online again' });
     await watcher.barrier();
     expect(watcher.messages.filter((m) => m.text.includes(lost.eventId))).toEqual([]);
   });
@@ -246,23 +257,23 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     const s = setup(proxy.url, broker.protocolVersion, { recorderUrl: broker.url, maxInFlight: 3 });
     await startedAndOnline(s);
     proxy.set('blackhole');
-    const sends = Array.from({ length: 4 }, (_, i) => s.publisher.sendEvent(raised({ alarmId: `a${i}` }), { retained: true }).catch(() => undefined));
-    await expect.poll(() => s.publisher.inFlightCount).toBe(3);
+    const sends = Array.from({ length: 4 }, (_, i) => s.side.publisher.sendEvent(raised({ alarmId: `a${i}` }), { retained: true }).catch(() => undefined));
+    await expect.poll(() => s.side.session.inFlightCount).toBe(3);
     proxy.reset();
     await Promise.all(sends);
-    expect(s.publisher.inFlightCount).toBe(0);
+    expect(s.side.session.inFlightCount).toBe(0);
   });
 
   it('hands station acks from the ack topic to its listeners, saying which were retained', async () => {
     const s = setup();
     const acks: [string, boolean][] = [];
-    s.publisher.onAck((ack) => acks.push([ack.payload.toString('utf8'), ack.retained]));
+    s.side.acks.onAck((ack) => acks.push([ack.payload.toString('utf8'), ack.retained]));
     const station = await s.recorder();
-    await station.client.publishAsync(s.publisher.topics.ack, 'left over', { qos: 1, retain: true });
-    cleanups.push(() => station.client.publishAsync(s.publisher.topics.ack, '', { qos: 1, retain: true }).then(() => undefined));
-    await s.publisher.start();
+    await station.client.publishAsync(s.side.topics.ack, 'left over', { qos: 1, retain: true });
+    cleanups.push(() => station.client.publishAsync(s.side.topics.ack, '', { qos: 1, retain: true }).then(() => undefined));
+    await s.side.start();
     await expect.poll(() => acks).toEqual([['left over', true]]);
-    await station.client.publishAsync(s.publisher.topics.ack, 'live', { qos: 1 });
+    await station.client.publishAsync(s.side.topics.ack, 'live', { qos: 1 });
     await expect.poll(() => acks).toEqual([
       ['left over', true],
       ['live', false],
@@ -272,7 +283,7 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
   it('republishes the retained state it was given on connect, before anything is sent', async () => {
     const s = setup();
     const restored = raised({ alarmId: 'restored' });
-    s.publisher.setRetainedState(restored);
+    s.committed.set(restored.alarmId, restored);
     await startedAndOnline(s);
     const late = await s.recorder();
     const retained = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'restored alarm' });
@@ -282,7 +293,7 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
   it('refuses a payload over the size limit before publishing', async () => {
     const s = setup(broker.url, broker.protocolVersion, { maxPayloadBytes: 256 });
     await startedAndOnline(s);
-    const error = await s.publisher.publish(raised({ evidence: { note: 'x'.repeat(300) } })).catch((caught: unknown) => caught);
+    const error = await s.publish(raised({ evidence: { note: 'x'.repeat(300) } })).catch((caught: unknown) => caught);
     expect((error as MqttError).code).toBe('PW_MQTT_PAYLOAD_TOO_LARGE');
   });
 
@@ -294,7 +305,7 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
 
   it('refuses to publish before start', async () => {
     const s = setup();
-    const error = await s.publisher.publish(raised()).catch((caught: unknown) => caught);
+    const error = await s.publish(raised()).catch((caught: unknown) => caught);
     expect((error as MqttError).code).toBe('PW_MQTT_NOT_STARTED');
   });
 });
@@ -306,11 +317,11 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     const s = setup(own.url, 5);
     const states: MqttLinkState[] = [];
     await startedAndOnline(s);
-    s.publisher.onConnectionState((state) => states.push(state));
+    s.side.session.onConnectionState((state) => states.push(state));
     const active = raised();
-    await s.publisher.publish(active);
-    await s.publisher.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2' }));
-    await s.publisher.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2-ended', event: 'ended' }));
+    await s.publish(active);
+    await s.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2' }));
+    await s.publish(raised({ alarmId: 'alarm-2', pumpId: 'P-02', eventId: 'ev-2-ended', event: 'ended' }));
 
     const control = await startRecorder({ url: own.url, protocolVersion: 5, topics: [] });
     await control.client.publishAsync(`${s.prefix}/control`, 'retained before restart', { qos: 1, retain: true });
@@ -340,9 +351,9 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     cleanups.push(() => own.stop());
     const s = setup(own.url, 5);
     await startedAndOnline(s);
-    const error = await s.publisher.sendEvent(raised({ pumpId: 'DENIED' }), { retained: true }).catch((caught: unknown) => caught);
+    const error = await s.side.publisher.sendEvent(raised({ pumpId: 'DENIED' }), { retained: true }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'PW_MQTT_PUBLISH_FAILED', reasonCode: 0x87 });
-    await s.publisher.sendEvent(raised(), { retained: true });
+    await s.side.publisher.sendEvent(raised(), { retained: true });
   });
 
   it('sets MQTT 5 message expiry on the event stream, never on retained alarm state', async () => {
@@ -351,7 +362,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     const s = setup(own.url, 5, { eventExpirySeconds: 600 });
     const watcher = await startedAndOnline(s);
     const event = raised({ emittedAt: new Date(Date.now() - 100_000).toISOString() });
-    await s.publisher.publish(event);
+    await s.publish(event);
     const streamed = await watcher.waitFor((m) => m.topic === `${s.prefix}/events`, { description: 'event on the stream' });
     const retained = await watcher.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'retained alarm' });
     expect(streamed.properties.messageExpiryInterval).toBeGreaterThan(490);
@@ -365,7 +376,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     const s = setup(own.url, 5, { eventExpirySeconds: 60 });
     const watcher = await startedAndOnline(s);
     const stale = raised({ emittedAt: new Date(Date.now() - 120_000).toISOString() });
-    expect(await s.publisher.sendEvent(stale, { retained: true })).toEqual({ streamed: false });
+    expect(await s.side.publisher.sendEvent(stale, { retained: true })).toEqual({ streamed: false });
     await watcher.waitFor((m) => m.topic === `${s.prefix}/alarms/P-01/1/downstream-occlusion`, { description: 'retained alarm' });
     await watcher.barrier();
     expect(watcher.on(`${s.prefix}/events`)).toEqual([]);
@@ -376,7 +387,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     cleanups.push(() => own.stop());
     const s = setup(own.url, 5, { sessionExpirySeconds: 300 });
     const acks: string[] = [];
-    s.publisher.onAck((ack) => acks.push(ack.payload.toString('utf8')));
+    s.side.acks.onAck((ack) => acks.push(ack.payload.toString('utf8')));
     await startedAndOnline(s);
     s.clients[0]!.stream.destroy();
     await expect.poll(() => s.log.withCode('PW_MQTT_CONNECTED').map((line) => line.sessionPresent)).toEqual([false, true]);
@@ -386,7 +397,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`MqttAlarmPublisher agains
     const station = await startRecorder({ url: own.url, protocolVersion: 5, topics: [] });
     cleanups.push(() => station.stop());
     await expect.poll(async () => {
-      await station.client.publishAsync(s.publisher.topics.ack, 'after restart', { qos: 1 });
+      await station.client.publishAsync(s.side.topics.ack, 'after restart', { qos: 1 });
       return acks.includes('after restart');
     }).toBe(true);
   });

@@ -1,0 +1,51 @@
+import type { MqttClient } from 'mqtt';
+import type { Logger } from '../log.js';
+import type { MqttSession } from './mqtt-session.js';
+
+/** A station acknowledgement as it arrived on `<prefix>/ack`, before any validation. */
+export interface InboundAck {
+  payload: Buffer;
+  /** Stored retained by the broker: an old ack, never a new one. */
+  retained: boolean;
+}
+
+/**
+ * Station acks in on `<prefix>/ack`: subscribed on every CONNACK whose session did not keep the
+ * subscription, handed to listeners as they arrive.
+ */
+export class AckInbox {
+  readonly #topic: string;
+  readonly #session: MqttSession;
+  readonly #logger: Logger;
+  readonly #listeners = new Set<(ack: InboundAck) => void>();
+
+  constructor(options: { session: MqttSession; topic: string; logger: Logger }) {
+    this.#topic = options.topic;
+    this.#session = options.session;
+    this.#logger = options.logger.child({ component: 'mqtt-alarms' });
+    options.session.onConnected((connack) => {
+      const client = this.#session.client;
+      if (!connack.sessionPresent && client !== undefined) this.#subscribe(client);
+    });
+    options.session.onMessage((topic, payload, packet) => {
+      if (topic !== this.#topic) return;
+      for (const listener of this.#listeners) listener({ payload, retained: packet.retain });
+    });
+  }
+
+  onAck(listener: (ack: InboundAck) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #subscribe(client: MqttClient): void {
+    client.subscribe(this.#topic, { qos: 1 }, (error, granted) => {
+      const refused = granted?.some((grant) => grant.qos >= 0x80) === true;
+      if (error !== null && error !== undefined) {
+        if (this.#session.connected) this.#logger.warn({ code: 'PW_ACK_SUBSCRIBE_FAILED', error: error.message }, 'could not subscribe to station acks');
+      } else if (refused) {
+        this.#logger.error({ code: 'PW_ACK_SUBSCRIBE_REFUSED', topic: this.#topic }, 'the broker refused our subscription to station acks');
+      }
+    });
+  }
+}
