@@ -34,9 +34,10 @@ export interface Snapshot {
   probesSent: number;
   shortfall: number;
   plainReceived: number;
-  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples shed. */
+  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples through the detector, samples shed. */
   accepted: number;
   rejected: number;
+  processed: number;
   shed: number;
   heapUsedBytes: number;
   eventLoopLagSeconds: number;
@@ -149,6 +150,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           plainReceived: plain?.latest('stats')?.received ?? 0,
           accepted: metrics.sum('pumpwatch_samples_accepted_total'),
           rejected: metrics.sum('pumpwatch_samples_rejected_total'),
+          processed: metrics.sum('pumpwatch_samples_processed_total'),
           shed: metrics.sum('pumpwatch_samples_shed_total'),
           heapUsedBytes: metrics.sum('nodejs_heap_size_used_bytes'),
           eventLoopLagSeconds: metrics.sum('pumpwatch_event_loop_lag_seconds'),

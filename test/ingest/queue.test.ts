@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConflatingQueue, type ConflatingQueueOptions } from '../../src/ingest/conflate.js';
+import { BacklogQueue, type BacklogQueueOptions } from '../../src/ingest/queue.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 
 function sample(pumpId: string, ts: number, fields: Partial<TelemetrySample> = {}): TelemetrySample {
@@ -7,20 +7,21 @@ function sample(pumpId: string, ts: number, fields: Partial<TelemetrySample> = {
 }
 
 /** A queue with a hand-cranked scheduler and a clock that each processed sample advances by `costMs`. */
-function rig(options: Partial<ConflatingQueueOptions> & { costMs?: number } = {}) {
+function rig(options: Partial<BacklogQueueOptions> & { costMs?: number } = {}) {
   const processed: TelemetrySample[] = [];
   const tasks: (() => void)[] = [];
   const errors: unknown[] = [];
-  let nowMs = 0;
+  const clock = { nowMs: 0 };
   const costMs = options.costMs ?? 0;
-  const queue = new ConflatingQueue({
+  const queue = new BacklogQueue({
     process: (s) => {
-      nowMs += costMs;
+      clock.nowMs += costMs;
       processed.push(s);
     },
     maxPending: 100,
-    drainBudgetMs: 10,
-    now: () => nowMs,
+    maxDelayMs: 500,
+    sliceMs: 50,
+    now: () => clock.nowMs,
     schedule: (task) => tasks.push(task),
     onError: (error) => errors.push(error),
     ...options,
@@ -28,48 +29,77 @@ function rig(options: Partial<ConflatingQueueOptions> & { costMs?: number } = {}
   const runScheduled = () => {
     for (const task of tasks.splice(0)) task();
   };
-  return { queue, processed, tasks, errors, runScheduled, seen: () => processed.map((s) => `${s.pumpId}@${s.ts}`) };
+  return { queue, processed, tasks, errors, clock, runScheduled, seen: () => processed.map((s) => `${s.pumpId}@${s.ts}`) };
 }
 
-describe('ConflatingQueue', () => {
-  it('hands every sample straight to the pipeline while not conflating', () => {
+describe('BacklogQueue', () => {
+  it('hands every sample straight to the pipeline while not queueing', () => {
     const r = rig();
     r.queue.offer(sample('P1', 1));
     r.queue.offer(sample('P1', 2));
     expect(r.seen()).toEqual(['P1@1', 'P1@2']);
     expect(r.tasks).toHaveLength(0);
+    expect(r.queue.processed).toBe(2);
   });
 
-  it('keeps only the latest sample of each channel while conflating, and counts what it shed', () => {
+  it('while queueing, processes every sample it keeps up with, in order, shedding none', () => {
     const r = rig();
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     for (let ts = 1; ts <= 3; ts++) {
       r.queue.offer(sample('P1', ts));
       r.queue.offer(sample('P2', ts));
     }
-    r.queue.offer(sample('P1', 4, { channel: '2' }));
     expect(r.processed).toEqual([]);
+    expect(r.queue.pending).toBe(6);
     r.runScheduled();
-    expect(r.seen()).toEqual(['P1@3', 'P2@3', 'P1@4']);
-    expect(r.queue.shedCount('conflated')).toBe(4);
-    expect(r.queue.shedTotal).toBe(4);
+    expect(r.seen()).toEqual(['P1@1', 'P2@1', 'P1@2', 'P2@2', 'P1@3', 'P2@3']);
+    expect(r.queue.shedTotal).toBe(0);
+    expect(r.queue.processed).toBe(6);
   });
 
-  it('never sheds a sample carrying the pump’s own alarm: it is processed before its successor', () => {
-    const r = rig();
-    r.queue.setConflating(true);
+  it('sheds only samples that waited past maxDelay with a newer sample of their channel behind them, oldest first', () => {
+    const r = rig({ maxDelayMs: 100 });
+    r.queue.setQueueing(true);
+    r.queue.offer(sample('P1', 1));
+    r.queue.offer(sample('P2', 1));
+    r.queue.offer(sample('P1', 2));
+    // The process was held up (descheduled, a long GC) for longer than maxDelay before the drain ran.
+    r.clock.nowMs += 150;
+    r.queue.offer(sample('P1', 3));
+    r.runScheduled();
+    // P1@1 and P1@2 had newer P1 samples waiting: shed. P2@1 is its channel's newest: judged.
+    expect(r.seen()).toEqual(['P2@1', 'P1@3']);
+    expect(r.queue.shedCount('conflated')).toBe(2);
+    expect(r.queue.takeMaxWaitMs()).toBe(150);
+    expect(r.queue.takeMaxWaitMs()).toBe(0);
+  });
+
+  it('never sheds a stale sample carrying the pump’s own alarm', () => {
+    const r = rig({ maxDelayMs: 100 });
+    r.queue.setQueueing(true);
     r.queue.offer(sample('P1', 1, { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] }));
     r.queue.offer(sample('P1', 2));
     r.queue.offer(sample('P1', 3, { state: 'alarm' }));
     r.queue.offer(sample('P1', 4));
+    r.clock.nowMs += 1000;
     r.runScheduled();
     expect(r.seen()).toEqual(['P1@1', 'P1@3', 'P1@4']);
     expect(r.queue.shedCount('conflated')).toBe(1);
   });
 
+  it('stamps arrival when the queue wakes, so a sample after a quiet spell is not taken for stale', () => {
+    const r = rig({ maxDelayMs: 100 });
+    r.queue.setQueueing(true);
+    r.clock.nowMs = 10_000;
+    r.queue.offer(sample('P1', 1));
+    r.queue.offer(sample('P1', 2));
+    r.runScheduled();
+    expect(r.seen()).toEqual(['P1@1', 'P1@2']);
+  });
+
   it('sheds the oldest waiting sample when full, never holding more than maxPending', () => {
     const r = rig({ maxPending: 3 });
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     for (const pumpId of ['P1', 'P2', 'P3', 'P4', 'P5']) r.queue.offer(sample(pumpId, 1));
     expect(r.queue.pending).toBe(3);
     r.runScheduled();
@@ -79,7 +109,7 @@ describe('ConflatingQueue', () => {
 
   it('processes a full queue’s oldest sample instead of shedding it when it carries a pump alarm', () => {
     const r = rig({ maxPending: 2 });
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     r.queue.offer(sample('P1', 1, { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] }));
     r.queue.offer(sample('P2', 1));
     r.queue.offer(sample('P3', 1));
@@ -87,9 +117,9 @@ describe('ConflatingQueue', () => {
     expect(r.queue.shedTotal).toBe(0);
   });
 
-  it('processes for at most the budget per slice and schedules the rest after the next socket reads', () => {
-    const r = rig({ costMs: 1, drainBudgetMs: 40 });
-    r.queue.setConflating(true);
+  it('processes for at most a slice, then lets the loop read its sockets and carries on after', () => {
+    const r = rig({ costMs: 1, sliceMs: 40 });
+    r.queue.setQueueing(true);
     for (let index = 0; index < 100; index++) r.queue.offer(sample(`P${index}`, 1));
     r.runScheduled();
     // The clock is read every 32 samples: the first look past 40 ms is at 64.
@@ -99,13 +129,14 @@ describe('ConflatingQueue', () => {
     expect(r.processed).toHaveLength(100);
     expect(r.tasks).toHaveLength(0);
     expect(r.queue.drained).toEqual({ samples: 100, ms: 100 });
+    expect(r.queue.shedTotal).toBe(0);
   });
 
-  it('keeps each channel in order after conflating stops: newer samples wait until the queue is empty', () => {
+  it('keeps each channel in order after queueing stops: newer samples wait until the queue is empty', () => {
     const r = rig();
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     r.queue.offer(sample('P1', 1));
-    r.queue.setConflating(false);
+    r.queue.setQueueing(false);
     r.queue.offer(sample('P2', 1));
     expect(r.processed).toEqual([]);
     r.runScheduled();
@@ -121,7 +152,7 @@ describe('ConflatingQueue', () => {
         r.processed.push(s);
       },
     });
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     r.queue.offer(sample('BAD', 1));
     r.queue.offer(sample('P1', 1));
     r.runScheduled();
@@ -131,11 +162,12 @@ describe('ConflatingQueue', () => {
 
   it('processes everything still waiting on flush', () => {
     const r = rig();
-    r.queue.setConflating(true);
+    r.queue.setQueueing(true);
     r.queue.offer(sample('P1', 1));
     r.queue.offer(sample('P2', 1));
     r.queue.flush();
     expect(r.seen()).toEqual(['P1@1', 'P2@1']);
     expect(r.queue.pending).toBe(0);
+    expect(r.queue.processed).toBe(2);
   });
 });
