@@ -1,5 +1,6 @@
 import { loadavg } from 'node:os';
 import { forkChild } from './lib/children.js';
+import { COUNT_EVERY } from './lib/node-red.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, percentile, sleep, table, type MachineInfo } from './lib/report.js';
 import { cores, startRig, type Rig, type Snapshot } from './lib/rig.js';
@@ -11,10 +12,12 @@ import { curveSvg } from './lib/svg.js';
  * 1. Blast: 200,000 messages as fast as the publishers can send them, 3 times. Each consumer's
  *    rate is what it got through between its first and its last sample: pumpwatch's samples
  *    through the detector, a plain mqtt.js subscriber's parsed messages, a Node-RED 4.1 flow's
- *    function calls. Pumpwatch's median is its capacity here.
- * 2. Steady: half that capacity, first alone, then while another process spins on every core.
+ *    function calls.
+ * 2. A second rig without Node-RED (pumpwatch, the plain subscriber, latency probes) blasts once
+ *    more: pumpwatch's rate through the detector there is its capacity for the rest.
+ * 3. Steady: half that capacity, first alone, then while another process spins on every core.
  *    A gateway that keeps up must shed nothing.
- * 3. Curve: offered load from 0.5× to 3× capacity: samples through the detector, shed, alarm
+ * 4. Curve: offered load from 0.5× to 3× capacity: samples through the detector, shed, alarm
  *    latency, and the plain subscriber's rate, as a table and an SVG plot.
  *
  * The cores are shared (other work, Mosquitto, the publishers and the peers all run on them), so
@@ -93,7 +96,8 @@ export interface CapacityResult {
   machine: MachineInfo;
   options: CapacityOptions;
   blasts: BlastRun[];
-  /** Median of pumpwatch's blast rates through the detector. */
+  /** The second rig's blast: pumpwatch's rate through the detector there is its capacity. */
+  calibration: BlastRun;
   capacityPerSecond: number;
   steady: LoadStep[];
   curve: (LoadStep & { factor: number; goodputShare: number })[];
@@ -107,17 +111,24 @@ function load(): number[] {
   return loadavg().map((value) => Number(value.toFixed(2)));
 }
 
-/** From the first poll where `count` moved to the first where it reached its final value. */
+/**
+ * Messages over time from the poll before `count` first moved to the first poll where it had
+ * 99 % of what it got in all: the last percent is left out, so a trickle after the blast (latency
+ * probes, Node-RED's count step) does not stretch the time.
+ */
 function rateOf(polls: readonly { atMs: number; count: number }[]): BlastRate {
   const start = polls[0]!.count;
   const final = polls[polls.length - 1]!.count;
   const first = polls.findIndex((poll) => poll.count > start);
-  const last = polls.findIndex((poll) => poll.count >= final);
-  if (first < 0 || last <= first) return { messages: final - start, seconds: Number.NaN, perSecond: Number.NaN };
-  // The first movement happened somewhere in the poll interval before it was seen: count from that poll.
+  const last = polls.findIndex((poll) => poll.count - start >= 0.99 * (final - start));
+  if (first < 1 || last < first) return { messages: final - start, seconds: Number.NaN, perSecond: Number.NaN };
+  const messages = polls[last]!.count - start;
   const seconds = (polls[last]!.atMs - polls[first - 1]!.atMs) / 1000;
-  return { messages: final - start, seconds, perSecond: (final - start) / seconds };
+  return { messages, seconds, perSecond: messages / seconds };
 }
+
+/** Fewer than this many samples per consumer in QUIET_MS: the blast has passed (probes send 20/s). */
+const QUIET_SAMPLES = 200;
 
 async function blastOnce(rig: Rig, messages: number): Promise<BlastRun> {
   const loadAverage = load();
@@ -125,16 +136,17 @@ async function blastOnce(rig: Rig, messages: number): Promise<BlastRun> {
   const polls: Snapshot[] = [before];
   rig.blast(messages);
   const deadline = Date.now() + BLAST_TIMEOUT_MS;
-  let quietSinceMs = Date.now();
-  let previous = before;
   while (Date.now() < deadline) {
     await sleep(POLL_MS);
     const snapshot = await rig.snapshot();
     polls.push(snapshot);
-    const moved = snapshot.processed !== previous.processed || snapshot.plainReceived !== previous.plainReceived || snapshot.nodeRedSeen !== previous.nodeRedSeen;
-    if (moved) quietSinceMs = snapshot.atMs;
-    previous = snapshot;
-    if (snapshot.atMs - quietSinceMs > QUIET_MS && snapshot.published - before.published >= messages) break;
+    const earlier = polls.find((poll) => poll.atMs >= snapshot.atMs - QUIET_MS)!;
+    const quiet =
+      snapshot.atMs - before.atMs > QUIET_MS &&
+      snapshot.processed - earlier.processed < QUIET_SAMPLES &&
+      snapshot.plainReceived - earlier.plainReceived < QUIET_SAMPLES &&
+      snapshot.nodeRedSeen - earlier.nodeRedSeen < QUIET_SAMPLES + COUNT_EVERY;
+    if (quiet && snapshot.published - before.published >= messages) break;
   }
   const after = polls[polls.length - 1]!;
   const series = (pick: (snapshot: Snapshot) => number) => polls.map((snapshot) => ({ atMs: snapshot.atMs, count: pick(snapshot) }));
@@ -194,7 +206,7 @@ async function measureStep(rig: Rig, name: string, offered: number, warmupSecond
 }
 
 function rigOptions(options: CapacityOptions, nodeRed: boolean, maxSeconds: number) {
-  // Blasts have no probes: a consumer's count must go quiet when the blast has passed.
+  // The peers' blasts run without probes; the second rig has them for the latency curve.
   return {
     brokerUrl: options.brokerUrl,
     runtime: options.runtime,
@@ -229,17 +241,19 @@ export async function runCapacityBench(options: CapacityOptions = DEFAULT_CAPACI
   } finally {
     await blastRig.stop();
   }
-  const capacity = percentile(
-    blasts.map((run) => run.pumpwatch.perSecond),
-    0.5,
-  );
-  const steadyRate = Math.round(capacity * options.steadyShare);
   const curveSeconds = options.factors.length * (options.warmupSeconds + options.measureSeconds);
-  const rig = await startRig(rigOptions(options, false, 2 * options.steadySeconds + curveSeconds + 180));
+  const rig = await startRig(rigOptions(options, false, 2 * options.steadySeconds + curveSeconds + 300));
   const steady: LoadStep[] = [];
   const curve: CapacityResult['curve'] = [];
+  let calibration: BlastRun;
+  let capacity: number;
   try {
-    log(`  capacity (median blast through the detector): ${formatNumber(capacity)}/s; steady ${formatNumber(steadyRate)}/s`);
+    await sleep(2000);
+    calibration = await blastOnce(rig, options.blastMessages);
+    capacity = calibration.pumpwatch.perSecond;
+    const steadyRate = Math.round(capacity * options.steadyShare);
+    log(`  capacity (blast through the detector, pumpwatch and plain subscriber only): ${formatNumber(capacity)}/s, plain ${formatNumber(calibration.plain.perSecond)}/s; steady ${formatNumber(steadyRate)}/s`);
+    await sleep(3000);
     steady.push(await measureStep(rig, 'steady, alone', steadyRate, options.warmupSeconds, options.steadySeconds));
     const loader = await forkChild<{ type: 'ready' }>('cpu-load-child.ts', { threads: machine.nproc, seconds: options.steadySeconds + options.warmupSeconds + 5 });
     try {
@@ -247,19 +261,23 @@ export async function runCapacityBench(options: CapacityOptions = DEFAULT_CAPACI
     } finally {
       await loader.stop();
     }
-    for (const step of steady) log(`  ${step.name}: ${formatNumber(step.processedPerSecond)}/s through the detector, shed ${formatNumber(step.shed)}, plain ${formatNumber(step.plainPerSecond)}/s, alarm p99 ${formatNumber(step.latencyP99Ms)} ms`);
+    for (const step of steady) {
+      log(
+        `  ${step.name}: in ${formatNumber(step.inPerSecond)}/s, ${formatNumber(step.processedPerSecond)}/s through the detector, shed ${formatNumber(step.shed)}, plain ${formatNumber(step.plainPerSecond)}/s, alarm p99 ${formatNumber(step.latencyP99Ms)} ms, cpu pw ${step.daemonCores.toFixed(2)}`,
+      );
+    }
     for (const factor of options.factors) {
       const step = await measureStep(rig, `${factor}×`, Math.round(capacity * factor), options.warmupSeconds, options.measureSeconds);
       curve.push({ ...step, factor, goodputShare: step.processedPerSecond / capacity });
       log(
-        `  ${factor}× (${formatNumber(step.offeredPerSecond)}/s offered, ${formatNumber(step.sentPerSecond)}/s sent): ${formatNumber(step.processedPerSecond)}/s through the detector (×${(step.processedPerSecond / capacity).toFixed(2)} capacity), shed ${formatNumber(step.shedPerSecond)}/s, plain ${formatNumber(step.plainPerSecond)}/s, alarm p99 ${formatNumber(step.latencyP99Ms)} ms`,
+        `  ${factor}× (${formatNumber(step.offeredPerSecond)}/s offered, ${formatNumber(step.sentPerSecond)}/s sent): in ${formatNumber(step.inPerSecond)}/s, ${formatNumber(step.processedPerSecond)}/s through the detector (×${(step.processedPerSecond / capacity).toFixed(2)} capacity), shed ${formatNumber(step.shedPerSecond)}/s, plain ${formatNumber(step.plainPerSecond)}/s, alarm p99 ${formatNumber(step.latencyP99Ms)} ms, cpu pw ${step.daemonCores.toFixed(2)}, overloaded ${Math.round(step.overloadedShare * 100)}%`,
       );
     }
   } finally {
     rig.setRate(0);
     await rig.stop();
   }
-  return { bench: 'capacity', machine, options, blasts, capacityPerSecond: Math.round(capacity), steady, curve };
+  return { bench: 'capacity', machine, options, blasts, calibration, capacityPerSecond: Math.round(capacity), steady, curve };
 }
 
 export function capacitySvg(result: CapacityResult): string {
@@ -322,7 +340,7 @@ export function formatCapacityBench(result: CapacityResult): string {
   return [
     `capacity: ${formatNumber(result.options.blastMessages)}-message blasts, ${result.options.repetitions} repetitions; rate = messages between each consumer's first and last sample`,
     table(blastRows),
-    `capacity (median of pumpwatch's blast rates through the detector): ${formatNumber(result.capacityPerSecond)}/s`,
+    `capacity (one more blast without Node-RED, pumpwatch through the detector): ${formatNumber(result.capacityPerSecond)}/s; plain subscriber ${formatNumber(result.calibration.plain.perSecond)}/s`,
     table([STEP_HEADER, ...result.steady.map((step) => stepRow(step, step.name))]),
     table([[...STEP_HEADER, 'done ÷ capacity'], ...result.curve.map((step) => [...stepRow(step, step.name), step.goodputShare.toFixed(2)])]),
     machineLine(result.machine),
