@@ -15,7 +15,7 @@ const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overloa
 
 With no name, runs them all (about twelve minutes). Each prints a table and writes JSON to
 out/bench/<name>.json; capacity also writes out/bench/capacity.svg. Needs mosquitto on the PATH
-(or --broker) and Linux (/proc); capacity runs Node-RED from the devDependencies.
+(or --broker) and Linux (/proc); capacity installs Node-RED into out/peers/ on first use.
 
   --broker URL        use a running broker instead of starting an own Mosquitto
   --runtime dist|tsx  run the daemon as built (default; the bench runs npm run build first) or from

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,10 @@ import { connectAsync, type MqttClient } from 'mqtt';
 
 /**
  * The peer the issue names: a Node-RED 4.1 flow `mqtt in → json → function → mqtt out` on the
- * same broker and topic filter, in a process of its own, run offline from the devDependency
- * with the editor, admin API, telemetry and update checks off. The function does what a
+ * same broker and topic filter, in a process of its own, with the editor, admin API, telemetry and
+ * update checks off. It is installed on first use into out/peers/ (git-ignored), outside the
+ * project's dependency tree: its own dependencies (i18next wants TypeScript 5 as a peer) would
+ * otherwise make `npm sbom` refuse the tree. The function does what a
  * minimal home-made watcher would: it counts every sample and flags a downstream pressure over a
  * limit; every COUNT_EVERY samples it publishes its running count, which the bench reads.
  */
@@ -22,6 +24,9 @@ export interface NodeRedPeer {
 }
 
 export const COUNT_EVERY = 500;
+/** Node-RED 5 needs Node.js 22; 4.1 runs on every Node.js pumpwatch supports. */
+export const NODE_RED_VERSION = '4.1.8';
+const PEERS_DIRECTORY = join(import.meta.dirname, '..', '..', 'out', 'peers');
 const READY_TIMEOUT_MS = 180_000;
 
 function functionBody(countTopic: string, alarmTopic: string): string {
@@ -105,7 +110,10 @@ export async function startNodeRed(options: { brokerUrl: string; runId: string; 
   const alarmTopic = `bench-${options.runId}/node-red/alarms`;
   await writeFile(join(directory, 'settings.js'), SETTINGS);
   await writeFile(join(directory, 'flows.json'), JSON.stringify(flow(broker, `bench-node-red-${options.runId}`, options.topicFilter, countTopic, alarmTopic)));
-  const redJs = createRequire(import.meta.url).resolve('node-red/red.js');
+  const redJs = join(PEERS_DIRECTORY, 'node_modules', 'node-red', 'red.js');
+  if (!existsSync(redJs)) {
+    execFileSync('npm', ['install', '--prefix', PEERS_DIRECTORY, '--no-save', '--no-audit', '--no-fund', `node-red@${NODE_RED_VERSION}`], { stdio: 'inherit' });
+  }
   const listener: MqttClient = await connectAsync(options.brokerUrl, { clientId: `bench-node-red-count-${options.runId}`, protocolVersion: 5, clean: true, reconnectPeriod: 0 });
   let latest = 0;
   let connected = false;
