@@ -132,7 +132,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
         seconds: Math.round(seconds),
         publishedPerSecond: rate((snapshot) => snapshot.published + snapshot.probesSent),
         ingestedPerSecond: rate((snapshot) => snapshot.accepted + snapshot.rejected),
-        processedPerSecond: rate((snapshot) => snapshot.accepted - snapshot.shed - snapshot.pending),
+        processedPerSecond: rate((snapshot) => snapshot.processed),
         shedPerSecond: rate((snapshot) => snapshot.shed),
         overloadedShare: snapshots.slice(1).filter((snapshot) => snapshot.overloaded > 0).length / Math.max(1, snapshots.length - 1),
         alarmEvents: latencies.length,

@@ -1,18 +1,21 @@
 import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { capacitySvg, DEFAULT_CAPACITY, formatCapacityBench, runCapacityBench } from './capacity.js';
 import { parseArgs } from 'node:util';
 import { DEFAULT_COST, formatCostBench, runCostBench } from './cost.js';
 import { DEFAULT_DETECTOR_BENCH, formatDetectorBench, runDetectorBench } from './detector.js';
 import { DEFAULT_E2E, formatE2eBench, runE2eBench } from './e2e.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
-import { writeResult } from './lib/report.js';
+import { RESULTS_DIRECTORY, writeResult } from './lib/report.js';
 import { DEFAULT_MEMORY, formatMemoryBench, runMemoryBench } from './memory.js';
 import { DEFAULT_OVERLOAD, formatOverloadBench, runOverloadBench } from './overload.js';
 
-const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overload] [options]
+const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overload] [capacity] [options]
 
-With no name, runs them all (about six minutes). Each prints a table and writes JSON to
-out/bench/<name>.json. Needs mosquitto on the PATH (or --broker) and Linux (/proc).
+With no name, runs them all (about twelve minutes). Each prints a table and writes JSON to
+out/bench/<name>.json; capacity also writes out/bench/capacity.svg. Needs mosquitto on the PATH
+(or --broker) and Linux (/proc); capacity installs Node-RED into out/peers/ on first use.
 
   --broker URL        use a running broker instead of starting an own Mosquitto
   --runtime dist|tsx  run the daemon as built (default; the bench runs npm run build first) or from
@@ -22,9 +25,11 @@ out/bench/<name>.json. Needs mosquitto on the PATH (or --broker) and Linux (/pro
   --measure S         e2e: measured seconds per step (default ${DEFAULT_E2E.measureSeconds})
   --sizes A,B,…       memory: channel counts (default ${DEFAULT_MEMORY.channelCounts.join(',')})
   --factors A,B,…     overload: flood factors over nominal (default ${DEFAULT_OVERLOAD.factors.join(',')})
-  --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})`;
+  --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})
+  --repetitions N     capacity: blasts of ${DEFAULT_CAPACITY.blastMessages} messages (default ${DEFAULT_CAPACITY.repetitions})
+  --curve A,B,…       capacity: offered load steps as multiples of capacity (default ${DEFAULT_CAPACITY.factors.join(',')})`;
 
-const BENCHES = ['detector', 'cost', 'e2e', 'memory', 'overload'] as const;
+const BENCHES = ['detector', 'cost', 'e2e', 'memory', 'overload', 'capacity'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const { values, positionals } = parseArgs({
@@ -38,6 +43,8 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string' },
     factors: { type: 'string' },
     seconds: { type: 'string' },
+    repetitions: { type: 'string' },
+    curve: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -103,6 +110,19 @@ for (const name of selected) {
       seconds: number(values.seconds, DEFAULT_MEMORY.seconds),
     });
     [text, result] = [formatMemoryBench(memory), memory];
+  } else if (name === 'capacity') {
+    const capacity = await runCapacityBench({
+      ...DEFAULT_CAPACITY,
+      brokerUrl,
+      runtime,
+      repetitions: number(values.repetitions, DEFAULT_CAPACITY.repetitions),
+      factors: numbers(values.curve, DEFAULT_CAPACITY.factors),
+    });
+    [text, result] = [formatCapacityBench(capacity), capacity];
+    const svgPath = join(RESULTS_DIRECTORY, 'capacity.svg');
+    await mkdir(RESULTS_DIRECTORY, { recursive: true });
+    await writeFile(svgPath, capacitySvg(capacity));
+    console.log(`wrote ${svgPath}`);
   } else {
     const overload = await runOverloadBench({
       ...DEFAULT_OVERLOAD,

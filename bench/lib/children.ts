@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 
 const STOP_TIMEOUT_MS = 5_000;
-const READY_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 180_000;
 
 /** A bench child process (publisher or subscriber) running TypeScript through tsx. */
 export interface BenchChild<Message extends { type: string }> {

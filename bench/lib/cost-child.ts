@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect } from 'mqtt';
 import { ConfigSchema } from '../../src/config/schema.js';
+import { IngestGuard } from '../../src/ingest/guard.js';
 import { createLogger } from '../../src/log.js';
 import { Pipeline } from '../../src/pipeline.js';
 import { createWard } from '../../src/simulate/index.js';
@@ -37,8 +38,11 @@ function consumer(): (payload: Buffer) => void {
   if (mode === 'plain: JSON.parse') return (payload) => void JSON.parse(payload.toString('utf8'));
   if (mode === 'pumpwatch: decode') return (payload) => decodeJsonFrame(payload.toString('utf8'), ignore, options);
   const config = ConfigSchema.parse({});
-  const pipeline = new Pipeline({ config, clock: { now: () => Date.now() }, logger: createLogger('silent'), sinks: [{ deliver: () => undefined }] });
-  const into: DecodeTarget = { sample: (sample) => pipeline.accept(sample), reject: () => undefined };
+  const logger = createLogger('silent');
+  const pipeline = new Pipeline({ config, clock: { now: () => Date.now() }, logger, sinks: [{ deliver: () => undefined }] });
+  // As in the daemon: every sample passes the overload guard on its way to the pipeline.
+  const guard = new IngestGuard({ settings: config.overload, process: (sample) => pipeline.accept(sample), report: () => undefined, logger });
+  const into: DecodeTarget = { sample: (sample) => guard.offer(sample), reject: () => undefined };
   return (payload) => decodeJsonFrame(payload.toString('utf8'), into, options);
 }
 
@@ -64,7 +68,9 @@ const server = createServer((socket: Socket) => {
 });
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');
-const client = connect(`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, { protocolVersion: 4, reconnectPeriod: 0 });
+// pumpwatch's telemetry connection gives mqtt.js a no-op logger (src/mqtt/client-options.ts); a plain subscriber does not.
+const quiet = mode.startsWith('pumpwatch') ? { log: () => undefined } : {};
+const client = connect(`mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`, { protocolVersion: 4, reconnectPeriod: 0, ...quiet });
 let received = 0;
 client.on('message', (_topic, payload) => {
   work(payload);

@@ -112,8 +112,10 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
     startupMs,
     logPath,
     async metrics() {
-      const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-      return parseMetrics(await response.text());
+      const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      // A kept-alive connection the daemon closes as a request goes out resets (ECONNRESET);
+      // on busy cores that race is wide enough to hit. Once more on a fresh connection.
+      return scrape().catch(() => scrape());
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

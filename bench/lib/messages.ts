@@ -28,7 +28,8 @@ export interface ProbeConfig {
   pumpPrefix: string;
 }
 
-export type ParentMessage = { type: 'rate'; perSecond: number } | { type: 'stop' };
+/** `blast`: publish `count` messages as fast as the socket takes them, then go back to the set rate. */
+export type ParentMessage = { type: 'rate'; perSecond: number } | { type: 'blast'; count: number } | { type: 'stop' };
 
 export interface PublisherStats {
   type: 'stats';

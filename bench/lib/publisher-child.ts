@@ -133,6 +133,7 @@ async function main(config: PublisherConfig): Promise<void> {
   let probes = 0;
   let shortfall = 0;
   let cursor = 0;
+  let blastRemaining = 0;
   const scratch = Buffer.allocUnsafe(MAX_BATCH_BYTES);
   let stopped = false;
   let waitingForDrain = false;
@@ -152,9 +153,9 @@ async function main(config: PublisherConfig): Promise<void> {
     const nowMs = performance.now();
     const parts: Buffer[] = [];
     let bytes = 0;
-    if (ratePerSecond > 0 && bank.length > 0) {
-      let due = Math.floor(owedAtBaseline + (ratePerSecond * (nowMs - baselineMs)) / 1000) - sentSinceBaseline;
-      const maxDebt = ratePerSecond * MAX_DEBT_SECONDS;
+    if ((ratePerSecond > 0 || blastRemaining > 0) && bank.length > 0) {
+      let due = blastRemaining > 0 ? blastRemaining : Math.floor(owedAtBaseline + (ratePerSecond * (nowMs - baselineMs)) / 1000) - sentSinceBaseline;
+      const maxDebt = blastRemaining > 0 ? Number.POSITIVE_INFINITY : ratePerSecond * MAX_DEBT_SECONDS;
       if (due > maxDebt) {
         shortfall += due - maxDebt;
         baselineMs = nowMs;
@@ -185,7 +186,8 @@ async function main(config: PublisherConfig): Promise<void> {
         scratch.copy(batch, 0, 0, size);
         parts.push(batch);
         bytes += size;
-        sentSinceBaseline += count;
+        if (blastRemaining > 0) blastRemaining -= count;
+        else sentSinceBaseline += count;
         published += count;
       }
     }
@@ -210,7 +212,8 @@ async function main(config: PublisherConfig): Promise<void> {
       });
       return;
     }
-    setTimeout(tick, 1);
+    if (blastRemaining > 0) setImmediate(tick);
+    else setTimeout(tick, 1);
   };
 
   const stats = setInterval(() => send({ type: 'stats', published, probes, shortfall }), STATS_INTERVAL_MS);
@@ -224,7 +227,11 @@ async function main(config: PublisherConfig): Promise<void> {
   };
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'rate') setRate(message.perSecond);
-    else stop();
+    else if (message.type === 'blast') {
+      blastRemaining = message.count;
+      // After the blast the pacing starts afresh: it owes nothing for the blast's time.
+      setRate(ratePerSecond);
+    } else stop();
   });
   process.on('disconnect', stop);
   setTimeout(stop, config.maxLifetimeSeconds * 1000).unref();

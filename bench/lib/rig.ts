@@ -3,6 +3,7 @@ import { forkChild, type BenchChild } from './children.js';
 import { startDaemonProcess, type DaemonProcess, type DaemonRuntime, type MetricsText } from './daemon-process.js';
 import type { PublisherMessage, SubscriberMessage } from './messages.js';
 import { startBenchBroker, type BenchBroker } from './mosquitto.js';
+import { startNodeRed, type NodeRedPeer } from './node-red.js';
 import { coreShare, readProc, type ProcSample } from './proc.js';
 import { startStation, type Station } from './station.js';
 
@@ -23,6 +24,8 @@ export interface RigOptions {
   probes: number;
   probeIntervalMs: number;
   plainSubscriber: boolean;
+  /** A Node-RED flow on the same topic filter, as a second peer. */
+  nodeRed?: boolean;
   /** Upper bound on the whole run; children exit on their own after it. */
   maxSeconds: number;
   daemonConfig?: Record<string, unknown>;
@@ -34,16 +37,19 @@ export interface Snapshot {
   probesSent: number;
   shortfall: number;
   plainReceived: number;
-  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples shed. */
+  /** Samples the Node-RED flow's function saw (to within its reporting step), 0 without it. */
+  nodeRedSeen: number;
+  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples through the detector, samples shed. */
   accepted: number;
   rejected: number;
+  processed: number;
   shed: number;
   heapUsedBytes: number;
   eventLoopLagSeconds: number;
   overloaded: number;
   pending: number;
   metrics: MetricsText;
-  proc: Record<'daemon' | 'plain' | 'broker' | 'publishers', ProcSample[]>;
+  proc: Record<'daemon' | 'plain' | 'nodeRed' | 'broker' | 'publishers', ProcSample[]>;
 }
 
 export interface Rig {
@@ -52,6 +58,8 @@ export interface Rig {
   readonly probePrefix: string;
   readonly channels: number;
   setRate(totalPerSecond: number): void;
+  /** Publishes `total` messages, split over the publishers, as fast as the broker takes them. */
+  blast(total: number): void;
   snapshot(): Promise<Snapshot>;
   stop(): Promise<void>;
 }
@@ -99,6 +107,11 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       });
       stops.push(() => plain!.stop());
     }
+    let nodeRed: NodeRedPeer | undefined;
+    if (options.nodeRed === true) {
+      nodeRed = await startNodeRed({ brokerUrl: broker.url, runId, topicFilter: telemetryFilter });
+      stops.push(() => nodeRed!.stop());
+    }
     const perPublisher = Math.ceil(options.channels / options.publishers);
     const publisherConfig = (index: number, pumps: number, probes: number) => ({
       url: broker.url,
@@ -131,11 +144,15 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       setRate(totalPerSecond) {
         for (const publisher of publishers.slice(0, options.publishers)) publisher.send({ type: 'rate', perSecond: totalPerSecond / options.publishers });
       },
+      blast(total) {
+        for (const publisher of publishers.slice(0, options.publishers)) publisher.send({ type: 'blast', count: Math.ceil(total / options.publishers) });
+      },
       async snapshot() {
         const atMs = Date.now();
         const proc = {
           daemon: procs([daemon.pid]),
           plain: procs([plain?.pid]),
+          nodeRed: procs([nodeRed?.pid]),
           broker: procs([broker.pid]),
           publishers: procs(publishers.map((publisher) => publisher.pid)),
         };
@@ -147,8 +164,10 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           probesSent: stats.reduce((total, entry) => total + (entry?.probes ?? 0), 0),
           shortfall: stats.reduce((total, entry) => total + (entry?.shortfall ?? 0), 0),
           plainReceived: plain?.latest('stats')?.received ?? 0,
+          nodeRedSeen: nodeRed?.count() ?? 0,
           accepted: metrics.sum('pumpwatch_samples_accepted_total'),
           rejected: metrics.sum('pumpwatch_samples_rejected_total'),
+          processed: metrics.sum('pumpwatch_samples_processed_total'),
           shed: metrics.sum('pumpwatch_samples_shed_total'),
           heapUsedBytes: metrics.sum('nodejs_heap_size_used_bytes'),
           eventLoopLagSeconds: metrics.sum('pumpwatch_event_loop_lag_seconds'),

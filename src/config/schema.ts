@@ -255,34 +255,41 @@ export const ConfigSchema = z
     pcd04: Pcd04Schema.prefault({}).describe('IHE PCD-04 alert reports over MLLP to the hospital Alert Manager; off by default'),
     overload: z
       .strictObject({
-        enterUtilization: z
+        shedding: z
+          .enum(['auto', 'off'])
+          .default('auto')
+          .describe('auto: while overloaded, shed samples the gateway cannot keep up with (oldest first per channel); off: never shed, the backlog stays in the broker'),
+        enterCpuShare: z
           .number()
           .min(0.5)
           .max(1)
           .default(0.9)
-          .describe('event-loop busy share at or above which, held for enterAfterSeconds, the gateway keeps only the latest sample per channel and raises overloaded'),
+          .describe('share of one CPU core the gateway\'s own thread spent working (CPU time, not wall-clock event-loop utilisation) at or above which, held for enterAfterSeconds, it raises overloaded'),
         enterAfterSeconds: seconds(0.5, 600).default(2),
-        exitUtilization: z
+        exitCpuShare: z
           .number()
           .min(0.1)
           .max(1)
           .default(0.7)
-          .describe('demand (busy share plus the cost of what was shed) at or below which, held for exitAfterSeconds, every sample is processed again'),
+          .describe('demand (own CPU share plus the cost of what was shed) at or below which, held for exitAfterSeconds, overloaded ends'),
         exitAfterSeconds: seconds(1, 3600).default(10),
+        maxDelaySeconds: seconds(0.05, 60)
+          .default(0.5)
+          .describe('while overloaded with shedding auto, a sample that waited longer than this is shed if a newer sample of its channel waits too'),
         maxPendingSamples: z
           .number()
           .int()
           .min(100)
           .max(1_000_000)
           .default(20_000)
-          .describe('samples waiting while overloaded (one per channel); past it the oldest is shed'),
+          .describe('samples waiting while overloaded; past it the oldest is shed'),
       })
-      .refine((overload) => overload.exitUtilization < overload.enterUtilization, {
-        path: ['exitUtilization'],
-        message: 'must be below enterUtilization, or the gateway would flap in and out of overload',
+      .refine((overload) => overload.exitCpuShare < overload.enterCpuShare, {
+        path: ['exitCpuShare'],
+        message: 'must be below enterCpuShare, or the gateway would flap in and out of overload',
       })
       .prefault({})
-      .describe('overload protection: telemetry is shed (oldest first, per channel), alarms never'),
+      .describe('overload protection: telemetry is shed (oldest first, per channel) only when the gateway cannot keep up, alarms never'),
     ops: z
       .strictObject({
         http: z

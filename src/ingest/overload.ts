@@ -1,23 +1,23 @@
 import type { TechnicalReport } from '../alarms/manager.js';
 
 export interface OverloadSettings {
-  /** Event-loop utilisation (0–1) at or above which, held for `enterAfterMs`, the gateway is overloaded. */
-  enterUtilization: number;
+  /** Share of one core the gateway's own thread spent working (0–1) at or above which, held for `enterAfterMs`, it is overloaded. */
+  enterCpuShare: number;
   enterAfterMs: number;
-  /** Demand at or below which, held for `exitAfterMs`, it has recovered; below `enterUtilization`. */
-  exitUtilization: number;
+  /** Demand at or below which, held for `exitAfterMs`, it has recovered; below `enterCpuShare`. */
+  exitCpuShare: number;
   exitAfterMs: number;
 }
 
 /** One observation window, as the ingest guard measured it. */
 export interface LoadWindow {
   durationMs: number;
-  /** Share of the window the event loop was busy (perf_hooks event-loop utilisation). */
-  utilization: number;
+  /** Share of one core the gateway's own thread spent working in the window (CPU time, not wall time). */
+  cpuShare: number;
   /** Samples received in the window, and shed in it. */
   samples: number;
   shed: number;
-  /** What processing one sample costs, measured while conflating (0 when unknown). */
+  /** What processing one sample costs, measured while queueing (0 when unknown). */
   sampleCostMs: number;
 }
 
@@ -25,7 +25,7 @@ export interface OverloadWatchOptions {
   settings: OverloadSettings;
   /** Raises and ends the `overloaded` technical alarm. */
   report: (report: TechnicalReport) => void;
-  /** Told when the state flips: true = start conflating. */
+  /** Told when the state flips: true = start queueing. */
   onChange: (overloaded: boolean) => void;
 }
 
@@ -37,11 +37,14 @@ function round(value: number, digits: number): number {
 }
 
 /**
- * Decides when the gateway is overloaded, with hysteresis. Demand is the event loop's busy
- * share plus what the samples shed would have cost: conflating makes the loop less busy, and
- * without that term the gateway would call itself recovered while still dropping samples.
- * Overloaded after `enterAfterMs` at or above `enterUtilization`; recovered after `exitAfterMs`
- * at or below `exitUtilization`. Each flip raises or ends the `overloaded` technical alarm.
+ * Decides when the gateway is overloaded, with hysteresis. The signal is the CPU time the
+ * gateway's own thread spent, as a share of one core: the event loop is one thread, so near 1 it
+ * cannot go faster and anything more piles up. Unlike wall-clock event-loop utilisation it does not
+ * rise when the process merely waits for a core another process holds. Demand adds what the
+ * samples shed would have cost: shedding makes the thread less busy, and without that term the
+ * gateway would call itself recovered while still dropping samples. Overloaded after
+ * `enterAfterMs` at or above `enterCpuShare`; recovered after `exitAfterMs` at or below
+ * `exitCpuShare`. Each flip raises or ends the `overloaded` technical alarm.
  */
 export class OverloadWatch {
   readonly #options: OverloadWatchOptions;
@@ -59,20 +62,20 @@ export class OverloadWatch {
     return this.#overloaded;
   }
 
-  /** Demand in the latest window (1 = the event loop's whole time). */
+  /** Demand in the latest window (1 = one core's whole time). */
   get demand(): number {
     return this.#lastDemand;
   }
 
   observe(window: LoadWindow): void {
     const { settings } = this.#options;
-    const demand = window.durationMs > 0 ? window.utilization + (window.shed * window.sampleCostMs) / window.durationMs : window.utilization;
+    const demand = window.durationMs > 0 ? window.cpuShare + (window.shed * window.sampleCostMs) / window.durationMs : window.cpuShare;
     this.#lastDemand = demand;
     if (this.#overloaded) {
       this.#shedWhileOverloaded += window.shed;
       this.#peakDemand = Math.max(this.#peakDemand, demand);
     }
-    const pastThreshold = this.#overloaded ? demand <= settings.exitUtilization : demand >= settings.enterUtilization;
+    const pastThreshold = this.#overloaded ? demand <= settings.exitCpuShare : window.cpuShare >= settings.enterCpuShare;
     this.#heldMs = pastThreshold ? this.#heldMs + window.durationMs : 0;
     if (this.#heldMs < (this.#overloaded ? settings.exitAfterMs : settings.enterAfterMs)) return;
     this.#heldMs = 0;
@@ -86,9 +89,9 @@ export class OverloadWatch {
         part: OVERLOAD_PART,
         active: true,
         evidence: {
-          utilization: round(window.utilization, 3),
+          cpuShare: round(window.cpuShare, 3),
           demand: round(demand, 3),
-          enterUtilization: settings.enterUtilization,
+          enterCpuShare: settings.enterCpuShare,
           samplesPerSecond: perSecond(window.samples),
         },
       });
@@ -98,7 +101,7 @@ export class OverloadWatch {
         part: OVERLOAD_PART,
         active: false,
         evidence: {
-          utilization: round(window.utilization, 3),
+          cpuShare: round(window.cpuShare, 3),
           demand: round(demand, 3),
           peakDemand: round(this.#peakDemand, 3),
           samplesShed: this.#shedWhileOverloaded,

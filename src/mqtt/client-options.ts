@@ -74,6 +74,11 @@ export async function buildClientOptions(input: ClientOptionsInput): Promise<ICl
     // QoS 0 published while offline would pile up in memory without bound.
     queueQoSZero: false,
   };
+  if (role === 'telemetry' && process.env.DEBUG?.includes('mqttjs') !== true) {
+    // mqtt.js calls its debug logger several times per packet even when it is off: about 5 % of
+    // the daemon's CPU at tens of thousands of telemetry messages a second (CPU profile).
+    options.log = () => undefined;
+  }
   if (mqtt.username !== undefined) options.username = mqtt.username;
   if (secrets.mqttPassword !== undefined) options.password = secrets.mqttPassword;
   if (role === 'alarms' && mqtt.sessionExpirySeconds > 0) {

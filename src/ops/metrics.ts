@@ -45,7 +45,7 @@ export interface MetricsProbes {
   ready(): boolean;
   /** True when the configuration turned TLS certificate checks off. */
   tlsInsecure(): boolean;
-  /** Overload protection: what was shed, what waits, how busy the event loop is. */
+  /** Overload protection: what reached the detector, was shed or waits, and the gateway's own CPU share. */
   ingest?(): IngestStatus | undefined;
 }
 
@@ -102,7 +102,7 @@ export class DaemonMetrics {
 
     new Counter({
       name: 'pumpwatch_samples_accepted_total',
-      help: 'Telemetry samples that passed validation and reached the detector, by source.',
+      help: 'Telemetry samples that passed validation, by source: taken in, before overload protection. What reached the detector is pumpwatch_samples_processed_total.',
       labelNames: ['source'],
       registers,
       collect() {
@@ -277,8 +277,19 @@ export class DaemonMetrics {
       registers,
     });
     new Counter({
+      name: 'pumpwatch_samples_processed_total',
+      help: 'Valid samples that reached the detector (all sources). Accepted = processed + shed + pending.',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest === undefined) return;
+        this.reset();
+        this.inc(ingest.processed);
+      },
+    });
+    new Counter({
       name: 'pumpwatch_samples_shed_total',
-      help: 'Valid samples dropped unprocessed while overloaded: conflated (a newer sample of the channel came first) or overflow (the queue was full). Alarms are never shed.',
+      help: 'Valid samples dropped unprocessed because the gateway could not keep up (overloaded, shedding auto): conflated (waited past overload.maxDelaySeconds with a newer sample of its channel behind it) or overflow (the queue was full). Samples carrying pump alarm codes and alarms are never shed.',
       labelNames: ['reason'],
       registers,
       collect() {
@@ -290,7 +301,7 @@ export class DaemonMetrics {
     });
     new Gauge({
       name: 'pumpwatch_ingest_pending_samples',
-      help: 'Samples waiting to be processed (only while overloaded, at most one per channel).',
+      help: 'Valid samples taken in and waiting for the detector (only while overloaded with shedding auto).',
       registers,
       collect() {
         const ingest = probes().ingest?.();
@@ -298,8 +309,17 @@ export class DaemonMetrics {
       },
     });
     new Gauge({
+      name: 'pumpwatch_ingest_max_wait_seconds',
+      help: 'Longest a queued sample waited for the detector in the latest half second (0 when nothing queued).',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest !== undefined) this.set(ingest.maxWaitMs / 1000);
+      },
+    });
+    new Gauge({
       name: 'pumpwatch_overloaded',
-      help: '1 while the gateway is overloaded and keeps only the latest sample of each channel (the overloaded technical alarm is active).',
+      help: '1 while the gateway is overloaded: its own thread has been near a full core (the overloaded technical alarm is active).',
       registers,
       collect() {
         const ingest = probes().ingest?.();
@@ -307,8 +327,17 @@ export class DaemonMetrics {
       },
     });
     new Gauge({
+      name: 'pumpwatch_cpu_share',
+      help: 'Share of one CPU core the gateway\'s own thread spent working in the latest half second (CPU time); the overload protection acts on it.',
+      registers,
+      collect() {
+        const ingest = probes().ingest?.();
+        if (ingest !== undefined) this.set(ingest.cpuShare);
+      },
+    });
+    new Gauge({
       name: 'pumpwatch_event_loop_utilization',
-      help: 'Share of the latest half second the event loop was busy (0–1); the overload protection acts on it.',
+      help: 'Share of the latest half second the event loop was busy (0–1, wall clock: time spent waiting for a core counts as busy). Informational; overload is decided on pumpwatch_cpu_share.',
       registers,
       collect() {
         const ingest = probes().ingest?.();
