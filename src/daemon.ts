@@ -15,6 +15,8 @@ import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
 import type { TelemetrySource } from './sources/source.js';
+import { createWardPage } from './web/page.js';
+import type { WardRoutes } from './web/server.js';
 
 /** How often silence is checked when no sample arrives to advance the clock. */
 const TICK_INTERVAL_MS = 1000;
@@ -40,6 +42,8 @@ export interface Daemon {
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
+  /** The ward page's routes, served by the ops HTTP server; undefined when ops.http.web is off. */
+  readonly page: WardRoutes | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,7 +93,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
   const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  const webOn = config.ops.http.enabled && config.ops.http.web.enabled;
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true, trace: webOn ? config.ops.http.web : undefined });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
@@ -121,7 +126,9 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       }),
     );
   }
-  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() });
+  const parts = { pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() };
+  ops.attach(parts);
+  const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks }) : undefined;
   const ticker = setInterval(() => {
     pipeline.tick();
     ops.ticked();
@@ -139,8 +146,10 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     acks,
     sources,
     ops,
+    page,
     async stop() {
       clearInterval(ticker);
+      page?.stop();
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();
