@@ -97,7 +97,8 @@ const round = (value: number, digits: number): number | null => {
 /** Why learning restarted, in words, from what changed between two samples. */
 function restartReason(trace: ChannelTrace, sample: TelemetrySample, kind: string): string {
   const rate = sample.rateMlPerH ?? Number.NaN;
-  if (trace.state !== '' && trace.state !== sample.state) return `${trace.state} → ${sample.state}`;
+  if (trace.state === '') return 'first sample';
+  if (trace.state !== sample.state) return `${trace.state} → ${sample.state}`;
   if (Number.isFinite(trace.rate) && rate !== trace.rate) return `rate ${trace.rate} → ${rate} mL/h`;
   if (Number.isFinite(trace.volumeInfused) && (sample.volumeInfusedMl ?? Number.POSITIVE_INFINITY) < trace.volumeInfused) return 'new syringe or infusion';
   return kind === 'startup' ? 'start-up' : 'resume (gap or change)';
