@@ -250,7 +250,8 @@ export class ChannelTraces implements AlarmSink {
       pressureMmHg,
       volumeMl,
       baselineMmHg,
-      markers: trace.markers.filter((marker) => tsMs.length === 0 || marker.atMs >= tsMs[0]!),
+      // A point is stamped with its last sample, so its bucket began up to one point earlier.
+      markers: trace.markers.filter((marker) => tsMs.length === 0 || marker.atMs > tsMs[0]! - this.#pointMs),
       slope,
     };
   }

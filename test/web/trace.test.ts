@@ -45,7 +45,7 @@ describe('chart history beside the detector', () => {
     feed({ ts: (ts += 1000), downstreamPressureMmHg: 20, rateMlPerH: 10 });
     for (let i = 0; i < 5; i++) feed({ ts: (ts += 1000), downstreamPressureMmHg: 20, rateMlPerH: 10 });
     feed({ ts: (ts += 1000), downstreamPressureMmHg: 400, rateMlPerH: 10, state: 'alarm', pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
-    feed({ ts: (ts += 1000), downstreamPressureMmHg: 20, rateMlPerH: 10 });
+    feed({ ts: ts + 1000, downstreamPressureMmHg: 20, rateMlPerH: 10 });
     const labels = traces.series('P1', '1')!.markers.map((marker) => `${marker.kind}: ${marker.label}`);
     expect(labels).toEqual([
       'restart: learning restarts: first sample',
