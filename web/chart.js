@@ -118,7 +118,7 @@ function describe(series) {
   const baseline = n > 0 ? series.baselineMmHg?.[n - 1] : null;
   const parts = [`${n} points`];
   if (last !== null && last !== undefined) parts.push(`latest ${last} mmHg`);
-  parts.push(baseline === null || baseline === undefined ? 'baseline: learning' : `learned baseline ${baseline} mmHg`);
+  if (series.baselineMmHg !== null) parts.push(baseline === null || baseline === undefined ? 'baseline: still learning' : `learned baseline ${baseline} mmHg`);
   if (series.slope) parts.push(`slope (purple): ${series.slope.label}`);
   return parts.join(' · ');
 }
