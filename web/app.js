@@ -17,7 +17,9 @@ const view = {
   chartFetchedAt: 0,
   chartLoading: false,
   rows: new Map(),
-  order: '',
+  channels: [],
+  list: [],
+  rowHeight: 0,
   filter: '',
   alarmIds: '',
 };
@@ -78,6 +80,9 @@ function renderAlarms(ward) {
   $('ack-by-row')?.toggleAttribute('hidden', !ward.allowAck);
 }
 
+/** Rows drawn beyond the visible ones, above and below, so scrolling never shows a gap. */
+const ROW_OVERSCAN = 10;
+
 function rowFor(key) {
   let row = view.rows.get(key);
   if (row === undefined) {
@@ -100,39 +105,71 @@ function setCell(row, index, text, className = '') {
 }
 
 function channelRank(channel) {
-  return (channel.alarm ? 10 * (PRIORITY_RANK[channel.alarm.priority] ?? 0) : 0) + (channel.link === 'lost' ? 5 : 0);
+  return (channel.alarmPriority ? 10 * (PRIORITY_RANK[channel.alarmPriority] ?? 0) : 0) + (channel.link === 'lost' ? 5 : 0);
 }
 
+/** Rows arrive as arrays (see channelColumns) to keep the stream small; the page works with objects. */
+function channelsOf(ward) {
+  const columns = ward.channelColumns;
+  return ward.channels.map((values) => {
+    const channel = {};
+    for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
+    return channel;
+  });
+}
+
+function fillRow(row, c, key, now, ward) {
+  row.dataset.pump = `${c.pumpId}/${c.channel}`;
+  row.className = `${c.alarmPriority ? `pw-row-alarm pw-priority-${c.alarmPriority}` : ''}${key === view.selected ? ' pw-selected' : ''}`;
+  setCell(row, 0, `${c.pumpId} / ${c.channel}`);
+  setCell(row, 1, c.alarmPriority ? `${c.alarmPriority.toUpperCase()}: ${c.alarmCondition}` : '–', c.alarmPriority ? `pw-cell-alarm pw-priority-${c.alarmPriority}` : '');
+  setCell(row, 2, c.drug === null ? '–' : `${c.vesicant ? '⚠ ' : ''}${c.drug}`, c.vesicant ? 'pw-vesicant pw-drug' : 'pw-drug');
+  row.cells[2].title = c.vesicant ? 'vesicant drug' : '';
+  setCell(row, 3, c.careArea === null ? '–' : `${c.careArea}${c.sensitiveArea ? '*' : ''}`);
+  setCell(row, 4, c.rateMlPerH === null ? '–' : String(c.rateMlPerH), 'pw-num');
+  setCell(row, 5, c.state || '–');
+  setCell(row, 6, c.pressureMmHg === null ? '–' : String(c.pressureMmHg), 'pw-num');
+  setCell(row, 7, c.link === 'lost' ? 'LOST' : 'live', c.link === 'lost' ? 'pw-lost' : '');
+  setCell(row, 8, age(now - c.lastTs), now - c.lastTs > ward.telemetryLostAfterSeconds * 1000 ? 'pw-lost pw-num' : 'pw-num');
+}
+
+function spacer(height) {
+  const row = el('tr', 'pw-spacer');
+  row.setAttribute('aria-hidden', 'true');
+  const cell = el('td');
+  cell.colSpan = 9;
+  cell.style.height = `${height}px`;
+  row.append(cell);
+  return row;
+}
+
+/**
+ * The ward table, sorted (alarming and lost channels first) and filtered; only the rows in view
+ * are in the DOM, so a thousand channels cost what thirty do.
+ */
 function renderWard(ward) {
   const now = serverNow();
   const filter = view.filter.toLowerCase();
-  const channels = ward.channels
+  const channels = view.channels
     .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
     .sort((a, b) => channelRank(b) - channelRank(a) || a.pumpId.localeCompare(b.pumpId) || a.channel.localeCompare(b.channel));
-  const seen = new Set();
-  for (const c of channels) {
+  view.list = channels;
+  const wrap = $('ward').closest('.pw-table-wrap');
+  const rowHeight = view.rowHeight || 28;
+  const first = Math.max(0, Math.floor(wrap.scrollTop / rowHeight) - ROW_OVERSCAN);
+  const last = Math.min(channels.length, Math.ceil((wrap.scrollTop + wrap.clientHeight) / rowHeight) + ROW_OVERSCAN);
+  const shown = [];
+  for (let index = first; index < last; index++) {
+    const c = channels[index];
     const key = keyOf(c.pumpId, c.channel);
-    seen.add(key);
     const row = rowFor(key);
-    row.dataset.pump = `${c.pumpId}/${c.channel}`;
-    row.className = `${c.alarm ? `pw-row-alarm pw-priority-${c.alarm.priority}` : ''}${key === view.selected ? ' pw-selected' : ''}`;
-    setCell(row, 0, `${c.pumpId} / ${c.channel}`);
-    setCell(row, 1, c.alarm ? `${c.alarm.priority.toUpperCase()}: ${c.alarm.condition}` : '–', c.alarm ? `pw-cell-alarm pw-priority-${c.alarm.priority}` : '');
-    setCell(row, 2, c.drug === null ? '–' : `${c.vesicant ? '⚠ ' : ''}${c.drug}`, c.vesicant ? 'pw-vesicant pw-drug' : 'pw-drug');
-    row.cells[2].title = c.vesicant ? 'vesicant drug' : '';
-    setCell(row, 3, c.careArea === null ? '–' : `${c.careArea}${c.sensitiveArea ? '*' : ''}`);
-    setCell(row, 4, c.rateMlPerH === null ? '–' : String(c.rateMlPerH), 'pw-num');
-    setCell(row, 5, c.state || '–');
-    setCell(row, 6, c.pressureMmHg === null ? '–' : String(c.pressureMmHg), 'pw-num');
-    setCell(row, 7, c.link === 'lost' ? 'LOST' : 'live', c.link === 'lost' ? 'pw-lost' : '');
-    setCell(row, 8, age(now - c.lastTs), now - c.lastTs > ward.telemetryLostAfterSeconds * 1000 ? 'pw-lost pw-num' : 'pw-num');
+    fillRow(row, c, key, now, ward);
+    shown.push(row);
   }
-  for (const key of view.rows.keys()) if (!seen.has(key)) view.rows.delete(key);
-  const order = channels.map((c) => keyOf(c.pumpId, c.channel)).join('\u0001');
-  if (order !== view.order) {
-    view.order = order;
-    $('ward').replaceChildren(...channels.map((c) => view.rows.get(keyOf(c.pumpId, c.channel))));
-  }
+  const keep = new Set(shown);
+  for (const [key, row] of view.rows) if (!keep.has(row)) view.rows.delete(key);
+  $('ward').replaceChildren(spacer(first * rowHeight), ...shown, spacer((channels.length - last) * rowHeight));
+  if (!view.rowHeight && shown.length > 0) view.rowHeight = shown[0].getBoundingClientRect().height || 28;
   $('channel-count').textContent = `(${ward.channels.length} channels)`;
 }
 
@@ -200,6 +237,7 @@ async function refreshChart(force) {
 
 function render(ward) {
   view.ward = ward;
+  view.channels = channelsOf(ward);
   view.receivedAt = Date.now();
   $('gateway').textContent = `${ward.gateway.site} · ${ward.gateway.ward} · ${ward.gateway.id}`;
   renderAlarms(ward);
@@ -207,8 +245,7 @@ function render(ward) {
   renderHealth(ward);
   renderEvents(ward);
   if (!view.pinned) {
-    const alarming = ward.channels.find((c) => c.alarm !== null);
-    const first = alarming ?? ward.channels[0];
+    const first = view.list[0];
     if (first !== undefined && keyOf(first.pumpId, first.channel) !== view.selected) select(keyOf(first.pumpId, first.channel), false);
   }
   // A new or ended alarm redraws the chart at once, so its marker shows with it.
@@ -270,6 +307,15 @@ function setUp() {
   $('filter').addEventListener('input', (event) => {
     view.filter = event.target.value;
     if (view.ward !== null) renderWard(view.ward);
+  });
+  let scrollQueued = false;
+  $('ward').closest('.pw-table-wrap').addEventListener('scroll', () => {
+    if (scrollQueued || view.ward === null) return;
+    scrollQueued = true;
+    requestAnimationFrame(() => {
+      scrollQueued = false;
+      renderWard(view.ward);
+    });
   });
   connect();
 }

@@ -10,18 +10,50 @@ export interface WardSnapshot {
   gateway: { id: string; site: string; ward: string };
   allowAck: boolean;
   telemetryLostAfterSeconds: number;
-  channels: WardChannel[];
+  /** Names of the fields of each `channels` row, in order. */
+  channelColumns: typeof CHANNEL_COLUMNS;
+  channels: WardChannelRow[];
   alarms: WardAlarm[];
   events: WardEvent[];
   health: WardHealth;
 }
 
-export interface WardChannel extends ChannelStatus {
-  /** `lost` while telemetry-lost is active on the channel. */
-  link: 'live' | 'lost';
-  /** The most urgent active clinical or advisory alarm on the channel. */
-  alarm: { condition: string; priority: string } | null;
-}
+/**
+ * One channel as a row of values, not an object: at 1,000 channels the keys would be most of the
+ * bytes sent to every page every second. `link` is `lost` while telemetry-lost is active; the
+ * alarm is the channel's most urgent active clinical or advisory alarm.
+ */
+export const CHANNEL_COLUMNS = [
+  'pumpId',
+  'channel',
+  'lastTs',
+  'state',
+  'rateMlPerH',
+  'pressureMmHg',
+  'drug',
+  'vesicant',
+  'careArea',
+  'sensitiveArea',
+  'link',
+  'alarmPriority',
+  'alarmCondition',
+] as const;
+
+export type WardChannelRow = [
+  pumpId: string,
+  channel: string,
+  lastTs: number,
+  state: string,
+  rateMlPerH: number | null,
+  pressureMmHg: number | null,
+  drug: string | null,
+  vesicant: boolean,
+  careArea: string | null,
+  sensitiveArea: boolean,
+  link: 'live' | 'lost',
+  alarmPriority: string | null,
+  alarmCondition: string | null,
+];
 
 export interface WardAlarm {
   alarmId: string;
@@ -97,10 +129,11 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
     });
   }
   alarms.sort((a, b) => (PRIORITY_RANK[b.priority] ?? 0) - (PRIORITY_RANK[a.priority] ?? 0) || a.raisedAt.localeCompare(b.raisedAt));
-  const channels: WardChannel[] = [];
-  for (const status of inputs.channels) {
-    const key = channelKey(status.pumpId, status.channel);
-    channels.push({ ...status, link: lost.has(key) ? 'lost' : 'live', alarm: worst.get(key) ?? null });
+  const channels: WardChannelRow[] = [];
+  for (const c of inputs.channels) {
+    const key = channelKey(c.pumpId, c.channel);
+    const alarm = worst.get(key);
+    channels.push([c.pumpId, c.channel, c.lastTs, c.state, c.rateMlPerH, c.pressureMmHg, c.drug, c.vesicant, c.careArea, c.sensitiveArea, lost.has(key) ? 'lost' : 'live', alarm?.priority ?? null, alarm?.condition ?? null]);
   }
   const events = inputs.recentEvents
     .slice(-EVENT_LOG_LENGTH)
@@ -112,6 +145,7 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
     gateway: inputs.gateway,
     allowAck: inputs.allowAck,
     telemetryLostAfterSeconds: inputs.telemetryLostAfterSeconds,
+    channelColumns: CHANNEL_COLUMNS,
     channels,
     alarms,
     events,

@@ -38,7 +38,7 @@ describe('pumpwatch replay --html', () => {
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       await page.goto(pathToFileURL(html).href);
-      await page.waitForFunction(`document.querySelectorAll('.uplot[data-points]').length === 2`, undefined, { timeout: 10_000 });
+      await page.locator('.uplot[data-points]').nth(1).waitFor({ timeout: 10_000 });
       const points = await page.evaluate<number[]>(`[...document.querySelectorAll('.uplot')].map((chart) => Number(chart.dataset.points))`);
       expect(points.every((n) => n > 5)).toBe(true);
       await expect(page.locator('.pw-markers').textContent()).resolves.toContain('downstream-occlusion raised (high)');

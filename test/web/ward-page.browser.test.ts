@@ -117,7 +117,10 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       await expect(alarmItem.textContent()).resolves.toMatch(/HIGH.*downstream-occlusion.*NICU-02/s);
 
       // The chart of the channel in view has drawn points, on both axes.
-      await page.waitForFunction(`Number(document.querySelector('#chart .pw-chart-volume .uplot')?.dataset.points ?? 0) >= 20`, undefined, { timeout: 10_000 });
+      // Polled from here: the page's CSP forbids the eval that waitForFunction's string predicates need.
+      await expect
+        .poll(() => page.evaluate<number>(`Number(document.querySelector('#chart .pw-chart-volume .uplot')?.dataset.points ?? 0)`), { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(20);
       const points = await page.evaluate<number[]>(`[...document.querySelectorAll('#chart .uplot')].map((chart) => Number(chart.dataset.points))`);
       expect(points).toHaveLength(2);
       expect(Math.min(...points)).toBeGreaterThanOrEqual(20);

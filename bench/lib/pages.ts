@@ -1,0 +1,40 @@
+import { browserMissing, launchChromium } from '../../test/helpers/browser.js';
+
+export interface OpenPages {
+  /** Per page: navigation start to the ward table listing every channel and a chart drawn, in ms (the page's own clock). */
+  firstRenderMs: number[];
+  /** Bytes of one whole-ward snapshot (what each page receives per second). */
+  snapshotBytes: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens `count` ward pages of the daemon at `port` in one headless Chromium, one after the other,
+ * each waiting until its table lists `channels` channels and a chart is drawn. Undefined when Chromium is missing.
+ */
+export async function openWardPages(port: number, count: number, channels: number): Promise<OpenPages | undefined> {
+  const missing = browserMissing();
+  if (missing !== undefined) {
+    console.log(`  ward pages not opened: ${missing}`);
+    return undefined;
+  }
+  const { context, close } = await launchChromium();
+  const firstRenderMs: number[] = [];
+  try {
+    for (let index = 0; index < count; index++) {
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${port}/`);
+      // Locators, not waitForFunction: the page's CSP forbids the eval that string predicates need.
+      await page.locator('#channel-count', { hasText: `(${channels} channels)` }).waitFor({ timeout: 60_000 });
+      await page.locator('#ward tr[data-pump]').first().waitFor({ timeout: 60_000 });
+      await page.locator('#chart .uplot').first().waitFor({ timeout: 60_000 });
+      firstRenderMs.push(await page.evaluate<number>('performance.now()'));
+    }
+    const state = await fetch(`http://127.0.0.1:${port}/api/state`);
+    const snapshotBytes = (await state.arrayBuffer()).byteLength;
+    return { firstRenderMs, snapshotBytes, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
