@@ -25,8 +25,12 @@ export async function openWardPages(port: number, count: number, channels: numbe
       const page = await context.newPage();
       await page.goto(`http://127.0.0.1:${port}/`);
       // Locators, not waitForFunction: the page's CSP forbids the eval that string predicates need.
-      await page.locator('#channel-count', { hasText: `(${channels} channels)` }).waitFor({ timeout: 60_000 });
       await page.locator('#ward tr[data-pump]').first().waitFor({ timeout: 60_000 });
+      const deadline = Date.now() + 60_000;
+      while ((await page.evaluate<number>(`Number(document.getElementById('channel-count').textContent.replace(/\\D/g, ''))`)) < channels) {
+        if (Date.now() > deadline) throw new Error(`PW_BENCH_PAGE: the page did not list ${channels} channels within 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await page.locator('#chart .uplot').first().waitFor({ timeout: 60_000 });
       firstRenderMs.push(await page.evaluate<number>('performance.now()'));
     }

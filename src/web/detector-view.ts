@@ -17,7 +17,7 @@ export interface DetectorChannelView {
   readonly drugLabel: string | undefined;
   readonly vesicant: boolean;
   readonly sensitiveArea: boolean;
-  /** Least-squares line through the block means the detector holds for this segment (its recent trend), or null. */
+  /** Rise over volume across the block means the detector holds for this segment (its recent trend), or null. */
   judgedSlope(): JudgedSlope | null;
 }
 
@@ -62,33 +62,14 @@ class LineStateView implements DetectorChannelView {
     const st = this.#state;
     const n = st.fineCount;
     if (n < 2) return null;
-    let sumV = 0;
-    let sumP = 0;
-    for (let back = 0; back < n; back++) {
-      sumV += st.fineV(back);
-      sumP += st.fineP(back);
-    }
-    const meanV = sumV / n;
-    const meanP = sumP / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (let back = 0; back < n; back++) {
-      const dv = st.fineV(back) - meanV;
-      sxx += dv * dv;
-      sxy += dv * (st.fineP(back) - meanP);
-    }
-    if (sxx <= 0) return null;
-    const slope = sxy / sxx;
+    // Rise over volume from the oldest held block to the newest, as the occlusion test measures it.
     const fromVolumeMl = st.fineV(n - 1);
     const toVolumeMl = st.fineV(0);
-    return {
-      fromVolumeMl,
-      fromMmHg: meanP + slope * (fromVolumeMl - meanV),
-      toVolumeMl,
-      toMmHg: meanP + slope * (toVolumeMl - meanV),
-      slopeMmHgPerMl: slope,
-      label: `trend of the detector's last ${n} blocks: ${Math.round(slope)} mmHg/mL`,
-    };
+    if (toVolumeMl <= fromVolumeMl) return null;
+    const fromMmHg = st.fineP(n - 1);
+    const toMmHg = st.fineP(0);
+    const slope = (toMmHg - fromMmHg) / (toVolumeMl - fromVolumeMl);
+    return { fromVolumeMl, fromMmHg, toVolumeMl, toMmHg, slopeMmHgPerMl: slope, label: `rise over the detector's last ${n} blocks: ${Math.round(slope)} mmHg/mL` };
   }
 }
 

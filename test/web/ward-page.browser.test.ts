@@ -130,6 +130,10 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       const shot = join(OUT_DIR, 'ward-page-alarm.png');
       await page.screenshot({ path: shot });
       console.log(`[browser] screenshot with the alarm active: ${shot}`);
+      // A tablet in portrait: one column, alarms first.
+      await page.setViewportSize({ width: 800, height: 1280 });
+      await page.screenshot({ path: join(OUT_DIR, 'ward-page-tablet.png') });
+      await page.setViewportSize({ width: 1366, height: 768 });
 
       const ended = eventFrom((await station.waitFor((m) => isOcclusion(eventFrom(m.text), 'ended'), { description: 'occlusion ended', timeoutMs: 90_000 })).text);
       await alarmItem.waitFor({ state: 'detached', timeout: 5000 });
