@@ -46,9 +46,9 @@ export interface WebBenchResult {
   options: WebBenchOptions;
   ring: { pointsPerChannel: number; bytesPerChannel: number; typedArrayBytesPerChannel: number };
   firstRenderMs: number[];
-  firstRenderTaskMs: number[];
-  /** Main-thread task time of all open pages together per wall second (1 = one core busy). */
-  pagesBusyShare: number | null;
+  firstRenderCpuMs: number[];
+  /** CPU of the browser with every page open, in cores. */
+  browserCores: number | null;
   snapshotBytes: number | null;
   phases: Phase[];
 }
@@ -100,8 +100,8 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
   });
   const phases: Phase[] = [];
   let firstRenderMs: number[] = [];
-  let firstRenderTaskMs: number[] = [];
-  let pagesBusyShare: number | null = null;
+  let firstRenderCpuMs: number[] = [];
+  let browserCores: number | null = null;
   let snapshotBytes: number | null = null;
   const measure = async (pages: number) => {
     await sleep(options.warmupSeconds * 1000);
@@ -130,11 +130,11 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
     if (pages !== undefined) {
       try {
         firstRenderMs = pages.firstRenderMs;
-        firstRenderTaskMs = pages.firstRenderTaskMs;
+        firstRenderCpuMs = pages.firstRenderCpuMs;
         snapshotBytes = pages.snapshotBytes;
-        log(`  first render (navigation → ${options.channels} rows and a chart): ${firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms wall, ${firstRenderTaskMs.map((ms) => Math.round(ms)).join(', ')} ms main-thread tasks`);
-        const [busy] = await Promise.all([pages.busyShare(options.measureSeconds), measure(options.pages)]);
-        pagesBusyShare = busy;
+        log(`  first render (navigation → ${options.channels} rows and a chart): ${firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms wall, ${firstRenderCpuMs.map((ms) => Math.round(ms)).join(', ')} ms browser CPU`);
+        const [cores] = await Promise.all([pages.browserCores(options.warmupSeconds + options.measureSeconds), measure(options.pages)]);
+        browserCores = cores;
       } finally {
         await pages.close();
       }
@@ -143,7 +143,7 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
     rig.setRate(0);
     await rig.stop();
   }
-  return { bench: 'web', machine, options, ring, firstRenderMs, firstRenderTaskMs, pagesBusyShare, snapshotBytes, phases };
+  return { bench: 'web', machine, options, ring, firstRenderMs, firstRenderCpuMs, browserCores, snapshotBytes, phases };
 }
 
 export function formatWebBench(result: WebBenchResult): string {
@@ -164,8 +164,8 @@ export function formatWebBench(result: WebBenchResult): string {
   return [
     `ward page: ${result.options.channels} channels × ${result.options.hz} Hz through Mosquitto; ${result.options.measureSeconds} s measured per phase; cpu in cores`,
     table(rows),
-    `first render of each page (navigation → every row and a chart drawn): ${render}; main-thread task time up to it ${result.firstRenderTaskMs.map((ms) => Math.round(ms)).join(', ')} ms`,
-    `the ${result.options.pages} open pages' main threads together: ${result.pagesBusyShare === null ? '–' : `${(result.pagesBusyShare * 1000).toFixed(0)} ms of tasks per second`}`,
+    `first render of each page (navigation → every row and a chart drawn): ${render}; browser CPU spent on it ${result.firstRenderCpuMs.map((ms) => Math.round(ms)).join(', ')} ms`,
+    `Chromium with the ${result.options.pages} pages open: ${result.browserCores === null ? '–' : `${result.browserCores.toFixed(3)} cores`}`,
     `one ward snapshot (sent to each page every second): ${result.snapshotBytes === null ? '–' : `${formatNumber(result.snapshotBytes / 1024)} KiB`}`,
     `chart ring: ${result.ring.pointsPerChannel} points per channel; ${formatNumber(result.ring.bytesPerChannel)} B per channel measured (typed arrays alone ${formatNumber(result.ring.typedArrayBytesPerChannel)} B), plus up to 64 markers`,
     machineLine(result.machine),

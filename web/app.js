@@ -114,6 +114,7 @@ function channelsOf(ward) {
   return ward.channels.map((values) => {
     const channel = {};
     for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
+    channel.key = keyOf(channel.pumpId, channel.channel);
     return channel;
   });
 }
@@ -152,7 +153,7 @@ function renderWard(ward) {
   const filter = view.filter.toLowerCase();
   const channels = view.channels
     .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
-    .sort((a, b) => channelRank(b) - channelRank(a) || a.pumpId.localeCompare(b.pumpId) || a.channel.localeCompare(b.channel));
+    .sort((a, b) => channelRank(b) - channelRank(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   view.list = channels;
   const wrap = $('ward').closest('.pw-table-wrap');
   const rowHeight = view.rowHeight || 28;
@@ -161,9 +162,8 @@ function renderWard(ward) {
   const shown = [];
   for (let index = first; index < last; index++) {
     const c = channels[index];
-    const key = keyOf(c.pumpId, c.channel);
-    const row = rowFor(key);
-    fillRow(row, c, key, now, ward);
+    const row = rowFor(c.key);
+    fillRow(row, c, c.key, now, ward);
     shown.push(row);
   }
   const keep = new Set(shown);

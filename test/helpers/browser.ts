@@ -16,7 +16,7 @@ export function browserMissing(): string | undefined {
  * Headless Chromium that makes no connection of its own (no updates, sync, QUIC or
  * background networking), with a fresh profile each time.
  */
-export async function launchChromium(viewport = { width: 1366, height: 768 }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(viewport = { width: 1366, height: 768 }): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
   const profile = await mkdtemp(join(tmpdir(), 'pumpwatch-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     viewport,
@@ -35,6 +35,7 @@ export async function launchChromium(viewport = { width: 1366, height: 768 }): P
   });
   return {
     context,
+    profile,
     close: async () => {
       await context.close();
       await rm(profile, { recursive: true, force: true });
