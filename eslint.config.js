@@ -19,6 +19,18 @@ export default tseslint.config(
     },
   },
   {
+    // The ward page's own scripts run in the browser, as plain ES modules with no build step.
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { project: false, projectService: false },
+      globals: Object.fromEntries(
+        ['window', 'document', 'globalThis', 'localStorage', 'fetch', 'EventSource', 'HTMLButtonElement', 'devicePixelRatio', 'setInterval', 'URL', 'requestAnimationFrame'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -1,5 +1,6 @@
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
+import { openWardPages, type OpenPages } from './lib/pages.js';
 import { cores, rssOf, startRig, type Snapshot } from './lib/rig.js';
 import type { SeenEvent } from './lib/station.js';
 
@@ -21,6 +22,8 @@ export interface E2eOptions {
   measureSeconds: number;
   probes: number;
   probeIntervalMs: number;
+  /** Ward pages held open in headless Chromium throughout (0: none). */
+  pages: number;
 }
 
 export const DEFAULT_E2E: E2eOptions = {
@@ -32,6 +35,7 @@ export const DEFAULT_E2E: E2eOptions = {
   measureSeconds: 6,
   probes: 20,
   probeIntervalMs: 1000,
+  pages: 0,
 };
 
 export interface E2eStep {
@@ -129,8 +133,15 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E, log: (line:
     maxSeconds: options.rates.length * stepSeconds + 120,
   });
   const steps: E2eStep[] = [];
+  let pages: OpenPages | undefined;
   try {
     log(`e2e: ${rig.channels} channels + ${options.probes} probes, pumpwatch ready in ${Math.round(rig.daemon.startupMs)} ms (${options.runtime})`);
+    if (options.pages > 0) {
+      // The pages need every channel on screen before the steps begin, so the ward is fed a little first.
+      rig.setRate(options.rates[0] ?? 1000);
+      pages = await openWardPages(rig.daemon.port, options.pages, Math.min(rig.channels, options.channels));
+      log(`  ${options.pages} ward pages open (first render ${pages?.firstRenderMs.map((ms) => Math.round(ms)).join(', ') ?? '–'} ms)`);
+    }
     for (const offered of options.rates) {
       rig.setRate(offered);
       await sleep(options.warmupSeconds * 1000);
@@ -144,6 +155,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E, log: (line:
       );
     }
   } finally {
+    await pages?.close();
     rig.setRate(0);
     await rig.stop();
   }
@@ -189,7 +201,7 @@ export function formatE2eBench(result: E2eResult): string {
     ]),
   ];
   return [
-    `e2e through Mosquitto: ${result.channels} channels, ${result.options.publishers} publisher processes, QoS 0; ${result.options.warmupSeconds} s warm-up + ${result.options.measureSeconds} s measured per step; cpu in cores`,
+    `e2e through Mosquitto: ${result.channels} channels, ${result.options.publishers} publisher processes, QoS 0; ${result.options.warmupSeconds} s warm-up + ${result.options.measureSeconds} s measured per step; cpu in cores; ${result.options.pages} ward pages open`,
     table(rows),
     `peak: pumpwatch ${formatNumber(result.peak.pumpwatchPerSecond)}/s, plain subscriber ${formatNumber(result.peak.plainPerSecond)}/s, ratio at pumpwatch's peak ${result.peak.ratioAtPeak}; start-up to ready ${result.startupMs} ms (${result.options.runtime})`,
     machineLine(result.machine),

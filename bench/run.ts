@@ -10,8 +10,9 @@ import type { DaemonRuntime } from './lib/daemon-process.js';
 import { RESULTS_DIRECTORY, writeResult } from './lib/report.js';
 import { DEFAULT_MEMORY, formatMemoryBench, runMemoryBench } from './memory.js';
 import { DEFAULT_OVERLOAD, formatOverloadBench, runOverloadBench } from './overload.js';
+import { DEFAULT_WEB_BENCH, formatWebBench, runWebBench } from './web.js';
 
-const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overload] [capacity] [options]
+const USAGE = `Usage: npm run bench -- [detector] [cost] [e2e] [memory] [overload] [capacity] [web] [options]
 
 With no name, runs them all (about twelve minutes). Each prints a table and writes JSON to
 out/bench/<name>.json; capacity also writes out/bench/capacity.svg. Needs mosquitto on the PATH
@@ -22,14 +23,16 @@ out/bench/<name>.json; capacity also writes out/bench/capacity.svg. Needs mosqui
                       source through tsx (no build; tsx adds ~25 MiB RSS and start-up time)
   --rates A,B,…       e2e: offered samples/s per step (default ${DEFAULT_E2E.rates.join(',')})
   --channels N        e2e: simulated channels (default ${DEFAULT_E2E.channels})
-  --measure S         e2e: measured seconds per step (default ${DEFAULT_E2E.measureSeconds})
+  --measure S         e2e and web: measured seconds per step (defaults ${DEFAULT_E2E.measureSeconds} and ${DEFAULT_WEB_BENCH.measureSeconds})
+  --pages N           e2e: ward pages kept open in headless Chromium during the steps (default 0);
+                      web: pages opened (default ${DEFAULT_WEB_BENCH.pages})
   --sizes A,B,…       memory: channel counts (default ${DEFAULT_MEMORY.channelCounts.join(',')})
   --factors A,B,…     overload: flood factors over nominal (default ${DEFAULT_OVERLOAD.factors.join(',')})
   --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})
   --repetitions N     capacity: blasts of ${DEFAULT_CAPACITY.blastMessages} messages (default ${DEFAULT_CAPACITY.repetitions})
   --curve A,B,…       capacity: offered load steps as multiples of capacity (default ${DEFAULT_CAPACITY.factors.join(',')})`;
 
-const BENCHES = ['detector', 'cost', 'e2e', 'memory', 'overload', 'capacity'] as const;
+const BENCHES = ['detector', 'cost', 'e2e', 'memory', 'overload', 'capacity', 'web'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const { values, positionals } = parseArgs({
@@ -45,6 +48,7 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     repetitions: { type: 'string' },
     curve: { type: 'string' },
+    pages: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -99,8 +103,19 @@ for (const name of selected) {
       rates: numbers(values.rates, DEFAULT_E2E.rates),
       channels: number(values.channels, DEFAULT_E2E.channels),
       measureSeconds: number(values.measure, DEFAULT_E2E.measureSeconds),
+      pages: values.pages === undefined ? 0 : number(values.pages, 0),
     });
     [text, result] = [formatE2eBench(e2e), e2e];
+  } else if (name === 'web') {
+    const web = await runWebBench({
+      ...DEFAULT_WEB_BENCH,
+      brokerUrl,
+      runtime,
+      channels: number(values.channels, DEFAULT_WEB_BENCH.channels),
+      measureSeconds: number(values.measure, DEFAULT_WEB_BENCH.measureSeconds),
+      pages: number(values.pages, DEFAULT_WEB_BENCH.pages),
+    });
+    [text, result] = [formatWebBench(web), web];
   } else if (name === 'memory') {
     const memory = await runMemoryBench({
       ...DEFAULT_MEMORY,

@@ -19,6 +19,8 @@ import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
 import type { TelemetrySource } from './sources/source.js';
+import { createWardPage } from './web/page.js';
+import type { WardRoutes } from './web/server.js';
 
 /** How often silence is checked when no sample arrives to advance the clock. */
 const TICK_INTERVAL_MS = 1000;
@@ -48,6 +50,8 @@ export interface Daemon {
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
+  /** The ward page's routes, served by the ops HTTP server; undefined when ops.http.web is off. */
+  readonly page: WardRoutes | undefined;
   stop(): Promise<void>;
 }
 
@@ -101,7 +105,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   const pcd04 = config.pcd04.enabled ? createPcd04(config, { journal, writer, logger, clock, report }) : undefined;
   if (pcd04 !== undefined) registerPcd04Metrics(ops.metrics.registry, { counters: pcd04.reporter.counters, get connected() { return pcd04.reporter.connected; }, stats: () => pcd04.outbox.stats() });
   const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true });
+  const webOn = config.ops.http.enabled && config.ops.http.web.enabled;
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true, trace: webOn ? config.ops.http.web : undefined });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
@@ -135,7 +140,9 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       }),
     );
   }
-  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() });
+  const parts = { pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() };
+  ops.attach(parts);
+  const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks }) : undefined;
   const ticker = setInterval(() => {
     pipeline.tick();
     ops.ticked();
@@ -154,8 +161,10 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     acks,
     sources,
     ops,
+    page,
     async stop() {
       clearInterval(ticker);
+      page?.stop();
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();

@@ -10,6 +10,8 @@ import type { Logger } from './log.js';
 import type { Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
+import { DetectorView } from './web/detector-view.js';
+import { ChannelTraces, type TraceSettings } from './web/trace.js';
 
 /** How often, at most, silence is checked as time advances. */
 const SILENCE_CHECK_INTERVAL_MS = 1000;
@@ -23,6 +25,8 @@ export interface PipelineOptions {
   restoredAlarms?: readonly RestoredAlarm[];
   /** True where stations acknowledge (the daemon): unacknowledged alarms then escalate. */
   escalate?: boolean;
+  /** Keep chart history per channel beside the detector (the ward page, replay --html). */
+  trace?: TraceSettings | undefined;
 }
 
 /**
@@ -32,6 +36,8 @@ export interface PipelineOptions {
 export class Pipeline {
   readonly alarms: AlarmManager;
   readonly rejects: RejectLedger;
+  /** Chart history and recent alarm events, when asked for. */
+  readonly traces: ChannelTraces | undefined;
   readonly #clock: Clock;
   readonly #pumpAlarms: PumpAlarmRelay;
   readonly #silence: SilenceWatch;
@@ -39,12 +45,14 @@ export class Pipeline {
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
-  constructor({ config, clock, logger, sinks, restoredAlarms = [], escalate = false }: PipelineOptions) {
+  constructor({ config, clock, logger, sinks, restoredAlarms = [], escalate = false, trace }: PipelineOptions) {
     this.#clock = clock;
+    // The traces are an alarm sink, so they exist before the detector they read (only once samples flow).
+    this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ inspect: (pumpId, channel) => this.#lineWatch.inspect(pumpId, channel) }));
     this.alarms = new AlarmManager({
       identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
       clock,
-      sinks,
+      sinks: this.traces === undefined ? sinks : [...sinks, this.traces],
       priorities: config.alarms.priorities,
       policy: alarmPolicy(config.alarms, { escalate }),
     });
@@ -82,6 +90,7 @@ export class Pipeline {
     this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now);
     this.#pumpAlarms.onSample(sample);
     this.#lineWatch.onSample(sample);
+    this.traces?.onSample(sample);
     this.tick();
   }
 

@@ -22,6 +22,8 @@ export interface DaemonProcessOptions {
 /** The real `pumpwatch run` in a process of its own, watched through its ops HTTP endpoint. */
 export interface DaemonProcess {
   readonly pid: number;
+  /** The ops HTTP port (metrics, health, the ward page). */
+  readonly port: number;
   /** From spawning the process to the first 200 from /readyz. */
   readonly startupMs: number;
   readonly logPath: string;
@@ -109,6 +111,7 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
   const startupMs = performance.now() - startedMs;
   return {
     pid: child.pid!,
+    port,
     startupMs,
     logPath,
     async metrics() {

@@ -1,7 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import type { AlarmEvent } from '../alarms/event.js';
 import { createSettableClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
@@ -11,10 +14,12 @@ import { readJsonlTelemetry } from '../sources/jsonl-file.js';
 import { CaptureError, replayCapture } from '../protocols/capture.js';
 import type { ProtocolId } from '../protocols/protocol.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
+import { replayPage, REPLAY_TRACE } from '../web/replay-page.js';
+import type { ChannelTraces, TraceSettings } from '../web/trace.js';
 import { loadConfigArg } from './config-arg.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
-export const REPLAY_USAGE = `Usage: pumpwatch replay FILE|- [--protocol alaris|fresenius] [--config FILE] [--out FILE] [--quiet]
+export const REPLAY_USAGE = `Usage: pumpwatch replay FILE|- [--protocol alaris|fresenius] [--config FILE] [--out FILE] [--html FILE [--channel PUMP[/CH]]...] [--quiet]
 
 Runs recorded telemetry (JSON lines, telemetry v1) through the same detector and alarm manager as
 the daemon, with each sample's own time as the clock. Alarm events go to stdout (or --out) as JSON
@@ -25,10 +30,15 @@ lines; logs and the summary go to stderr. The same input and config give byte-id
                   through the same host session as on the gateway first (docs/protocols.md)
   --config FILE   detection and gateway settings (default: built-in defaults)
   --out FILE      write alarm events here instead of stdout
+  --html FILE     also write a self-contained HTML page for an incident review: each channel's
+                  pressure against time and volume, the learned baseline, learning restarts and
+                  alarms, and every alarm event (opens offline; nothing is fetched)
+  --channel NAME  with --html: only this pump or pump/channel (repeatable); default: every
+                  channel that alarmed, or every channel when none did
   --quiet         no summary on stderr
 
-Exit codes: 0 replayed (rejected lines are counted in the summary), 2 usage error,
-3 invalid configuration, 4 input unreadable.`;
+Exit codes: 0 replayed (rejected lines are counted in the summary), 1 the --html page could not
+be written, 2 usage error, 3 invalid configuration, 4 input unreadable.`;
 
 /** Lines longer than this in a recording are refused as frame-too-long. */
 const MAX_RECORDED_LINE_BYTES = 1 << 20;
@@ -38,6 +48,8 @@ export interface ReplaySummary {
   accepted: number;
   rejected: Partial<Record<string, number>>;
   alarmEvents: number;
+  /** With `keepCharts`: the chart history and every alarm event. */
+  charts?: { traces: ChannelTraces; events: AlarmEvent[] };
 }
 
 export interface CaptureReplaySummary extends ReplaySummary {
@@ -56,10 +68,12 @@ export async function replayCaptureTelemetry(input: Readable, protocol: Protocol
 }
 
 /** The replay core: no files, no process; used by the command and by the evaluator. */
-export async function replayTelemetry(input: Readable, output: Writable, config: Config, logger: Logger): Promise<ReplaySummary> {
+export async function replayTelemetry(input: Readable, output: Writable, config: Config, logger: Logger, options: { keepCharts?: TraceSettings } = {}): Promise<ReplaySummary> {
   const clock = createSettableClock();
   const writer = new JsonlAlarmWriter(output);
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer] });
+  const events: AlarmEvent[] = [];
+  const sinks = options.keepCharts === undefined ? [writer] : [writer, { deliver: (event: AlarmEvent) => void events.push(event) }];
+  const pipeline = new Pipeline({ config, clock, logger, sinks, trace: options.keepCharts });
   await readJsonlTelemetry(
     input,
     {
@@ -71,7 +85,9 @@ export async function replayTelemetry(input: Readable, output: Writable, config:
     },
     { maxFrameBytes: MAX_RECORDED_LINE_BYTES, maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100 },
   );
-  return { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount };
+  const summary: ReplaySummary = { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount };
+  if (pipeline.traces !== undefined) summary.charts = { traces: pipeline.traces, events };
+  return summary;
 }
 
 async function openInput(path: string, io: CliIo): Promise<Readable> {
@@ -89,7 +105,15 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     parsed = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, out: { type: 'string' }, protocol: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string' },
+        out: { type: 'string' },
+        protocol: { type: 'string' },
+        html: { type: 'string' },
+        channel: { type: 'string', multiple: true },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (error) {
@@ -124,7 +148,7 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   const logger = createLogger(config.logging.level, stderrDestination(io));
   let summary: ReplaySummary & Partial<Pick<CaptureReplaySummary, 'badLines' | 'badLineDetails'>>;
   try {
-    summary = protocol === undefined ? await replayTelemetry(input, output, config, logger) : await replayCaptureTelemetry(input, protocol, output, config, logger);
+    summary = protocol === undefined ? await replayTelemetry(input, output, config, logger, values.html === undefined ? {} : { keepCharts: REPLAY_TRACE }) : await replayCaptureTelemetry(input, protocol, output, config, logger);
   } catch (error) {
     if (!(error instanceof CaptureError)) throw error;
     writeLine(io.stderr, `pumpwatch replay: ${inputPath}: ${error.message}`);
@@ -133,6 +157,16 @@ export async function replayCommand(argv: string[], io: CliIo): Promise<number> 
   if (output !== io.stdout) {
     output.end();
     await finished(output);
+  }
+  if (values.html !== undefined && summary.charts !== undefined) {
+    const page = replayPage({ source: inputPath === '-' ? 'standard input' : basename(inputPath), ...summary.charts, channels: values.channel ?? [], accepted: summary.accepted });
+    try {
+      await writeFile(values.html, page);
+    } catch (error) {
+      writeLine(io.stderr, `pumpwatch replay: cannot write ${values.html} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      return EXIT.failure;
+    }
+    if (values.quiet !== true) writeLine(io.stderr, `incident page written to ${values.html} (${Math.round(Buffer.byteLength(page) / 1024)} KiB)`);
   }
   if (values.quiet !== true) {
     const rejected = REJECT_REASONS.filter((reason) => (summary.rejected[reason] ?? 0) > 0)

@@ -2,11 +2,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describeIssues } from '../telemetry/decode.js';
+import { MIN_WEB_TOKEN_LENGTH } from '../web/auth.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** Secrets live apart from the config object so that logging the config can never leak them. */
 export interface Secrets {
   mqttPassword?: string;
+  /** The ward page's access token (ops.http.web.tokenFile). */
+  webToken?: string;
 }
 
 export interface LoadedConfig {
@@ -117,6 +120,13 @@ export async function loadConfigText(text: string, sourceName: string, env: Node
     const password = await readSecretFile(config.mqtt.passwordFile, 'mqtt.passwordFile', env);
     if (Array.isArray(password)) return { ok: false, problems: password };
     secrets.mqttPassword = password;
+  }
+  const tokenFile = config.ops.http.web.tokenFile;
+  if (tokenFile !== undefined) {
+    const token = await readSecretFile(tokenFile, 'ops.http.web.tokenFile', env);
+    if (Array.isArray(token)) return { ok: false, problems: token };
+    if (token.length < MIN_WEB_TOKEN_LENGTH) return { ok: false, problems: [`ops.http.web.tokenFile: the token is ${token.length} characters; use at least ${MIN_WEB_TOKEN_LENGTH} (e.g. openssl rand -hex 24)`] };
+    secrets.webToken = token;
   }
   const keyFile = config.mqtt.tls?.keyFile;
   const keyProblem = keyFile === undefined ? undefined : await exposedKeyProblem(keyFile, env);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from '../web/auth.js';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
 import { Pcd04Schema } from './pcd04.js';
@@ -297,9 +298,32 @@ export const ConfigSchema = z
             enabled: z.boolean().default(true),
             host: z.string().min(1).default('127.0.0.1').describe('no authentication: keep it on loopback or a management network'),
             port: z.number().int().min(0).max(65_535).default(9464),
+            web: z
+              .strictObject({
+                enabled: z.boolean().default(true).describe('the live ward page at / on the same server'),
+                tokenFile: z
+                  .string()
+                  .min(1)
+                  .optional()
+                  .describe('file holding the access token the page needs when host is not loopback; relative paths resolve against $CREDENTIALS_DIRECTORY when set'),
+                allowAck: z.boolean().default(false).describe('let the page acknowledge alarms (same path as station acks; `by` is recorded)'),
+                historyMinutes: z.number().int().min(5).max(24 * 60).default(120).describe('chart history kept per channel'),
+                pointSeconds: seconds(1, 600).default(4).describe('one chart point per channel per this many seconds (mean pressure)'),
+              })
+              .prefault({})
+              .describe('live ward page: read-only unless allowAck; beyond loopback it needs tokenFile'),
+          })
+          .superRefine((http, context) => {
+            if (http.enabled && http.web.enabled && http.web.tokenFile === undefined && !isLoopbackHost(http.host)) {
+              context.addIssue({
+                code: 'custom',
+                path: ['web', 'tokenFile'],
+                message: `the ward page is bound beyond loopback (host ${http.host}) and needs an access token: set ops.http.web.tokenFile, or web.enabled: false`,
+              });
+            }
           })
           .prefault({})
-          .describe('GET /metrics (Prometheus), /healthz, /readyz'),
+          .describe('GET /metrics (Prometheus), /healthz, /readyz and the ward page'),
         watchdog: z
           .strictObject({
             maxEventLoopLagSeconds: seconds(0.05, 60).default(2).describe('a longer stall withholds the systemd watchdog ping'),

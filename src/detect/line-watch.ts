@@ -93,6 +93,11 @@ export class LineWatch {
     return this.#channels.size;
   }
 
+  /** A channel's state for inspection (the ward page); undefined before its first sample. Never write to it. */
+  inspect(pumpId: string, channel: string): Readonly<LineState> | undefined {
+    return this.#channels.get(pumpId, channel);
+  }
+
   onSample(sample: TelemetrySample): void {
     const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
     const ts = sample.ts;

@@ -1,70 +1,29 @@
+import { chartDocument, chartSlot, escapeHtml as escape } from '../web/assets.js';
+import type { ChannelSeries, ChartMarker } from '../web/series.js';
 import type { EvaluationResult, ExampleTrace } from './evaluate.js';
 import { millilitres, minutes, percent } from './format.js';
 import type { Row } from './summary.js';
 
-const WIDTH = 760;
-const HEIGHT = 220;
-const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
-
-const COLOURS: Record<string, string> = {
-  onset: '#1a7f37',
-  end: '#8c959f',
-  'downstream-occlusion': '#cf222e',
-  'possible-infiltration': '#bc4c00',
-  'recurrent-occlusion': '#8250df',
-  pump: '#24292f',
-};
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-}
-
-function niceStep(span: number, ticks: number): number {
-  const raw = span / ticks;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const scaled = raw / power;
-  return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
-}
-
-/** One trace as inline SVG: pressure against minutes, with the true onset and every detection marked. */
-export function traceSvg(trace: ExampleTrace): string {
-  const origin = trace.onsetMs ?? trace.alarms[0]?.atMs ?? trace.startMs;
-  const x0 = (trace.startMs - origin) / 60_000;
-  const x1 = (trace.endMs - origin) / 60_000;
-  const values = trace.points.map((point) => point[1]);
-  let y0 = values.length > 0 ? Math.min(...values) : 0;
-  let y1 = values.length > 0 ? Math.max(...values) : 1;
-  if (y1 - y0 < 10) {
-    const middle = (y0 + y1) / 2;
-    y0 = middle - 5;
-    y1 = middle + 5;
-  }
-  const plotW = WIDTH - PAD.left - PAD.right;
-  const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const sx = (minute: number) => PAD.left + ((minute - x0) / (x1 - x0)) * plotW;
-  const sy = (mmHg: number) => PAD.top + (1 - (mmHg - y0) / (y1 - y0)) * plotH;
-  const atX = (ms: number) => sx((ms - origin) / 60_000);
-  const parts: string[] = [];
-  const xStep = niceStep(x1 - x0, 8);
-  for (let tick = Math.ceil(x0 / xStep) * xStep; tick <= x1; tick += xStep) {
-    parts.push(`<line x1="${sx(tick).toFixed(1)}" x2="${sx(tick).toFixed(1)}" y1="${PAD.top}" y2="${HEIGHT - PAD.bottom}" class="grid"/>`);
-    parts.push(`<text x="${sx(tick).toFixed(1)}" y="${HEIGHT - 10}" text-anchor="middle">${Number(tick.toFixed(6))}</text>`);
-  }
-  const yStep = niceStep(y1 - y0, 5);
-  for (let tick = Math.ceil(y0 / yStep) * yStep; tick <= y1; tick += yStep) {
-    parts.push(`<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${sy(tick).toFixed(1)}" y2="${sy(tick).toFixed(1)}" class="grid"/>`);
-    parts.push(`<text x="${PAD.left - 6}" y="${(sy(tick) + 4).toFixed(1)}" text-anchor="end">${Number(tick.toFixed(6))}</text>`);
-  }
-  const marker = (ms: number, colour: string, label: string, dashed: boolean) =>
-    `<line x1="${atX(ms).toFixed(1)}" x2="${atX(ms).toFixed(1)}" y1="${PAD.top}" y2="${HEIGHT - PAD.bottom}" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="5 4"' : ''}><title>${escape(label)}</title></line>`;
-  if (trace.onsetMs !== null) parts.push(marker(trace.onsetMs, COLOURS['onset']!, 'true onset', true));
-  if (trace.eventEndMs !== null && trace.eventEndMs <= trace.endMs) parts.push(marker(trace.eventEndMs, COLOURS['end']!, 'event ends', true));
-  for (const ms of trace.pumpAlarmMs) parts.push(marker(ms, COLOURS['pump']!, "pump's own occlusion alarm", false));
-  for (const alarm of trace.alarms) parts.push(marker(alarm.atMs, COLOURS[alarm.condition] ?? '#0969da', `${alarm.condition} (${alarm.source})`, alarm.source !== 'pressure-trend'));
-  const line = trace.points.map((point) => `${atX(point[0]).toFixed(1)},${sy(point[1]).toFixed(1)}`).join(' ');
-  parts.push(`<polyline points="${line}" class="trace"/>`);
-  parts.push(`<text x="${PAD.left + 4}" y="${PAD.top + 12}" class="axis">mmHg · minutes from ${trace.onsetMs === null ? 'the alarm' : 'true onset'}</text>`);
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escape(trace.title)}">${parts.join('')}</svg>`;
+/** One example trace as the ward page's chart input: pressure against minutes from the true onset, every detection marked. */
+export function traceSeries(trace: ExampleTrace): ChannelSeries {
+  const markers: ChartMarker[] = [];
+  if (trace.onsetMs !== null) markers.push({ atMs: trace.onsetMs, volumeMl: null, kind: 'onset', label: 'true onset' });
+  if (trace.eventEndMs !== null && trace.eventEndMs <= trace.endMs) markers.push({ atMs: trace.eventEndMs, volumeMl: null, kind: 'event-end', label: 'event ends' });
+  for (const atMs of trace.pumpAlarmMs) markers.push({ atMs, volumeMl: null, kind: 'pump', label: "pump's own occlusion alarm" });
+  for (const alarm of trace.alarms) markers.push({ atMs: alarm.atMs, volumeMl: null, kind: 'raised', label: `${alarm.condition} (${alarm.source})` });
+  markers.sort((a, b) => a.atMs - b.atMs);
+  return {
+    pumpId: trace.pumpId,
+    channel: trace.channel,
+    title: trace.title,
+    tsMs: trace.points.map((point) => point[0]),
+    pressureMmHg: trace.points.map((point) => point[1]),
+    volumeMl: null,
+    baselineMmHg: null,
+    markers,
+    slope: null,
+    originMs: trace.onsetMs ?? trace.alarms[0]?.atMs ?? trace.startMs,
+  };
 }
 
 function htmlTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -90,21 +49,16 @@ export function renderHtml(result: EvaluationResult, heading: string): string {
     s.targets.map((t) => [t.name, t.value === null ? '–' : t.unit === '' ? percent(t.value) : `${t.value.toFixed(t.unit === '/pump-day' ? 3 : 2)} ${t.unit}`, t.target, t.met === null ? '–' : t.met ? 'yes' : 'no', t.basis]),
   );
   const examples = result.examples
-    .map((trace) => `<figure><figcaption><b>${escape(trace.title)}</b> — ${escape(trace.note)} <span class="muted">(${escape(trace.run)})</span></figcaption>${traceSvg(trace)}</figure>`)
+    .map((trace, index) => `<figure><figcaption><b>${escape(trace.title)}</b> — ${escape(trace.note)} <span class="muted">(${escape(trace.run)})</span></figcaption>${chartSlot(index)}</figure>`)
     .join('\n');
-  const legend = Object.entries({ 'true onset': 'onset', 'event end': 'end', 'downstream-occlusion': 'downstream-occlusion', 'possible-infiltration': 'possible-infiltration', 'recurrent-occlusion': 'recurrent-occlusion', "pump's own alarm": 'pump' })
-    .map(([label, key]) => `<span style="color:${COLOURS[key]!}">▮ ${escape(label)}</span>`)
-    .join(' ');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>pumpwatch evaluation</title>
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#24292f;padding:0 1em}
+  return chartDocument({
+    title: 'pumpwatch evaluation',
+    style: `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#24292f;padding:0 1em}
 table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{padding:.2em .6em;border-bottom:1px solid #d0d7de;text-align:right}
 thead th{background:#f6f8fa}tbody th{text-align:left;font-weight:normal}
-svg{background:#fff;border:1px solid #d0d7de}svg text{font-size:11px;fill:#57606a}.grid{stroke:#eaeef2}.trace{fill:none;stroke:#0969da;stroke-width:1.2}
-figure{margin:1em 0}figcaption{margin-bottom:.3em}.muted{color:#57606a}
-</style></head><body>
-<h1>pumpwatch evaluation</h1>
+figure{margin:1em 0}figcaption{margin-bottom:.3em}.muted{color:#57606a}`,
+    series: result.examples.map(traceSeries),
+    body: `<h1>pumpwatch evaluation</h1>
 <p>${escape(heading)}</p>
 <p class="muted">Simulated telemetry run through the same decoder, detector and alarm manager as <code>pumpwatch replay</code>. pumpwatch is decision support: it adds earlier warnings; it does not replace the pump\u2019s alarms or hourly site checks. The simulator is a model; figures on real pumps will differ.</p>
 <h2>Targets</h2>${targets}
@@ -116,9 +70,8 @@ ${htmlTable(['site', 'mL/h', 'n', 'pumpwatch', 'median', 'p90', 'volume', 'pump 
 <h2>False alarms per pump-day</h2><p class="muted">One pump channel for 24 h, outside true events.</p>
 ${htmlTable(['family', 'pump-days', 'occlusion (trend)', 'occlusion (relayed)', 'infiltration', 'recurrent', "pump's own occlusion"], s.falseAlarms.map((r) => [r.family, r.channelDays.toFixed(1), r.occlusionTrendPerDay.toFixed(3), r.occlusionRelayedPerDay.toFixed(3), r.infiltrationPerDay.toFixed(3), r.recurrentPerDay.toFixed(3), r.pumpOwnOcclusionPerDay.toFixed(3)]))}
 <h2>Artefacts</h2>${htmlTable(['artefact', 'n', 'silent'], s.artefacts.map((r) => [r.kind, String(r.n), percent(r.silentShare)]))}
-<h2>Example traces</h2><p>${legend}; dashed detection lines are relayed pump alarms.</p>
+<h2>Example traces</h2><p class="muted">Pressure against minutes from the true onset (or the alarm), drawn by the ward page's chart code. Vertical lines: true onset and event end (dashed), pumpwatch's detections (red, named in the list under each chart with the finding's source), the pump's own occlusion alarm (black).</p>
 ${examples}
-<h2>Runs</h2>${htmlTable(['run', 'samples', 'rejected', 'channels', 'alarms', 'seconds'], result.runs.map((r) => [r.name, String(r.samples), String(r.rejected), String(r.channels), String(r.alarms), r.seconds.toFixed(1)]))}
-</body></html>
-`;
+<h2>Runs</h2>${htmlTable(['run', 'samples', 'rejected', 'channels', 'alarms', 'seconds'], result.runs.map((r) => [r.name, String(r.samples), String(r.rejected), String(r.channels), String(r.alarms), r.seconds.toFixed(1)]))}`,
+  });
 }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import type { WardRoutes } from '../web/server.js';
 import type { HealthReport } from './health.js';
 
 export interface OpsHttpOptions {
@@ -12,6 +13,8 @@ export interface OpsHttpOptions {
   liveness: () => HealthReport;
   /** `/readyz`: every configured source and the broker are up. */
   readiness: () => HealthReport;
+  /** The ward page (`/`, `/assets/*`, `/api/*`, `/login`), when enabled. */
+  web?: Pick<WardRoutes, 'handle'> | undefined;
   logger: Logger;
 }
 
@@ -21,8 +24,8 @@ export interface OpsHttpServer {
   close(): Promise<void>;
 }
 
-/** Prometheus scrapes, curl and load balancers: a handful at a time; more is a misbehaving client. */
-const MAX_CONNECTIONS = 32;
+/** Prometheus scrapes, curl, load balancers and a few open ward pages (two connections each); more is a misbehaving client. */
+const MAX_CONNECTIONS = 64;
 const HEADERS_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -42,13 +45,15 @@ function sendHealth(response: ServerResponse, report: HealthReport, head: boolea
 }
 
 /**
- * `/metrics` (Prometheus text), `/healthz` and `/readyz` (200 or 503 with the checks as JSON).
- * Read-only, no authentication: bind it to loopback (the default) or a management network only.
+ * `/metrics` (Prometheus text), `/healthz` and `/readyz` (200 or 503 with the checks as JSON):
+ * read-only, no authentication, so bind it to loopback (the default) or a management network.
+ * The ward page, when given, answers first for its own paths and checks its own token.
  */
 export async function startOpsHttp(options: OpsHttpOptions): Promise<OpsHttpServer> {
   const logger = options.logger.child({ component: 'ops-http' });
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (options.web !== undefined && (await options.web.handle(request, response))) return;
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) {
       response.setHeader('Allow', 'GET, HEAD');

@@ -221,6 +221,7 @@ export class Supervisor {
         scrape: () => scrapeRegistries(registries),
         liveness: () => daemon.ops.liveness(),
         readiness: () => daemon.ops.readiness(),
+        web: daemon.page,
         logger,
       });
     } catch (error) {

@@ -36,7 +36,9 @@ describe('pumpwatch evaluate', () => {
     expect(json.summary.targets.length).toBeGreaterThan(0);
     const html = await readFile(join(out, 'evaluation.html'), 'utf8');
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).not.toMatch(/<script|<link|src="http/);
+    // Self-contained: the chart code and uPlot are inlined; nothing is loaded from anywhere.
+    expect(html).not.toMatch(/<(script|link|img)[^>]*(src|href)=/);
+    expect(html).toContain('data-series="0"');
   });
 
   it('refuses an unknown seed set with a usage error', async () => {

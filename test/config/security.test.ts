@@ -91,8 +91,13 @@ describe('the password file', () => {
 });
 
 describe('the ops endpoint', () => {
-  it('listens on loopback port 9464 by default', async () => {
+  it('listens on loopback port 9464 by default, its ward page read-only and without a token', async () => {
     const result = await load('{}');
-    expect(result.ok && result.value.config.ops.http).toEqual({ enabled: true, host: '127.0.0.1', port: 9464 });
+    expect(result.ok && result.value.config.ops.http).toEqual({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 9464,
+      web: { enabled: true, allowAck: false, historyMinutes: 120, pointSeconds: 4 },
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExampleTrace } from '../../src/evaluate/evaluate.js';
-import { traceSvg } from '../../src/evaluate/html.js';
+import { traceSeries } from '../../src/evaluate/html.js';
+import { chartDocument, chartSlot } from '../../src/web/assets.js';
 
 const trace: ExampleTrace = {
   title: 'Full occlusion <clamp>',
@@ -17,19 +18,25 @@ const trace: ExampleTrace = {
   note: 'raised after 3 min',
 };
 
-describe('example trace SVG', () => {
-  it('draws the pressure and marks the true onset, the detection and the pump alarm', () => {
-    const svg = traceSvg(trace);
-    expect(svg).toMatch(/^<svg [^>]*>.*<\/svg>$/s);
-    expect(svg).toContain('<polyline');
-    expect(svg).toContain('<title>true onset</title>');
-    expect(svg).toContain('<title>downstream-occlusion (pressure-trend)</title>');
-    expect(svg).toContain("<title>pump&#39;s own occlusion alarm</title>");
+describe('example traces, drawn by the ward page\'s chart code', () => {
+  it('become chart series: pressure against minutes from the true onset, with the onset, the detection and the pump alarm marked', () => {
+    const series = traceSeries(trace);
+    expect(series.originMs).toBe(30 * 60_000);
+    expect(series.tsMs).toHaveLength(60);
+    expect(series.pressureMmHg[59]).toBe(8 + 29 * 5);
+    expect(series.volumeMl).toBeNull();
+    expect(series.markers.map((marker) => `${marker.kind}@${marker.atMs / 60_000}: ${marker.label}`)).toEqual([
+      'onset@30: true onset',
+      'raised@33: downstream-occlusion (pressure-trend)',
+      "pump@55: pump's own occlusion alarm",
+    ]);
   });
 
-  it('escapes text and links to nothing outside the file', () => {
-    const svg = traceSvg(trace);
-    expect(svg).toContain('Full occlusion &#60;clamp&#62;');
-    expect(svg).not.toMatch(/https?:/);
+  it('go into a self-contained page: text escaped, nothing linked from outside the file', () => {
+    const page = chartDocument({ title: 'pumpwatch evaluation', body: `<h1>x</h1>${chartSlot(0)}`, series: [traceSeries(trace)] });
+    expect(page).toContain('Full occlusion \\u003cclamp>');
+    expect(page).not.toContain('Full occlusion <clamp>');
+    expect(page.match(/<(script|link|img)[^>]*(src|href)=/g)).toBeNull();
+    expect(page).toContain('export function drawChannelCharts');
   });
 });

@@ -126,7 +126,7 @@ describe('the supervisor', () => {
     const first = await ward();
     await first.supervisor.start(first.loaded);
     const second = await ward();
-    const loaded = { ...second.loaded, config: { ...second.loaded.config, ops: { ...second.loaded.config.ops, http: { enabled: true, host: '127.0.0.1', port: first.supervisor.httpAddress!.port } } } };
+    const loaded = { ...second.loaded, config: { ...second.loaded.config, ops: { ...second.loaded.config.ops, http: { ...second.loaded.config.ops.http, port: first.supervisor.httpAddress!.port } } } };
     await second.supervisor.start(loaded);
     expect([second.supervisor.daemon !== undefined, second.supervisor.httpAddress, second.withCode('PW_OPS_HTTP_LISTEN_FAILED').length]).toEqual([true, undefined, 1]);
   });

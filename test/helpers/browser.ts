@@ -1,0 +1,44 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+/** Debian's chromium (installed by .ci/run); playwright-core never downloads a browser. */
+export const CHROMIUM_PATH = process.env.PUMPWATCH_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why browser tests cannot run here, or undefined when they can. */
+export function browserMissing(): string | undefined {
+  return existsSync(CHROMIUM_PATH) ? undefined : `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium; .ci/run installs it)`;
+}
+
+/**
+ * Headless Chromium that makes no connection of its own (no updates, sync, QUIC or
+ * background networking), with a fresh profile each time.
+ */
+export async function launchChromium(viewport = { width: 1366, height: 768 }): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
+  const profile = await mkdtemp(join(tmpdir(), 'pumpwatch-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    viewport,
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    profile,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import type { AlarmEvent } from '../../src/alarms/event.js';
+import { createSettableClock } from '../../src/clock.js';
+import { ConfigSchema } from '../../src/config/schema.js';
+import { Pipeline } from '../../src/pipeline.js';
+import type { TelemetrySample } from '../../src/telemetry/sample.js';
+import { captureLog } from '../helpers/log-capture.js';
+
+const T0 = Date.UTC(2026, 0, 1, 8);
+
+function setUp(historyMinutes: number, pointSeconds: number) {
+  const config = ConfigSchema.parse({ gateway: { id: 'gw-trace' } });
+  const clock = createSettableClock();
+  const events: AlarmEvent[] = [];
+  const pipeline = new Pipeline({ config, clock, logger: captureLog('warn').logger, sinks: [{ deliver: (event) => events.push(event) }], trace: { historyMinutes, pointSeconds } });
+  const feed = (sample: Partial<TelemetrySample> & { ts: number }) => {
+    clock.set(sample.ts);
+    pipeline.accept({ pumpId: 'P1', channel: '1', state: 'infusing', rateMlPerH: 5, volumeInfusedMl: 1, ...sample });
+  };
+  return { pipeline, traces: pipeline.traces!, feed, events };
+}
+
+describe('chart history beside the detector', () => {
+  it('keeps at most historyMinutes of points per channel, one mean per pointSeconds, newest last', () => {
+    const { traces, feed } = setUp(5, 10);
+    expect(traces.capacity).toBe(30);
+    for (let second = 0; second < 3600; second++) feed({ ts: T0 + second * 1000, downstreamPressureMmHg: second % 10 === 9 ? 30 : 20 });
+    const series = traces.series('P1', '1')!;
+    // 30 closed points and the one still being averaged.
+    expect(series.tsMs).toHaveLength(31);
+    expect(series.tsMs.at(-1)).toBe(T0 + 3599 * 1000);
+    expect(series.tsMs.every((ts, index) => index === 0 || ts > series.tsMs[index - 1]!)).toBe(true);
+    // Each point is the mean of its ten samples (nine at 20, one at 30).
+    expect(series.pressureMmHg.slice(0, 30).every((value) => value === 21)).toBe(true);
+    // The volume axis is the detector's: 5 mL/h for the hour shown.
+    const volumes = series.volumeMl!.filter((value): value is number => value !== null);
+    expect(volumes.at(-1)! - volumes[0]!).toBeCloseTo((5 * 300) / 3600, 1);
+    expect(traces.series('P1', '2')).toBeUndefined();
+  });
+
+  it('marks the detector\'s segment restarts with why, and alarms where they were raised and ended', () => {
+    const { traces, feed, events } = setUp(60, 1);
+    let ts = T0;
+    for (let i = 0; i < 60; i++) feed({ ts: (ts += 1000), downstreamPressureMmHg: 20 });
+    feed({ ts: (ts += 1000), downstreamPressureMmHg: 20, rateMlPerH: 10 });
+    for (let i = 0; i < 5; i++) feed({ ts: (ts += 1000), downstreamPressureMmHg: 20, rateMlPerH: 10 });
+    feed({ ts: (ts += 1000), downstreamPressureMmHg: 400, rateMlPerH: 10, state: 'alarm', pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    feed({ ts: ts + 1000, downstreamPressureMmHg: 20, rateMlPerH: 10 });
+    const labels = traces.series('P1', '1')!.markers.map((marker) => `${marker.kind}: ${marker.label}`);
+    expect(labels).toEqual([
+      'restart: learning restarts: first sample',
+      'restart: learning restarts: rate 5 → 10 mL/h',
+      'raised: downstream-occlusion raised (high)',
+      'ended: downstream-occlusion ended (high)',
+      'restart: learning restarts: alarm → infusing',
+    ]);
+    expect(traces.recentEvents().map((event) => event.event)).toEqual(events.map((event) => event.event));
+  });
+
+  it('lists each channel with what the ward table needs', () => {
+    const { traces, feed } = setUp(60, 1);
+    feed({ ts: T0, downstreamPressureMmHg: 22.26, drug: { name: 'calcium gluconate' }, careArea: 'NICU' });
+    expect([...traces.statuses()]).toEqual([
+      {
+        pumpId: 'P1',
+        channel: '1',
+        lastTs: T0,
+        state: 'infusing',
+        rateMlPerH: 5,
+        pressureMmHg: 22.3,
+        volumeInfusedMl: 1,
+        drug: 'calcium gluconate',
+        vesicant: true,
+        careArea: 'NICU',
+        sensitiveArea: true,
+      },
+    ]);
+  });
+});
