@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { Finding } from '../detect/finding.js';
+import type { Finding } from './finding.js';
 import { CONDITION_DEFAULTS } from './conditions.js';
 import {
   ALARM_EVENT_VERSION,

@@ -1,4 +1,4 @@
-import { FrameBuffer } from '../sources/frame-buffer.js';
+import { FrameBuffer } from './frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import type { InfusionState } from '../telemetry/sample.js';
 import { crc16CcittFalse, readHex, toHex } from './crc.js';

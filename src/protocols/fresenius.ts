@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { FrameBuffer } from '../sources/frame-buffer.js';
+import { FrameBuffer } from './frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import type { InfusionState } from '../telemetry/sample.js';
 import { complementSum8, readHex, toHex } from './crc.js';

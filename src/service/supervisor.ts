@@ -4,12 +4,12 @@ import type { ConfigResult, LoadedConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
 import { systemTimers, type Timers } from '../sources/serial.js';
-import { createLagWindow } from './event-loop.js';
-import { describeFailures, evaluateHealth, type HealthCheck } from './health.js';
-import { startOpsHttp, type OpsHttpServer } from './http.js';
-import { scrapeRegistries } from './metrics.js';
-import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
-import { createWatchdog } from './watchdog.js';
+import { createLagWindow } from '../ops/event-loop.js';
+import { describeFailures, evaluateHealth, type HealthCheck } from '../ops/health.js';
+import { startOpsHttp, type OpsHttpServer } from '../ops/http.js';
+import { scrapeRegistries } from '../ops/metrics.js';
+import { createSystemdNotifier, type SystemdNotifier } from '../ops/systemd-notify.js';
+import { createWatchdog } from '../ops/watchdog.js';
 
 export interface SupervisorDeps {
   configPath: string;
