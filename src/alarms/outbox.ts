@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import { MqttError } from '../mqtt/errors.js';
 import type { AlarmEvent, AlarmPriority } from './event.js';
@@ -16,13 +16,6 @@ export interface AlarmTransport {
   onConnected(listener: () => void): () => void;
 }
 
-export interface OutboxTimers {
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
 export interface AlarmOutboxOptions {
   journal: AlarmJournal;
   transport: AlarmTransport;
@@ -36,7 +29,7 @@ export interface AlarmOutboxOptions {
   maxAttempts: number;
   /** An event undelivered this long raises delivery-failure. */
   stalledAfterMs: number;
-  timers?: OutboxTimers;
+  timers?: Timers;
 }
 
 export interface OutboxStats {
@@ -72,13 +65,6 @@ const RETRY_BACKOFF_MS = 500;
 const DURABILITY_RETRY_MS = 5000;
 const PRIORITY_INDEX: Record<AlarmPriority, number> = { high: 0, medium: 1, low: 2 };
 
-const systemTimers: OutboxTimers = {
-  setInterval: (callback, ms) => setInterval(callback, ms),
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 function describeError(error: unknown): { code: string; reasonCode: number | undefined; message: string } {
   if (error instanceof MqttError) return { code: error.code, reasonCode: error.reasonCode, message: error.message };
   return { code: 'PW_DELIVERY_FAILED', reasonCode: undefined, message: error instanceof Error ? error.message : String(error) };
@@ -99,7 +85,7 @@ function describeError(error: unknown): { code: string; reasonCode: number | und
 export class AlarmOutbox implements AlarmSink {
   readonly #options: AlarmOutboxOptions;
   readonly #logger: Logger;
-  readonly #timers: OutboxTimers;
+  readonly #timers: Timers;
   /** Ready to send, one stack per priority: the newest is on top. */
   readonly #ready: Delivery[][] = [[], [], []];
   /** Sent when a connection dropped right after: sent one at a time, after everything else. */

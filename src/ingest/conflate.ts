@@ -1,3 +1,4 @@
+import type { MonotonicClock } from '../clock.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 
 /** Why a sample was dropped unprocessed. Stable: metrics and tests match on them. */
@@ -16,8 +17,7 @@ export interface ConflatingQueueOptions {
   maxPending: number;
   /** Longest stretch spent processing before the event loop reads its sockets again. */
   drainBudgetMs: number;
-  /** Monotonic milliseconds. */
-  now: () => number;
+  monotonic: MonotonicClock;
   /** Runs `task` once pending I/O has been handled (`setImmediate` in the daemon). */
   schedule: (task: () => void) => void;
   /** A sample whose processing threw; the queue carries on with the next. */
@@ -127,17 +127,17 @@ export class ConflatingQueue {
 
   #drainSlice(): void {
     this.#drainScheduled = false;
-    const { now, drainBudgetMs } = this.#options;
-    const startedMs = now();
+    const { monotonic, drainBudgetMs } = this.#options;
+    const startedMs = monotonic.elapsedMs();
     let processed = 0;
     while (this.#count > 0) {
       this.#processSafely(this.#takeOldest());
       processed++;
       // Reading the clock costs more than a sample's arithmetic: look every 32 samples.
-      if ((processed & 31) === 0 && now() - startedMs >= drainBudgetMs) break;
+      if ((processed & 31) === 0 && monotonic.elapsedMs() - startedMs >= drainBudgetMs) break;
     }
     this.#drainedSamples += processed;
-    this.#drainedMs += now() - startedMs;
+    this.#drainedMs += monotonic.elapsedMs() - startedMs;
     if (this.#count > 0) {
       this.#drainScheduled = true;
       this.#options.schedule(this.#drain);

@@ -1,5 +1,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { TechnicalReport } from '../alarms/manager.js';
+import { monotonicClock, systemTimers, type MonotonicClock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { ConflatingQueue, SHED_REASONS, type ShedReason } from './conflate.js';
@@ -24,15 +25,15 @@ export interface IngestStatus {
   shed: Readonly<Record<ShedReason, number>>;
 }
 
-/** The timers and probes the guard needs; tests replace them to drive it by hand. */
+/** The clock, timers and probes the guard needs; tests replace them to drive it by hand. */
 export interface IngestGuardRuntime {
   /** Event-loop utilisation since the previous call (0–1). */
   utilization: () => number;
-  /** Monotonic milliseconds. */
-  now: () => number;
+  monotonic: MonotonicClock;
+  /** Runs `task` once pending I/O has been handled. */
   schedule: (task: () => void) => void;
-  /** Calls `observe` every `windowMs`; returns a stop function. */
-  every: (windowMs: number, observe: () => void) => () => void;
+  /** Closes a load window every `LOAD_WINDOW_MS`. */
+  timers: Pick<Timers, 'setInterval' | 'clearInterval'>;
 }
 
 export interface IngestGuardOptions {
@@ -61,13 +62,9 @@ function eventLoopUtilization(): () => number {
 export function systemIngestRuntime(): IngestGuardRuntime {
   return {
     utilization: eventLoopUtilization(),
-    now: () => performance.now(),
+    monotonic: monotonicClock,
     schedule: (task) => setImmediate(task),
-    every(windowMs, observe) {
-      const timer = setInterval(observe, windowMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
+    timers: systemTimers,
   };
 }
 
@@ -82,7 +79,7 @@ export class IngestGuard {
   readonly #queue: ConflatingQueue;
   readonly #watch: OverloadWatch;
   readonly #runtime: IngestGuardRuntime;
-  readonly #stopTimer: () => void;
+  readonly #windowTimer: unknown;
   #received = 0;
   #windowStartMs: number;
   #windowReceived = 0;
@@ -99,7 +96,7 @@ export class IngestGuard {
       process: options.process,
       maxPending: settings.maxPendingSamples,
       drainBudgetMs: DRAIN_BUDGET_MS,
-      now: runtime.now,
+      monotonic: runtime.monotonic,
       schedule: runtime.schedule,
       onError: (error, sample) =>
         logger.error({ code: 'PW_INGEST_PROCESS_FAILED', pumpId: sample.pumpId, channel: sample.channel, error: (error as Error).message }, 'processing a sample threw'),
@@ -122,8 +119,8 @@ export class IngestGuard {
         }
       },
     });
-    this.#windowStartMs = runtime.now();
-    this.#stopTimer = runtime.every(LOAD_WINDOW_MS, () => this.observe());
+    this.#windowStartMs = runtime.monotonic.elapsedMs();
+    this.#windowTimer = runtime.timers.setInterval(() => this.observe(), LOAD_WINDOW_MS);
   }
 
   offer(sample: TelemetrySample): void {
@@ -133,7 +130,7 @@ export class IngestGuard {
 
   /** Closes one load window: measures it and lets the overload watch decide. The timer calls it. */
   observe(): void {
-    const nowMs = this.#runtime.now();
+    const nowMs = this.#runtime.monotonic.elapsedMs();
     const shedTotal = this.#queue.shedTotal;
     const drained = this.#queue.drained;
     const drainedSamples = drained.samples - this.#windowDrained.samples;
@@ -171,7 +168,7 @@ export class IngestGuard {
 
   /** Stops watching and processes what still waits, so nothing already received is lost. */
   stop(): void {
-    this.#stopTimer();
+    this.#runtime.timers.clearInterval(this.#windowTimer);
     this.#queue.setConflating(false);
     this.#queue.flush();
   }

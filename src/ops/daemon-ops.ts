@@ -1,8 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
 import type { AlarmTransport } from '../alarms/outbox.js';
-import type { Clock } from '../clock.js';
+import { monotonicClock, type Clock, type MonotonicClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { TelemetrySource } from '../sources/source.js';
@@ -22,8 +21,8 @@ export interface OpsParts {
 
 export interface DaemonOpsOptions {
   config: Pick<Config, 'mqtt' | 'ops'>;
-  /** Monotonic milliseconds; `performance.now` unless a test steps it. */
-  now?: () => number;
+  /** Steps the tick age; the system's monotonic clock unless a test steps it. */
+  monotonic?: MonotonicClock;
 }
 
 /**
@@ -86,19 +85,19 @@ function channelStates(parts: OpsParts): Record<string, number> {
 }
 
 export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
-  const now = options.now ?? (() => performance.now());
+  const monotonic = options.monotonic ?? monotonicClock;
   const { config } = options;
   const metrics = new DaemonMetrics();
   const maxTickAgeMs = config.ops.watchdog.maxTickAgeSeconds * 1000;
   const tlsInsecure = config.mqtt.tls?.rejectUnauthorized === false;
-  let lastTickMs = now();
+  let lastTickMs = monotonic.elapsedMs();
   let parts: OpsParts | undefined;
 
   const livenessChecks: HealthCheck[] = [
     {
       name: 'detector',
       check() {
-        const ageMs = now() - lastTickMs;
+        const ageMs = monotonic.elapsedMs() - lastTickMs;
         return ageMs <= maxTickAgeMs ? undefined : `last tick ${Math.round(ageMs / 1000)} s ago (limit ${maxTickAgeMs / 1000} s)`;
       },
     },
@@ -128,7 +127,7 @@ export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
     observeTransport: (transport, clock) =>
       observeDeliveries(transport, { acknowledged: (latencyMs) => metrics.deliveryAcknowledged(latencyMs), failed: (code) => metrics.deliveryFailed(code) }, clock),
     ticked() {
-      lastTickMs = now();
+      lastTickMs = monotonic.elapsedMs();
     },
     attach(attached) {
       parts = attached;

@@ -1,9 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { monotonicClock, systemTimers, type MonotonicClock, type TimeoutTimers } from '../clock.js';
 import type { ConfigResult, LoadedConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
 import { createLogger, type Logger } from '../log.js';
-import { systemTimers, type Timers } from '../sources/serial.js';
 import { createLagWindow } from '../ops/event-loop.js';
 import { describeFailures, evaluateHealth, type HealthCheck } from '../ops/health.js';
 import { startOpsHttp, type OpsHttpServer } from '../ops/http.js';
@@ -23,9 +22,8 @@ export interface SupervisorDeps {
   /** Process-wide metrics, scraped beside the daemon's own. */
   processRegistry?: Registry;
   pid?: number;
-  timers?: Timers;
-  /** Monotonic milliseconds. */
-  now?: () => number;
+  timers?: TimeoutTimers;
+  monotonic?: MonotonicClock;
 }
 
 export type ReloadOutcome = 'restarted' | 'invalid' | 'restored-previous';
@@ -61,7 +59,7 @@ function statusLine(daemon: Daemon): string {
  */
 export class Supervisor {
   readonly #deps: SupervisorDeps;
-  readonly #now: () => number;
+  readonly #monotonic: MonotonicClock;
   #notifier: SystemdNotifier | undefined;
   #runtime: Runtime | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
@@ -69,7 +67,7 @@ export class Supervisor {
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? (() => performance.now());
+    this.#monotonic = deps.monotonic ?? monotonicClock;
     this.#notifier = deps.notifier;
   }
 
@@ -192,7 +190,7 @@ export class Supervisor {
         maxEventLoopLagMs: config.ops.watchdog.maxEventLoopLagSeconds * 1000,
         checks: [progress],
         lag,
-        now: this.#now,
+        monotonic: this.#monotonic,
         timers: this.#deps.timers ?? systemTimers,
         logger,
         onAttempt: (outcome) => daemon.ops.metrics.watchdogAttempt(outcome),

@@ -1,6 +1,6 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, systemTimers, type Clock, type TimeoutTimers } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { HostSession, HostSessionStats, PumpChannelRef } from '../protocols/protocol.js';
@@ -11,17 +11,6 @@ import type { TelemetrySource } from './source.js';
 export type SerialLinkState = 'opening' | 'open' | 'waiting-to-reopen' | 'stopped';
 export type SerialLinkListener = (state: SerialLinkState, source: SerialSource) => void;
 
-/** Timer functions, injected so tests can step through the reopen backoff without waiting. */
-export interface Timers {
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /** Link supervision: the pipeline watches a port's pumps with the port's deadline (see `Pipeline.watchChannel`). */
 export interface LinkWatch {
   watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void;
@@ -31,7 +20,8 @@ export interface SerialSourceDeps {
   /** `@serialport/bindings-cpp` in production (see `loadSystemSerialBinding`), `MockBinding` in tests. */
   binding: BindingInterface;
   logger: Logger;
-  timers?: Timers;
+  /** Injected so tests can step through the reopen backoff without waiting. */
+  timers?: TimeoutTimers;
   /** Stamps samples of protocols whose frames carry no time. */
   clock?: Clock;
   /** A line may carry an array of samples; more than this is refused as `too-many-samples`. */
@@ -74,7 +64,7 @@ export class SerialSource implements TelemetrySource {
   readonly config: SerialPortConfig;
   readonly #binding: BindingInterface;
   readonly #logger: Logger;
-  readonly #timers: Timers;
+  readonly #timers: TimeoutTimers;
   readonly #session: HostSession;
   readonly #linkWatch: LinkWatch | undefined;
   readonly #listeners = new Set<SerialLinkListener>();

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent, AlarmPriority } from '../../src/alarms/event.js';
 import { AlarmJournal, JOURNAL_FILE, type JournalFs } from '../../src/alarms/journal.js';
 import type { AlarmSnapshot, TechnicalReport } from '../../src/alarms/manager.js';
-import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type AlarmTransport, type OutboxTimers } from '../../src/alarms/outbox.js';
-import { createSettableClock, type SettableClock } from '../../src/clock.js';
+import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type AlarmTransport } from '../../src/alarms/outbox.js';
+import { createSettableClock, type SettableClock, type Timers } from '../../src/clock.js';
 import { MqttError } from '../../src/mqtt/errors.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -141,7 +141,7 @@ class FakeTransport implements AlarmTransport {
 function manualTimers(clock: SettableClock) {
   let nextId = 1;
   const timers = new Map<number, { at: number; every: number | undefined; callback: () => void }>();
-  const api: OutboxTimers = {
+  const api: Timers = {
     setInterval: (callback, ms) => {
       const id = nextId++;
       timers.set(id, { at: clock.now() + ms, every: ms, callback });

@@ -20,7 +20,7 @@ function rig(options: Partial<ConflatingQueueOptions> & { costMs?: number } = {}
     },
     maxPending: 100,
     drainBudgetMs: 10,
-    now: () => nowMs,
+    monotonic: { elapsedMs: () => nowMs },
     schedule: (task) => tasks.push(task),
     onError: (error) => errors.push(error),
     ...options,

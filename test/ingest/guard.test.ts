@@ -13,13 +13,16 @@ function rig() {
   let timerStopped = false;
   const runtime: IngestGuardRuntime = {
     utilization: () => utilization,
-    now: () => nowMs,
+    monotonic: { elapsedMs: () => nowMs },
     schedule: (task) => tasks.push(task),
-    every: (_windowMs, callback) => {
-      observe = callback;
-      return () => {
+    timers: {
+      setInterval: (callback) => {
+        observe = callback;
+        return 1;
+      },
+      clearInterval: () => {
         timerStopped = true;
-      };
+      },
     },
   };
   const processed: TelemetrySample[] = [];
