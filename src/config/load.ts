@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { describeIssues } from '../telemetry/decode.js';
+import { describeIssues } from '../validation/issues.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** Secrets live apart from the config object so that logging the config can never leak them. */
