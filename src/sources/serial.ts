@@ -4,8 +4,8 @@ import { systemClock, systemTimers, type Clock, type TimeoutTimers } from '../cl
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { HostSession, HostSessionStats, PumpChannelRef } from '../protocols/protocol.js';
-import { createHostSession, linkDeadlineMs } from '../protocols/registry.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
+import { createHostSession, linkDeadlineMs } from './serial-sessions.js';
 import type { TelemetrySource } from './source.js';
 
 export type SerialLinkState = 'opening' | 'open' | 'waiting-to-reopen' | 'stopped';
