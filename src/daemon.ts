@@ -2,7 +2,8 @@ import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
 import { AlarmJournal } from './alarms/journal.js';
 import { AlarmOutbox } from './alarms/outbox.js';
-import type { Clock } from './clock.js';
+import type { TechnicalReport } from './alarms/manager.js';
+import { systemTimers, type Clock, type Timers } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import { IngestGuard } from './ingest/guard.js';
 import type { Logger } from './log.js';
@@ -10,7 +11,7 @@ import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
-import { Pipeline } from './pipeline.js';
+import { createAlarmManager, Pipeline } from './pipeline.js';
 import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
@@ -27,6 +28,8 @@ export interface DaemonDeps {
   /** Only called when serial ports are configured, so MQTT-only gateways never load the native module. */
   loadSerialBinding: () => Promise<BindingInterface>;
   credentialsDirectory?: string | undefined;
+  /** Drives the detector's tick; the system's unless a test steps it. */
+  timers?: Timers;
 }
 
 export interface Daemon {
@@ -47,13 +50,20 @@ export interface Daemon {
  * Composes the running daemon: sources → pipeline → journal and outbox → MQTT alarm publisher,
  * with station acks back into the alarm manager. It starts without waiting for the broker:
  * detection runs and alarms wait in the journal while the broker is away.
+ *
+ * Wiring runs one way: the alarm manager and its technical-alarm reporter are made first and
+ * handed to everything that reports (broker trust, outbox, ingest guard); the outbox joins the
+ * manager's sinks once made.
  */
 export async function startDaemon({ config, secrets }: LoadedConfig, deps: DaemonDeps): Promise<Daemon> {
   const { clock, logger, credentialsDirectory } = deps;
+  const timers = deps.timers ?? systemTimers;
   const ops = createDaemonOps({ config });
+  const alarms = createAlarmManager({ config, clock, sinks: [], escalate: true });
+  const reportTechnical = (report: TechnicalReport): void => alarms.reportTechnical(report);
   // A broker refused for certificates or credentials is a delivery-failure technical alarm.
   const trust = new BrokerTrustWatch({
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report: reportTechnical,
     logger,
     onRefusal: (client, kind) => ops.metrics.connectRefused(client, kind),
   });
@@ -83,22 +93,23 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     transport: ops.observeTransport(publisher, clock),
     logger,
     clock,
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report: reportTechnical,
     maxInFlight: delivery.maxInFlight,
     maxAttempts: delivery.maxAttempts,
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
-  const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  alarms.addSink(outbox);
+  alarms.addSink(ops.alarmSink);
+  const pipeline = new Pipeline({ config, clock, logger, alarms, restoredAlarms: journal.restoredAlarms() });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report: reportTechnical,
     logger,
   });
   const acks = new AckHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
-    acknowledge: (alarmId, by, ackAt) => pipeline.alarms.acknowledge(alarmId, by, ackAt),
+    acknowledge: (alarmId, by, ackAt) => alarms.acknowledge(alarmId, by, ackAt),
     logger,
     clock,
   });
@@ -110,7 +121,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   }
   if (config.sources.serial.length > 0) {
     const binding = await deps.loadSerialBinding();
-    sources.push(...createSerialSources(config.sources.serial, { binding, logger, clock, linkWatch: pipeline }));
+    sources.push(...createSerialSources(config.sources.serial, { binding, logger, clock }));
   }
   await publisher.start();
   for (const source of sources) {
@@ -118,11 +129,12 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       ops.tapSource(source.name, {
         sample: (sample) => ingest.offer(sample),
         reject: (rejection) => pipeline.reject(source.name, rejection),
+        watchChannel: (pumpId, channel, silenceLimitMs) => pipeline.watchChannel(pumpId, channel, silenceLimitMs),
       }),
     );
   }
   ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() });
-  const ticker = setInterval(() => {
+  const ticker = timers.setInterval(() => {
     pipeline.tick();
     ops.ticked();
   }, TICK_INTERVAL_MS);
@@ -140,7 +152,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     sources,
     ops,
     async stop() {
-      clearInterval(ticker);
+      timers.clearInterval(ticker);
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();
       outbox.stop();

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { connect } from 'mqtt';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import { createWard } from '../../src/simulate/index.js';
 import { decodeJsonFrame, type DecodeTarget } from '../../src/telemetry/decode.js';
 import type { CostMode } from './messages.js';
@@ -37,7 +37,9 @@ function consumer(): (payload: Buffer) => void {
   if (mode === 'plain: JSON.parse') return (payload) => void JSON.parse(payload.toString('utf8'));
   if (mode === 'pumpwatch: decode') return (payload) => decodeJsonFrame(payload.toString('utf8'), ignore, options);
   const config = ConfigSchema.parse({});
-  const pipeline = new Pipeline({ config, clock: { now: () => Date.now() }, logger: createLogger('silent'), sinks: [{ deliver: () => undefined }] });
+  const clock = { now: () => Date.now() };
+  const alarms = createAlarmManager({ config, clock, sinks: [{ deliver: () => undefined }] });
+  const pipeline = new Pipeline({ config, clock, logger: createLogger('silent'), alarms });
   const into: DecodeTarget = { sample: (sample) => pipeline.accept(sample), reject: () => undefined };
   return (payload) => decodeJsonFrame(payload.toString('utf8'), into, options);
 }

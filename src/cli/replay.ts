@@ -2,10 +2,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { createSettableClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
-import { Pipeline } from '../pipeline.js';
+import { ReplayLoop } from '../pipeline.js';
 import { JsonlAlarmWriter } from '../sinks/jsonl.js';
 import { readJsonlTelemetry } from '../sources/jsonl-file.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
@@ -38,20 +37,13 @@ export interface ReplaySummary {
 
 /** The replay core: no files, no process; used by the command and by the evaluator. */
 export async function replayTelemetry(input: Readable, output: Writable, config: Config, logger: Logger): Promise<ReplaySummary> {
-  const clock = createSettableClock();
   const writer = new JsonlAlarmWriter(output);
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer] });
-  await readJsonlTelemetry(
-    input,
-    {
-      sample(sample) {
-        clock.set(sample.ts);
-        pipeline.accept(sample);
-      },
-      reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection),
-    },
-    { maxFrameBytes: MAX_RECORDED_LINE_BYTES, maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100 },
-  );
+  const replay = new ReplayLoop({ config, logger, sinks: [writer], source: SOURCE_NAME });
+  await readJsonlTelemetry(input, replay, {
+    maxFrameBytes: MAX_RECORDED_LINE_BYTES,
+    maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100,
+  });
+  const { pipeline } = replay;
   return { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount };
 }
 

@@ -4,8 +4,7 @@ import type { AlarmTransport } from '../alarms/outbox.js';
 import { monotonicClock, type Clock, type MonotonicClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
-import type { TelemetrySource } from '../sources/source.js';
-import type { DecodeTarget } from '../telemetry/decode.js';
+import type { SourceTarget, TelemetrySource } from '../sources/source.js';
 import { observeDeliveries } from './delivery.js';
 import { evaluateHealth, type HealthCheck, type HealthReport } from './health.js';
 import { DaemonMetrics, type BrokerLinkStatus, type JournalStatus, type SourceLinkStatus } from './metrics.js';
@@ -35,7 +34,7 @@ export interface DaemonOps {
   /** Counts alarm events; put it beside the real sinks. */
   readonly alarmSink: AlarmSink;
   /** Wraps a source's decode target to count what it delivers. */
-  tapSource(source: string, into: DecodeTarget): DecodeTarget;
+  tapSource(source: string, into: SourceTarget): SourceTarget;
   /** Wraps the outbox's transport to time every delivery and count failures. */
   observeTransport(transport: AlarmTransport, clock: Clock): AlarmTransport;
   /** Call after each detector tick; a detector that stops ticking fails liveness. */
