@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LOG_CODES } from '../src/log-codes.js';
 import { architectureDiagram, importEdges } from './architecture.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -9,9 +10,20 @@ export function markers(name: string): { start: string; end: string } {
   return { start: `<!-- generated:${name} (npm run docs) -->`, end: `<!-- end generated:${name} -->` };
 }
 
+/** The catalogue of `PW_*` codes as a Markdown table. */
+export function logCodeTable(): string {
+  const rows = Object.entries(LOG_CODES).map(
+    ([code, entry]) => `| \`${code}\` | ${entry.kind === 'log' ? entry.level : `${entry.level} (error)`} | ${entry.meaning} | ${entry.action} |`,
+  );
+  return ['| Code | Level | Meaning | What to do |', '|---|---|---|---|', ...rows].join('\n');
+}
+
 /** Each generated region: the doc it lives in and what it must say. */
 export function generatedRegions(): { doc: string; name: string; text: string }[] {
-  return [{ doc: 'docs/architecture.md', name: 'layers', text: architectureDiagram(importEdges(join(ROOT, 'src'))) }];
+  return [
+    { doc: 'docs/architecture.md', name: 'layers', text: architectureDiagram(importEdges(join(ROOT, 'src'))) },
+    { doc: 'docs/operations.md', name: 'log-codes', text: logCodeTable() },
+  ];
 }
 
 export function replaceRegion(doc: string, name: string, text: string): string {

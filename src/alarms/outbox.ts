@@ -1,4 +1,5 @@
 import { systemTimers, type Clock, type Timers } from '../clock.js';
+import type { LogCode } from '../log-codes.js';
 import type { Logger } from '../log.js';
 import { MqttError } from '../mqtt/errors.js';
 import type { AlarmEvent, AlarmPriority } from './event.js';
@@ -65,7 +66,7 @@ const RETRY_BACKOFF_MS = 500;
 const DURABILITY_RETRY_MS = 5000;
 const PRIORITY_INDEX: Record<AlarmPriority, number> = { high: 0, medium: 1, low: 2 };
 
-function describeError(error: unknown): { code: string; reasonCode: number | undefined; message: string } {
+function describeError(error: unknown): { code: LogCode; reasonCode: number | undefined; message: string } {
   if (error instanceof MqttError) return { code: error.code, reasonCode: error.reasonCode, message: error.message };
   return { code: 'PW_DELIVERY_FAILED', reasonCode: undefined, message: error instanceof Error ? error.message : String(error) };
 }

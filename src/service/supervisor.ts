@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { monotonicClock, systemTimers, type MonotonicClock, type TimeoutTimers } from '../clock.js';
 import type { ConfigResult, LoadedConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
+import { isLogCode } from '../log-codes.js';
 import { createLogger, type Logger } from '../log.js';
 import { createLagWindow } from '../ops/event-loop.js';
 import { describeFailures, evaluateHealth, type HealthCheck } from '../ops/health.js';
@@ -87,7 +88,9 @@ export class Supervisor {
     try {
       this.#runtime = await this.#startRuntime(loaded, logger);
     } catch (error) {
-      logger.fatal({ code: (error as { code?: string }).code ?? 'PW_START_FAILED', err: error }, 'pumpwatch could not start');
+      // A catalogued code says why (PW_MQTT_TLS_FILE, …); a system error's own code stays in `err`.
+      const code = (error as { code?: unknown }).code;
+      logger.fatal({ code: isLogCode(code) ? code : 'PW_START_FAILED', err: error }, 'pumpwatch could not start');
       throw error;
     }
     await this.#notifierFor(logger).ready(statusLine(this.#runtime.daemon));

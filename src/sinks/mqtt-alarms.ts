@@ -5,7 +5,7 @@ import type { Secrets } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { buildClientOptions, type MqttConnect } from '../mqtt/client-options.js';
-import { MqttError } from '../mqtt/errors.js';
+import { MqttError, type MqttErrorCode } from '../mqtt/errors.js';
 import { MqttLink, type MqttLinkState } from '../mqtt/link.js';
 import { onlineStatus, stoppedStatus } from '../mqtt/status.js';
 import { createTopics, type MqttTopics } from '../mqtt/topics.js';
@@ -67,7 +67,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function errorCode(error: unknown): string {
+function errorCode(error: unknown): MqttErrorCode {
   return error instanceof MqttError ? error.code : 'PW_MQTT_PUBLISH_FAILED';
 }
 
