@@ -17,7 +17,7 @@ export function defaultTopicPrefix(gateway: Config['gateway']): string {
   return `pumpwatch/v1/${gateway.site}/${gateway.ward}/${gateway.id}`;
 }
 
-/** The gateway's topic tree (ARCHITECTURE.md §3). Fixed topics are computed once. */
+/** The gateway's topic tree (docs/station-contract.md). Fixed topics are computed once. */
 export interface MqttTopics {
   readonly prefix: string;
   /** Retained `online`/`offline` JSON; also the Last Will. */
