@@ -14,8 +14,11 @@ export default defineConfig({
       include: ['src/**/*.ts'],
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
-      // Just under the figures of the run that set them, so coverage cannot fall silently.
-      thresholds: { statements: 0, branches: 0, functions: 0, lines: 0 },
+      reportOnFailure: true,
+      // Just under what 27 of the 77 test files already cover (46.75 / 36.47 / 43.92 / 48.43 %,
+      // measured 2026-12-03), so coverage cannot fall silently; the whole suite covers more, and
+      // the floor should rise to just under its figure.
+      thresholds: { statements: 46, branches: 36, functions: 43, lines: 48 },
     },
   },
 });
