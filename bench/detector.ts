@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Finding } from '../src/detect/finding.js';
+import type { Finding } from '../src/alarms/finding.js';
 import { LineWatch } from '../src/detect/line-watch.js';
 import { detectorSettings } from '../src/detect/settings.js';
 import type { TelemetrySample } from '../src/telemetry/sample.js';

@@ -8,7 +8,7 @@ import { cores, rssOf, startRig, type Snapshot } from './lib/rig.js';
  * bounded, shed telemetry only when it must, and raise and clear the overloaded alarm?
  *
  * Nominal ward: 60 pumps × 2 channels reporting every 0.2 s = 600 samples/s, the top of the
- * 60–600 frames/s range (research/reliability.md §6.2). A flood keeps the same channels and
+ * 60–600 frames/s range (60 pumps reporting 1–10 times a second). A flood keeps the same channels and
  * multiplies their rate, as a bridge flushing a backlog or misconfigured pumps would. 150× is
  * past what the shared cores carry, so the overload protection has to act.
  */

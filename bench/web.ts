@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { createSettableClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/log.js';
-import { Pipeline } from '../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../src/pipeline.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { openWardPages } from './lib/pages.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
@@ -63,7 +63,8 @@ function measureRingMemory(channels: number): WebBenchResult['ring'] {
     gc();
     const before = process.memoryUsage();
     const clock = createSettableClock(Date.UTC(2026, 0, 1));
-    const pipeline = new Pipeline({ config, clock, logger: createLogger('silent'), sinks: [], trace: withTrace ? settings : undefined });
+    const alarms = createAlarmManager({ config, clock, sinks: [] });
+    const pipeline = new Pipeline({ config, clock, logger: createLogger('silent'), alarms, trace: withTrace ? settings : undefined });
     for (let index = 0; index < channels; index++) {
       pipeline.accept({ pumpId: `P${index >> 1}`, channel: String(index & 1), ts: clock.now(), state: 'infusing', rateMlPerH: 2, downstreamPressureMmHg: 20 });
     }

@@ -3,10 +3,10 @@ import { AckHandler } from './alarms/ack.js';
 import { AlarmJournal } from './alarms/journal.js';
 import { JournalWriter } from './alarms/journal-writer.js';
 import { AlarmOutbox } from './alarms/outbox.js';
-import type { Clock } from './clock.js';
+import type { TechnicalReport } from './alarms/manager.js';
+import { systemTimers, type Clock, type Timers } from './clock.js';
 import type { LoadedConfig } from './config/load.js';
 import { IngestGuard } from './ingest/guard.js';
-import type { TechnicalReport } from './alarms/manager.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
@@ -14,7 +14,7 @@ import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
 import { registerPcd04Metrics } from './pcd04/metrics.js';
 import { Pcd04AlertReporter, PCD04_TRANSPORT, PCD04_WINDOW } from './pcd04/reporter.js';
-import { Pipeline } from './pipeline.js';
+import { createAlarmManager, Pipeline } from './pipeline.js';
 import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
@@ -33,6 +33,8 @@ export interface DaemonDeps {
   /** Only called when serial ports are configured, so MQTT-only gateways never load the native module. */
   loadSerialBinding: () => Promise<BindingInterface>;
   credentialsDirectory?: string | undefined;
+  /** Drives the detector's tick; the system's unless a test steps it. */
+  timers?: Timers;
 }
 
 export interface Daemon {
@@ -59,13 +61,20 @@ export interface Daemon {
  * Composes the running daemon: sources → pipeline → journal and outbox → MQTT alarm publisher,
  * with station acks back into the alarm manager. It starts without waiting for the broker:
  * detection runs and alarms wait in the journal while the broker is away.
+ *
+ * Wiring runs one way: the alarm manager and its technical-alarm reporter are made first and
+ * handed to everything that reports (broker trust, outbox, ingest guard); the outbox joins the
+ * manager's sinks once made.
  */
 export async function startDaemon({ config, secrets }: LoadedConfig, deps: DaemonDeps): Promise<Daemon> {
   const { clock, logger, credentialsDirectory } = deps;
+  const timers = deps.timers ?? systemTimers;
   const ops = createDaemonOps({ config });
+  const alarms = createAlarmManager({ config, clock, sinks: [], escalate: true });
+  const reportTechnical = (report: TechnicalReport): void => alarms.reportTechnical(report);
   // A broker refused for certificates or credentials is a delivery-failure technical alarm.
   const trust = new BrokerTrustWatch({
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report: reportTechnical,
     logger,
     onRefusal: (client, kind) => ops.metrics.connectRefused(client, kind),
   });
@@ -89,33 +98,33 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     maxPayloadBytes: delivery.maxPayloadBytes,
     eventExpirySeconds: delivery.eventExpirySeconds,
   });
-  const report = (technical: TechnicalReport) => pipeline.alarms.reportTechnical(technical);
-  const writer = new JournalWriter({ journal, logger, clock, report });
+  const writer = new JournalWriter({ journal, logger, clock, report: reportTechnical });
   const outbox = new AlarmOutbox({
     journal,
     writer,
     transport: ops.observeTransport(publisher.publisher, clock),
     logger,
     clock,
-    report,
+    report: reportTechnical,
     maxInFlight: delivery.maxInFlight,
     maxAttempts: delivery.maxAttempts,
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
-  const pcd04 = config.pcd04.enabled ? createPcd04(config, { journal, writer, logger, clock, report }) : undefined;
+  const pcd04 = config.pcd04.enabled ? createPcd04(config, { journal, writer, logger, clock, report: reportTechnical }) : undefined;
   if (pcd04 !== undefined) registerPcd04Metrics(ops.metrics.registry, { counters: pcd04.reporter.counters, get connected() { return pcd04.reporter.connected; }, stats: () => pcd04.outbox.stats() });
-  const restoredAlarms = journal.restoredAlarms();
+  alarms.addSink(writer);
+  alarms.addSink(ops.alarmSink);
   const webOn = config.ops.http.enabled && config.ops.http.web.enabled;
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer, ops.alarmSink], restoredAlarms, escalate: true, trace: webOn ? config.ops.http.web : undefined });
+  const pipeline = new Pipeline({ config, clock, logger, alarms, restoredAlarms: journal.restoredAlarms(), trace: webOn ? config.ops.http.web : undefined });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
-    report: (report) => pipeline.alarms.reportTechnical(report),
+    report: reportTechnical,
     logger,
   });
   const acks = new AckHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
-    acknowledge: (alarmId, by, ackAt) => pipeline.alarms.acknowledge(alarmId, by, ackAt),
+    acknowledge: (alarmId, by, ackAt) => alarms.acknowledge(alarmId, by, ackAt),
     logger,
     clock,
   });
@@ -129,7 +138,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   }
   if (config.sources.serial.length > 0) {
     const binding = await deps.loadSerialBinding();
-    sources.push(...createSerialSources(config.sources.serial, { binding, logger, clock, linkWatch: pipeline }));
+    sources.push(...createSerialSources(config.sources.serial, { binding, logger, clock }));
   }
   await publisher.start();
   for (const source of sources) {
@@ -137,13 +146,14 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       ops.tapSource(source.name, {
         sample: (sample) => ingest.offer(sample),
         reject: (rejection) => pipeline.reject(source.name, rejection),
+        watchChannel: (pumpId, channel, silenceLimitMs) => pipeline.watchChannel(pumpId, channel, silenceLimitMs),
       }),
     );
   }
   const parts = { pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() };
   ops.attach(parts);
   const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks }) : undefined;
-  const ticker = setInterval(() => {
+  const ticker = timers.setInterval(() => {
     pipeline.tick();
     ops.ticked();
   }, TICK_INTERVAL_MS);
@@ -163,7 +173,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     ops,
     page,
     async stop() {
-      clearInterval(ticker);
+      timers.clearInterval(ticker);
       page?.stop();
       await Promise.all(sources.map((source) => source.stop()));
       ingest.stop();

@@ -1,13 +1,13 @@
 import { AlarmManager, type AlarmSink, type RestoredAlarm } from './alarms/manager.js';
 import { alarmPolicy } from './alarms/policy.js';
-import type { Clock } from './clock.js';
+import { createSettableClock, type Clock, type SettableClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LineWatch } from './detect/line-watch.js';
 import { FindingMerger } from './detect/merge.js';
 import { PumpAlarmRelay } from './detect/pump-alarms.js';
 import { SilenceWatch } from './detect/silence.js';
 import type { Logger } from './log.js';
-import type { Rejection } from './telemetry/decode.js';
+import type { DecodeTarget, Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
 import { DetectorView } from './web/detector-view.js';
@@ -16,15 +16,34 @@ import { ChannelTraces, type TraceSettings } from './web/trace.js';
 /** How often, at most, silence is checked as time advances. */
 const SILENCE_CHECK_INTERVAL_MS = 1000;
 
+export interface AlarmManagerSettings {
+  config: Config;
+  clock: Clock;
+  /** Sinks known up front; the daemon adds its outbox later (see `AlarmManager.addSink`). */
+  sinks: readonly AlarmSink[];
+  /** True where stations acknowledge (the daemon): unacknowledged alarms then escalate. */
+  escalate?: boolean;
+}
+
+/** The alarm manager as the configuration sets it up; made first, then handed to the pipeline. */
+export function createAlarmManager({ config, clock, sinks, escalate = false }: AlarmManagerSettings): AlarmManager {
+  return new AlarmManager({
+    identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+    clock,
+    sinks,
+    priorities: config.alarms.priorities,
+    policy: alarmPolicy(config.alarms, { escalate }),
+  });
+}
+
 export interface PipelineOptions {
   config: Config;
   clock: Clock;
   logger: Logger;
-  sinks: readonly AlarmSink[];
+  /** Where findings go; its sinks receive the alarm events. */
+  alarms: AlarmManager;
   /** Alarms journaled by the previous run: they keep their alarmId and their channels are watched. */
   restoredAlarms?: readonly RestoredAlarm[];
-  /** True where stations acknowledge (the daemon): unacknowledged alarms then escalate. */
-  escalate?: boolean;
   /** Keep chart history per channel beside the detector (the ward page, replay --html). */
   trace?: TraceSettings | undefined;
 }
@@ -45,17 +64,12 @@ export class Pipeline {
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
-  constructor({ config, clock, logger, sinks, restoredAlarms = [], escalate = false, trace }: PipelineOptions) {
+  constructor({ config, clock, logger, alarms, restoredAlarms = [], trace }: PipelineOptions) {
     this.#clock = clock;
-    // The traces are an alarm sink, so they exist before the detector they read (only once samples flow).
+    this.alarms = alarms;
+    // The traces are an alarm sink; they read the detector only once samples flow.
     this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ inspect: (pumpId, channel) => this.#lineWatch.inspect(pumpId, channel) }));
-    this.alarms = new AlarmManager({
-      identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
-      clock,
-      sinks: this.traces === undefined ? sinks : [...sinks, this.traces],
-      priorities: config.alarms.priorities,
-      policy: alarmPolicy(config.alarms, { escalate }),
-    });
+    if (this.traces !== undefined) this.alarms.addSink(this.traces);
     this.alarms.restore(restoredAlarms);
     const onFinding = this.alarms.onFinding.bind(this.alarms);
     this.rejects = new RejectLedger(logger, clock, config.logging.rejectLogIntervalSeconds * 1000);
@@ -114,5 +128,46 @@ export class Pipeline {
     this.#lastSilenceCheckMs = now;
     this.#silence.check(now);
     this.alarms.tick(now);
+  }
+}
+
+export interface ReplayOptions {
+  config: Config;
+  logger: Logger;
+  sinks: readonly AlarmSink[];
+  /** Names the rejections in the reject ledger. */
+  source: string;
+  /** Keep chart history per channel (replay --html). */
+  trace?: TraceSettings | undefined;
+}
+
+/**
+ * The replay loop shared by `pumpwatch replay`, the evaluator and the tests: each sample's own
+ * time is the clock, so the same input and config give the same alarm events.
+ */
+export class ReplayLoop implements DecodeTarget {
+  readonly clock: SettableClock = createSettableClock();
+  readonly pipeline: Pipeline;
+  readonly #source: string;
+
+  constructor({ config, logger, sinks, source, trace }: ReplayOptions) {
+    this.#source = source;
+    const alarms = createAlarmManager({ config, clock: this.clock, sinks });
+    this.pipeline = new Pipeline({ config, clock: this.clock, logger, alarms, trace });
+  }
+
+  sample(sample: TelemetrySample): void {
+    this.clock.set(sample.ts);
+    this.pipeline.accept(sample);
+  }
+
+  reject(rejection: Rejection): void {
+    this.pipeline.reject(this.#source, rejection);
+  }
+
+  /** Lets time pass without a sample, so silence and hold-offs fall due. */
+  advanceTo(epochMs: number): void {
+    this.clock.set(epochMs);
+    this.pipeline.tick();
   }
 }

@@ -4,7 +4,7 @@ import { connect } from 'mqtt';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { IngestGuard } from '../../src/ingest/guard.js';
 import { createLogger } from '../../src/log.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import { createWard } from '../../src/simulate/index.js';
 import { decodeJsonFrame, type DecodeTarget } from '../../src/telemetry/decode.js';
 import type { CostMode } from './messages.js';
@@ -39,7 +39,9 @@ function consumer(): (payload: Buffer) => void {
   if (mode === 'pumpwatch: decode') return (payload) => decodeJsonFrame(payload.toString('utf8'), ignore, options);
   const config = ConfigSchema.parse({});
   const logger = createLogger('silent');
-  const pipeline = new Pipeline({ config, clock: { now: () => Date.now() }, logger, sinks: [{ deliver: () => undefined }] });
+  const clock = { now: () => Date.now() };
+  const alarms = createAlarmManager({ config, clock, sinks: [{ deliver: () => undefined }] });
+  const pipeline = new Pipeline({ config, clock, logger, alarms });
   // As in the daemon: every sample passes the overload guard on its way to the pipeline.
   const guard = new IngestGuard({ settings: config.overload, process: (sample) => pipeline.accept(sample), report: () => undefined, logger });
   const into: DecodeTarget = { sample: (sample) => guard.offer(sample), reject: () => undefined };

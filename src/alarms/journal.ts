@@ -1,6 +1,7 @@
 import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { LogCode } from '../log-codes.js';
 import type { Logger } from '../log.js';
 import { AlarmEventSchema, type AlarmEvent } from './event.js';
 import type { AlarmSnapshot, RestoredAlarm } from './manager.js';
@@ -48,6 +49,8 @@ export interface JournalIntegrity {
 }
 
 export type JournalProblem = 'write' | 'fsync' | 'full' | 'open';
+
+const JOURNAL_PROBLEM_CODES = { write: 'PW_JOURNAL_WRITE', fsync: 'PW_JOURNAL_FSYNC', full: 'PW_JOURNAL_FULL', open: 'PW_JOURNAL_OPEN' } as const satisfies Record<JournalProblem, LogCode>;
 
 export interface AlarmJournalOptions {
   directory: string;
@@ -677,7 +680,7 @@ export class AlarmJournal {
     this.#problem = kind;
     this.#problemDetail = detail;
     if (wasDurable || kind === 'open') {
-      this.#logger.error({ code: `PW_JOURNAL_${kind.toUpperCase()}`, detail }, 'alarm journal not durable: alarms go out from memory only');
+      this.#logger.error({ code: JOURNAL_PROBLEM_CODES[kind], detail }, 'alarm journal not durable: alarms go out from memory only');
     }
   }
 }

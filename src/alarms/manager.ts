@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import type { Finding } from '../detect/finding.js';
+import type { Finding } from './finding.js';
 import { CONDITION_DEFAULTS } from './conditions.js';
 import {
   ALARM_EVENT_VERSION,
@@ -112,13 +112,23 @@ function keyOf(pumpId: string, channel: string, condition: string): string {
  */
 export class AlarmManager {
   readonly #options: AlarmManagerOptions;
+  readonly #sinks: AlarmSink[];
   readonly #policy: AlarmPolicy;
   readonly #active = new Map<string, LiveAlarm>();
   readonly #byAlarmId = new Map<string, LiveAlarm>();
 
   constructor(options: AlarmManagerOptions) {
     this.#options = options;
+    this.#sinks = [...options.sinks];
     this.#policy = options.policy ?? PLAIN_ALARM_POLICY;
+  }
+
+  /**
+   * A sink made after the manager: the daemon makes the manager first, so the outbox can be
+   * handed the manager's technical-alarm reporter and still be one of its sinks.
+   */
+  addSink(sink: AlarmSink): void {
+    this.#sinks.push(sink);
   }
 
   /** The latest event of every active alarm: what retained topics must show. */
@@ -350,7 +360,7 @@ export class AlarmManager {
     };
     alarm.latest = event;
     const snapshot = type === 'ended' ? undefined : snapshotOf(alarm);
-    for (const sink of this.#options.sinks) sink.deliver(event, snapshot);
+    for (const sink of this.#sinks) sink.deliver(event, snapshot);
   }
 }
 function snapshotOf(alarm: LiveAlarm): AlarmSnapshot {

@@ -1,3 +1,4 @@
+import type { LogCode } from '../log-codes.js';
 import type { AlarmEvent } from './event.js';
 
 /**
@@ -9,7 +10,7 @@ export type RefusalKind = 'invalid' | 'rejected';
 
 export interface RefusalDetail {
   /** Stable `PW_*` code for logs, metrics and the quarantine record. */
-  code: string;
+  code: LogCode;
   message: string;
   /** The peer's own reason (MQTT 5 reason code, HL7 acknowledgement code), when it gave one. */
   reason?: number | string | undefined;

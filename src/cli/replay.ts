@@ -5,13 +5,12 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import type { AlarmEvent } from '../alarms/event.js';
-import { createSettableClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
-import { Pipeline } from '../pipeline.js';
+import { ReplayLoop } from '../pipeline.js';
 import { JsonlAlarmWriter } from '../sinks/jsonl.js';
 import { readJsonlTelemetry } from '../sources/jsonl-file.js';
-import { CaptureError, replayCapture } from '../protocols/capture.js';
+import { CaptureError, replayCapture } from '../sources/capture.js';
 import type { ProtocolId } from '../protocols/protocol.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
 import { replayPage, REPLAY_TRACE } from '../web/replay-page.js';
@@ -60,31 +59,24 @@ export interface CaptureReplaySummary extends ReplaySummary {
 
 /** A raw capture through its protocol's host session, then the same pipeline as recorded telemetry. */
 export async function replayCaptureTelemetry(input: Readable, protocol: ProtocolId, output: Writable, config: Config, logger: Logger): Promise<CaptureReplaySummary> {
-  const clock = createSettableClock();
   const writer = new JsonlAlarmWriter(output);
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer] });
+  // The capture's own event times drive the clock here, not the samples' timestamps.
+  const { clock, pipeline } = new ReplayLoop({ config, logger, sinks: [writer], source: SOURCE_NAME });
   const replay = await replayCapture(input, protocol, clock, { sample: (sample) => pipeline.accept(sample), reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection) });
   return { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount, badLines: replay.badLines, badLineDetails: replay.badLineDetails };
 }
 
 /** The replay core: no files, no process; used by the command and by the evaluator. */
 export async function replayTelemetry(input: Readable, output: Writable, config: Config, logger: Logger, options: { keepCharts?: TraceSettings } = {}): Promise<ReplaySummary> {
-  const clock = createSettableClock();
   const writer = new JsonlAlarmWriter(output);
   const events: AlarmEvent[] = [];
   const sinks = options.keepCharts === undefined ? [writer] : [writer, { deliver: (event: AlarmEvent) => void events.push(event) }];
-  const pipeline = new Pipeline({ config, clock, logger, sinks, trace: options.keepCharts });
-  await readJsonlTelemetry(
-    input,
-    {
-      sample(sample) {
-        clock.set(sample.ts);
-        pipeline.accept(sample);
-      },
-      reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection),
-    },
-    { maxFrameBytes: MAX_RECORDED_LINE_BYTES, maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100 },
-  );
+  const replay = new ReplayLoop({ config, logger, sinks, source: SOURCE_NAME, trace: options.keepCharts });
+  await readJsonlTelemetry(input, replay, {
+    maxFrameBytes: MAX_RECORDED_LINE_BYTES,
+    maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100,
+  });
+  const { pipeline } = replay;
   const summary: ReplaySummary = { accepted: pipeline.acceptedCount, rejected: pipeline.rejects.totals(), alarmEvents: writer.writtenCount };
   if (pipeline.traces !== undefined) summary.charts = { traces: pipeline.traces, events };
   return summary;

@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js';
 import { loadConfigFile } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { createProcessRegistry } from '../ops/metrics.js';
-import { Supervisor } from '../ops/supervisor.js';
+import { Supervisor } from '../service/supervisor.js';
 import { loadSystemSerialBinding } from '../sources/serial.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 

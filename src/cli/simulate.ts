@@ -239,9 +239,9 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
 
   const showProgress = speed === 0 && (values.progress === true || (io.stderr as { isTTY?: boolean }).isTTY === true);
   const progress = showProgress
-    ? createProgress(io.stderr, { isTTY: (io.stderr as { isTTY?: boolean }).isTTY === true, now: () => deps.clock.now(), totalMs: ward.endMs - ward.startMs })
+    ? createProgress(io.stderr, { isTTY: (io.stderr as { isTTY?: boolean }).isTTY === true, monotonic: deps.clock, totalMs: ward.endMs - ward.startMs })
     : undefined;
-  const wallStart = deps.clock.now();
+  const wallStart = deps.clock.elapsedMs();
   const single = outputs.length === 1 ? outputs[0]! : undefined;
   const emit = (emission: SimEmission): void | Promise<void> => {
     const line = JSON.stringify(emission.sample);
@@ -267,7 +267,7 @@ export async function simulateCommand(argv: string[], io: CliIo, overrides: Part
       await closeFile(labelsFile, `${text}\n`);
       labelsFile = undefined;
     }
-    const wallS = (deps.clock.now() - wallStart) / 1000;
+    const wallS = (deps.clock.elapsedMs() - wallStart) / 1000;
     writeLine(
       io.stderr,
       `simulated ${ward.spec.name} (seed ${ward.spec.seed}): ${result.emitted} samples from ${ward.channels.length} channels over ${formatDuration(ward.endMs - ward.startMs)}, ` +

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { describeIssues } from '../telemetry/decode.js';
+import { describeIssues } from '../validation/issues.js';
 import { MIN_WEB_TOKEN_LENGTH } from '../web/auth.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -58,10 +58,14 @@ function applyEnvOverrides(root: Record<string, unknown>, env: NodeJS.ProcessEnv
   return applied;
 }
 
-/** Relative secret paths name systemd credentials; absolute ones are plain files. */
+/** Relative secret paths name systemd credentials (`LoadCredential=`); absolute ones are plain files. */
+function resolveSecretPath(path: string, credentialsDirectory: string | undefined): string {
+  return isAbsolute(path) || credentialsDirectory === undefined ? path : resolve(credentialsDirectory, path);
+}
+
 function secretPath(path: string, env: NodeJS.ProcessEnv): { full: string; credential: boolean } {
   const base = env.CREDENTIALS_DIRECTORY;
-  const full = isAbsolute(path) || base === undefined ? path : resolve(base, path);
+  const full = resolveSecretPath(path, base);
   // systemd makes credentials readable by the service alone, whatever the source file's mode.
   const inside = base === undefined ? undefined : relative(base, full);
   return { full, credential: inside !== undefined && inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) };
@@ -95,6 +99,27 @@ async function exposedKeyProblem(path: string, env: NodeJS.ProcessEnv): Promise<
     return (info.mode & 0o077) !== 0 ? exposedProblem('mqtt.tls.keyFile', full, info.mode) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+export type TlsFileSetting = 'caFile' | 'certFile' | 'keyFile';
+
+/**
+ * Reads one TLS file of `mqtt.tls` when a broker connection starts. Credentials are read here
+ * and nowhere else: the password at load, TLS files at connect, both resolved the same way.
+ */
+export async function readTlsFile(
+  setting: TlsFileSetting,
+  path: string,
+  credentialsDirectory: string | undefined,
+  readFile: (path: string) => Promise<Buffer>,
+): Promise<{ ok: true; value: Buffer } | { ok: false; problem: string; cause: unknown }> {
+  const full = resolveSecretPath(path, credentialsDirectory);
+  try {
+    return { ok: true, value: await readFile(full) };
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { ok: false, problem: `mqtt.tls.${setting}: cannot read ${full} (${reason})`, cause: error };
   }
 }
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../web/auth.js';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
-import { topicPrefixProblem } from '../mqtt/topics.js';
 import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
 import { ALARIS_DEFAULT_STARTUP, ALARIS_STARTUP_STEPS } from '../protocols/mapping.js';
 import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
+import { topicPrefixProblem } from '../validation/mqtt-topic.js';
 
 const topicSafeName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 . _ : -');
 const mqttUrl = z

@@ -2,7 +2,7 @@ import type { AlarmEvidence } from '../alarms/event.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import { DrugLibrary } from './drug-library.js';
-import type { FindingSink } from './finding.js';
+import type { FindingSink } from '../alarms/finding.js';
 import { EPISODE_RING_SIZE, LineState, RING_SIZE, SEGMENT_NONE, SEGMENT_RESUME, SEGMENT_STARTUP, type SegmentKind } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
 

@@ -1,4 +1,4 @@
-import type { Finding, FindingSink } from './finding.js';
+import type { Finding, FindingSink } from '../alarms/finding.js';
 
 const MAX_SOURCES = 30;
 

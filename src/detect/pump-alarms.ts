@@ -1,6 +1,6 @@
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
-import type { FindingSink } from './finding.js';
+import type { FindingSink } from '../alarms/finding.js';
 
 interface PumpAlarmState {
   occlusionActive: boolean;

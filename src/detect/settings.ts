@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * Settings of the pressure-trend detector (`LineWatch`). Every threshold lives here with its
- * default and the reason for it; numbers and sources are in ../shared/research/clinical.md
- * (§1.3–§1.5, §3.3–§3.6, §7). The key physical fact: pressure plotted against *volume delivered*
+ * default and the reason for it; the figures behind them and their sources are in
+ * docs/simulator.md. The key physical fact: pressure plotted against *volume delivered*
  * rises at ≈ 1/C. For a vein that slope is ≈ 0; for tissue it is 1/site compliance (0.03–0.4 mL/mmHg
  * → 2.5–33 mmHg/mL); for a blocked line it is 1/system compliance (1–5 µL/mmHg → 200–1000 mmHg/mL).
  */
@@ -24,7 +24,7 @@ export const SegmentSettingsSchema = z
       .describe('learning waits this long after a resume, rate change, bolus or telemetry gap (transients settle in seconds to minutes)'),
     startupSettleSeconds: positive(14_400)
       .default(1200)
-      .describe('learning waits this long after a new infusion or syringe: syringe-pump start-up takes 6–76 min, typically 20 (clinical.md §3.3)'),
+      .describe('learning waits this long after a new infusion or syringe: syringe-pump start-up takes 6–76 min, typically 20 [S14]'),
     settleVolumeMl: positive(10).default(0.01).describe('and at least this much volume delivered in the segment'),
     flatMmHg: positive(50)
       .default(3)

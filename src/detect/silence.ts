@@ -1,5 +1,5 @@
 import { ChannelMap } from './channel-map.js';
-import type { FindingSink } from './finding.js';
+import type { FindingSink } from '../alarms/finding.js';
 
 interface ChannelLiveness {
   lastReceivedMs: number;

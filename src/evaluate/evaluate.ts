@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { monotonicClock, type MonotonicClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createWard, Ward, type SimLabel } from '../simulate/index.js';
 import type { EvaluationPlan } from './plan.js';
@@ -45,7 +46,8 @@ export interface EvaluateOptions {
   /** Recorded runs instead of simulated ones: telemetry JSONL and labels JSONL (as `pumpwatch simulate` writes them). */
   files?: readonly { telemetry: string; labels: string }[];
   progress?: (message: string) => void;
-  now?: () => number;
+  /** Times the runs for the report. */
+  monotonic?: MonotonicClock;
 }
 
 async function readLines(path: string, onLine: (line: string) => void): Promise<void> {
@@ -169,7 +171,8 @@ function pickExamples(runs: readonly RunOutcome[], scores: Scores): ExampleTrace
 }
 
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationResult> {
-  const now = options.now ?? (() => Date.now());
+  const monotonic = options.monotonic ?? monotonicClock;
+  const now = () => monotonic.elapsedMs();
   const progress = options.progress ?? (() => undefined);
   const started = now();
   const runs: RunOutcome[] = [];

@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import type { AlarmEvent } from '../alarms/event.js';
-import { createSettableClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
-import { Pipeline } from '../pipeline.js';
+import { ReplayLoop } from '../pipeline.js';
 import type { SimLabel, Ward, WardSpec } from '../simulate/index.js';
 import { HYDROSTATIC_MMHG_PER_CM } from '../simulate/parameters.js';
 import { decodeJsonFrame } from '../telemetry/decode.js';
@@ -63,8 +62,7 @@ function channelKey(pumpId: string, channel: string): string {
  * the pump's own occlusion alarms.
  */
 export class TelemetryCollector {
-  readonly #clock = createSettableClock();
-  readonly #pipeline: Pipeline;
+  readonly #replay: ReplayLoop;
   readonly #channels = new Map<string, ChannelLog & { lastRate: number; occluded: boolean }>();
   readonly #alarms: AlarmRecord[] = [];
   readonly #open = new Map<string, AlarmRecord>();
@@ -74,12 +72,7 @@ export class TelemetryCollector {
 
   constructor(config: Config) {
     this.#occlusionCodes = new Set(config.detection.occlusionAlarmCodes);
-    this.#pipeline = new Pipeline({
-      config,
-      clock: this.#clock,
-      logger: pino({ level: 'silent' }),
-      sinks: [{ deliver: (event) => this.#onEvent(event) }],
-    });
+    this.#replay = new ReplayLoop({ config, logger: pino({ level: 'silent' }), sinks: [{ deliver: (event) => this.#onEvent(event) }], source: 'evaluate' });
   }
 
   feedLine(line: string): void {
@@ -89,7 +82,7 @@ export class TelemetryCollector {
         sample: (sample) => this.#onSample(sample),
         reject: (rejection) => {
           this.#rejected++;
-          this.#pipeline.reject('evaluate', rejection);
+          this.#replay.reject(rejection);
         },
       },
       { maxSamplesPerFrame: 100 },
@@ -108,8 +101,7 @@ export class TelemetryCollector {
 
   #onSample(sample: TelemetrySample): void {
     this.#samples++;
-    this.#clock.set(sample.ts);
-    this.#pipeline.accept(sample);
+    this.#replay.sample(sample);
     const key = channelKey(sample.pumpId, sample.channel);
     let log = this.#channels.get(key);
     if (log === undefined) {

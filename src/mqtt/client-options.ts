@@ -1,7 +1,6 @@
 import { readFile as readFileFromDisk } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import type { Secrets } from '../config/load.js';
+import { readTlsFile, type Secrets, type TlsFileSetting } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { MqttError } from './errors.js';
 import { lastWillStatus } from './status.js';
@@ -37,19 +36,15 @@ export function clientIdFor(config: Pick<Config, 'gateway' | 'mqtt'>, role: Mqtt
   return role === 'telemetry' ? `${base}${TELEMETRY_CLIENT_ID_SUFFIX}` : base;
 }
 
-async function readTlsFile(
-  setting: string,
+async function readTls(
+  setting: TlsFileSetting,
   path: string,
   credentialsDirectory: string | undefined,
   readFile: (path: string) => Promise<Buffer>,
 ): Promise<Buffer> {
-  const full = isAbsolute(path) || credentialsDirectory === undefined ? path : resolve(credentialsDirectory, path);
-  try {
-    return await readFile(full);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new MqttError('PW_MQTT_TLS_FILE', `mqtt.tls.${setting}: cannot read ${full} (${reason})`, { cause: error });
-  }
+  const read = await readTlsFile(setting, path, credentialsDirectory, readFile);
+  if (!read.ok) throw new MqttError('PW_MQTT_TLS_FILE', read.problem, { cause: read.cause });
+  return read.value;
 }
 
 /**
@@ -103,9 +98,9 @@ export async function buildClientOptions(input: ClientOptionsInput): Promise<ICl
   if (tls !== undefined) {
     // Only both flags together turn checks off; the schema refuses one without the other.
     options.rejectUnauthorized = tls.rejectUnauthorized || !tls.allowInsecure;
-    if (tls.caFile !== undefined) options.ca = await readTlsFile('caFile', tls.caFile, input.credentialsDirectory, readFile);
-    if (tls.certFile !== undefined) options.cert = await readTlsFile('certFile', tls.certFile, input.credentialsDirectory, readFile);
-    if (tls.keyFile !== undefined) options.key = await readTlsFile('keyFile', tls.keyFile, input.credentialsDirectory, readFile);
+    if (tls.caFile !== undefined) options.ca = await readTls('caFile', tls.caFile, input.credentialsDirectory, readFile);
+    if (tls.certFile !== undefined) options.cert = await readTls('certFile', tls.certFile, input.credentialsDirectory, readFile);
+    if (tls.keyFile !== undefined) options.key = await readTls('keyFile', tls.keyFile, input.credentialsDirectory, readFile);
     if (tls.serverName !== undefined) options.servername = tls.serverName;
   }
   return options;

@@ -1,3 +1,5 @@
+import type { LogCode } from '../log-codes.js';
+
 /** Stable codes for everything that can go wrong on the MQTT edges; logs, metrics and tests match on them. */
 export const MQTT_ERROR_CODES = [
   'PW_MQTT_TOPIC_INVALID',
@@ -8,7 +10,7 @@ export const MQTT_ERROR_CODES = [
   'PW_MQTT_NOT_STARTED',
   'PW_MQTT_STOPPED',
   'PW_MQTT_TLS_FILE',
-] as const;
+] as const satisfies readonly LogCode[];
 export type MqttErrorCode = (typeof MQTT_ERROR_CODES)[number];
 
 export class MqttError extends Error {

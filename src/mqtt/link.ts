@@ -1,5 +1,5 @@
 import type { IClientOptions, IConnackPacket, IDisconnectPacket, MqttClient } from 'mqtt';
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type TimeoutTimers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { MqttClientRole, MqttConnect } from './client-options.js';
 
@@ -17,6 +17,8 @@ export interface MqttLinkOptions {
   connect: MqttConnect;
   logger: Logger;
   clock: Clock;
+  /** Bounds the close; the system's unless a test steps it. */
+  timers?: TimeoutTimers;
 }
 
 /**
@@ -83,13 +85,14 @@ export class MqttLink {
     if (client === undefined) return;
     // Waiting for unacknowledged publishes could take forever when the broker is gone.
     const force = !client.connected || Object.keys(client.outgoing).length > 0;
+    const timers = this.#options.timers ?? systemTimers;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = timers.setTimeout(() => {
         client.stream.destroy();
         resolve();
       }, CLOSE_TIMEOUT_MS);
       client.end(force, () => {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         resolve();
       });
     });

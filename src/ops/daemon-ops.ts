@@ -1,13 +1,11 @@
-import { performance } from 'node:perf_hooks';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
 import type { AlarmTransport } from '../alarms/transport.js';
-import type { Clock } from '../clock.js';
+import { monotonicClock, type Clock, type MonotonicClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { ProtocolObservations } from '../protocols/protocol.js';
-import type { TelemetrySource } from '../sources/source.js';
-import type { DecodeTarget } from '../telemetry/decode.js';
+import type { SourceTarget, TelemetrySource } from '../sources/source.js';
 import { observeDeliveries } from './delivery.js';
 import { evaluateHealth, type HealthCheck, type HealthReport } from './health.js';
 import { DaemonMetrics, type BrokerLinkStatus, type JournalStatus, type SourceLinkStatus } from './metrics.js';
@@ -23,8 +21,8 @@ export interface OpsParts {
 
 export interface DaemonOpsOptions {
   config: Pick<Config, 'mqtt' | 'ops'>;
-  /** Monotonic milliseconds; `performance.now` unless a test steps it. */
-  now?: () => number;
+  /** Steps the tick age; the system's monotonic clock unless a test steps it. */
+  monotonic?: MonotonicClock;
 }
 
 /**
@@ -37,7 +35,7 @@ export interface DaemonOps {
   /** Counts alarm events; put it beside the real sinks. */
   readonly alarmSink: AlarmSink;
   /** Wraps a source's decode target to count what it delivers. */
-  tapSource(source: string, into: DecodeTarget): DecodeTarget;
+  tapSource(source: string, into: SourceTarget): SourceTarget;
   /** Wraps the outbox's transport to time every delivery and count failures. */
   observeTransport(transport: AlarmTransport, clock: Clock): AlarmTransport;
   /** Call after each detector tick; a detector that stops ticking fails liveness. */
@@ -89,19 +87,19 @@ function channelStates(parts: OpsParts): Record<string, number> {
 }
 
 export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
-  const now = options.now ?? (() => performance.now());
+  const monotonic = options.monotonic ?? monotonicClock;
   const { config } = options;
   const metrics = new DaemonMetrics();
   const maxTickAgeMs = config.ops.watchdog.maxTickAgeSeconds * 1000;
   const tlsInsecure = config.mqtt.tls?.rejectUnauthorized === false;
-  let lastTickMs = now();
+  let lastTickMs = monotonic.elapsedMs();
   let parts: OpsParts | undefined;
 
   const livenessChecks: HealthCheck[] = [
     {
       name: 'detector',
       check() {
-        const ageMs = now() - lastTickMs;
+        const ageMs = monotonic.elapsedMs() - lastTickMs;
         return ageMs <= maxTickAgeMs ? undefined : `last tick ${Math.round(ageMs / 1000)} s ago (limit ${maxTickAgeMs / 1000} s)`;
       },
     },
@@ -131,7 +129,7 @@ export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
     observeTransport: (transport, clock) =>
       observeDeliveries(transport, { acknowledged: (latencyMs) => metrics.deliveryAcknowledged(latencyMs), failed: (code) => metrics.deliveryFailed(code) }, clock),
     ticked() {
-      lastTickMs = now();
+      lastTickMs = monotonic.elapsedMs();
     },
     attach(attached) {
       parts = attached;

@@ -3,7 +3,8 @@ import type { AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { ProtocolObservations } from '../protocols/protocol.js';
-import { REJECT_REASONS, type DecodeTarget, type RejectReason } from '../telemetry/decode.js';
+import type { SourceTarget } from '../sources/source.js';
+import { REJECT_REASONS, type RejectReason } from '../telemetry/decode.js';
 import { createLagWindow, type LagWindow } from './event-loop.js';
 import type { WatchdogOutcome } from './watchdog.js';
 
@@ -378,7 +379,7 @@ export class DaemonMetrics {
    * Wraps a source's decode target so each sample and rejection is counted under the source's
    * name, allocation-free: the tally is found once, here, not per sample.
    */
-  tapSource(source: string, into: DecodeTarget): DecodeTarget {
+  tapSource(source: string, into: SourceTarget): SourceTarget {
     let tally = this.#tallies.get(source);
     if (tally === undefined) {
       tally = new SourceTally();
@@ -394,6 +395,7 @@ export class DaemonMetrics {
         counted.rejected.set(rejection.reason, (counted.rejected.get(rejection.reason) ?? 0) + 1);
         into.reject(rejection);
       },
+      watchChannel: (pumpId, channel, silenceLimitMs) => into.watchChannel?.(pumpId, channel, silenceLimitMs),
     };
   }
 

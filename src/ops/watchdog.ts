@@ -1,5 +1,5 @@
+import type { MonotonicClock, TimeoutTimers } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Timers } from '../sources/serial.js';
 import { describeFailures, evaluateHealth, type HealthCheck } from './health.js';
 import type { LagWindow } from './event-loop.js';
 import type { SystemdNotifier } from './systemd-notify.js';
@@ -16,9 +16,8 @@ export interface WatchdogOptions {
   checks: readonly HealthCheck[];
   /** Event-loop delay since the previous ping attempt; the watchdog resets it after each attempt. */
   lag?: LagWindow;
-  /** Monotonic milliseconds (`performance.now`), so a wall-clock step is not taken for a stall. */
-  now: () => number;
-  timers: Timers;
+  monotonic: MonotonicClock;
+  timers: TimeoutTimers;
   logger: Logger;
   /** For metrics: called once per attempt. */
   onAttempt?: (outcome: WatchdogOutcome) => void;
@@ -37,7 +36,7 @@ export interface Watchdog {
  * `WatchdogSec=`. A withheld ping is reported once per change of reason (log and STATUS=).
  */
 export function createWatchdog(options: WatchdogOptions): Watchdog {
-  const { notifier, intervalMs, maxEventLoopLagMs, checks, lag, now, timers } = options;
+  const { notifier, intervalMs, maxEventLoopLagMs, checks, lag, monotonic, timers } = options;
   const logger = options.logger.child({ component: 'watchdog' });
   let timer: unknown;
   let scheduledAt = 0;
@@ -45,7 +44,7 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
   let lastProblem: string | undefined;
 
   const eventLoopCheck = (): string | undefined => {
-    const lateMs = now() - scheduledAt - intervalMs;
+    const lateMs = monotonic.elapsedMs() - scheduledAt - intervalMs;
     const stalledMs = Math.max(lateMs, lag?.maxMs() ?? 0);
     if (stalledMs <= maxEventLoopLagMs) return undefined;
     return `event loop stalled ${Math.round(stalledMs)} ms (limit ${maxEventLoopLagMs} ms)`;
@@ -53,7 +52,7 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
   const allChecks: readonly HealthCheck[] = [{ name: 'event-loop', check: eventLoopCheck }, ...checks];
 
   const schedule = (): void => {
-    scheduledAt = now();
+    scheduledAt = monotonic.elapsedMs();
     timer = timers.setTimeout(attempt, intervalMs);
   };
 

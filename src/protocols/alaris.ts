@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { FrameBuffer } from '../sources/frame-buffer.js';
+import { FrameBuffer } from './frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import { crc16CcittFalse, readHex, toHex } from './crc.js';
 import {

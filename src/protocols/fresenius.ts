@@ -1,4 +1,4 @@
-import { FrameBuffer } from '../sources/frame-buffer.js';
+import { FrameBuffer } from './frame-buffer.js';
 import { decodeSampleValue, type Rejection } from '../telemetry/decode.js';
 import { complementSum8, readHex, toHex } from './crc.js';
 import {

@@ -1,4 +1,4 @@
-import { LineFramer } from '../sources/line-framer.js';
+import { LineFramer } from './line-framer.js';
 import { decodeJsonFrame, type JsonDecodeOptions, type SampleOverrides } from '../telemetry/decode.js';
 import type { DeviceSession, HostSession, HostSessionDeps, PumpChannelRef, PumpReading, SendBytes } from './protocol.js';
 import { HostCounters, Observations } from './session-stats.js';

@@ -44,7 +44,7 @@ export const EVENT_RATES_PER_CHANNEL_DAY = {
   infiltration: { rate: 0.25, source: 'enriched; clinical 0.014 per PIVC-day [S49] (range 0.003–0.1)' },
   upstreamOcclusion: { rate: 0.3, source: 'assumption (volumetric pumps only)' },
   disconnection: { rate: 0.1, source: 'assumption' },
-  heightChange: { rate: 2, source: 'assumption; issue §2 (±30 cm)' },
+  heightChange: { rate: 2, source: 'assumption (±30 cm)' },
   flush: { rate: 2, source: 'assumption; [S20] 16 % of occlusion alarms follow a drug injection' },
   bolus: { rate: 0.3, source: 'assumption' },
   rateChange: { rate: 2, source: 'assumption' },

@@ -29,7 +29,8 @@ export type LabelKind = (typeof LABEL_KINDS)[number];
 /**
  * - `downstream-occlusion`, `infiltration`: true events a detector should report;
  * - `delivery`: the patient is not getting the drug but the downstream signal is weak (disconnection, upstream occlusion);
- * - `artefact`: should stay silent (§8.5 of the clinical brief);
+ * - `artefact`: should stay silent (the goal: silent through at least 95 % of syringe changes, flushes,
+ *   boluses, height changes and start-up transients);
  * - `telemetry`: faults of the data path, not of the infusion;
  * - `pump-alarm`: the pump's own alarm, raised by the physics (the baseline a detector must beat).
  */

@@ -1,8 +1,8 @@
+import { monotonicClock, type MonotonicClock } from '../clock.js';
 import type { SimEmission } from './channel.js';
 import type { Ward } from './ward.js';
 
-export interface PaceClock {
-  now(): number;
+export interface PaceClock extends MonotonicClock {
   /** Resolves after `ms`, or early when `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
@@ -34,14 +34,14 @@ const YIELD_EVERY = 8192;
 export async function paceWard(ward: Ward, options: PaceOptions, emit: (emission: SimEmission) => void | Promise<void>): Promise<PaceResult> {
   const { speed, clock, signal } = options;
   const flatOut = !(speed > 0 && Number.isFinite(speed));
-  const wallStart = clock.now();
+  const wallStart = clock.elapsedMs();
   let emitted = 0;
   for (;;) {
     if (signal.aborted) return { emitted, stopped: true };
     const atMs = ward.peekAtMs();
     if (atMs === undefined) return { emitted, stopped: false };
     if (!flatOut) {
-      const waitMs = wallStart + (atMs - ward.startMs) / speed - clock.now();
+      const waitMs = wallStart + (atMs - ward.startMs) / speed - clock.elapsedMs();
       if (waitMs >= MIN_WAIT_MS) {
         await options.beforeWait?.();
         await clock.sleep(waitMs, signal);
@@ -57,7 +57,7 @@ export async function paceWard(ward: Ward, options: PaceOptions, emit: (emission
 
 /** The real clock, for the CLI and the demo. */
 export const systemPaceClock: PaceClock = {
-  now: () => performance.now(),
+  elapsedMs: () => monotonicClock.elapsedMs(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
       if (signal.aborted) {

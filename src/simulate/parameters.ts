@@ -1,6 +1,6 @@
 /**
  * Every number the simulator uses, with its default, the range families draw from, and where it
- * comes from. Source tags ([S13] …) refer to the source list of `shared/research/clinical.md`;
+ * comes from. Source tags ([S13] …) refer to the source list at the end of docs/simulator.md;
  * "assumption" marks a number we chose because no source gave one. docs/simulator.md renders
  * this table, and a test keeps the two in step.
  */
@@ -90,7 +90,7 @@ export const PARAMETERS = {
   },
   heightChangeCm: {
     unit: 'cm', default: -30, min: -30, max: 30,
-    source: 'issue §2; [S16] lowering 130 cm stops delivery for 29.7 min (50 mL) and 5.5 min (10 mL) at 0.5 mL/h',
+    source: 'assumption (±30 cm); [S16] lowering 130 cm stops delivery for 29.7 min (50 mL) and 5.5 min (10 mL) at 0.5 mL/h',
     meaning: 'step change of pump height in a height-change event',
   },
   sensorNoiseMmHg: {
@@ -100,7 +100,7 @@ export const PARAMETERS = {
   },
   quantisationMmHg: {
     unit: 'mmHg', default: 1, min: 0.1, max: 5,
-    source: 'assumption; issue §1 (some pumps report in 5 mmHg steps)',
+    source: 'assumption; some pumps report in 5 mmHg steps',
     meaning: 'resolution of the reported pressure',
   },
   sensorOffsetMmHg: {

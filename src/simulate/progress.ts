@@ -1,10 +1,11 @@
 import type { Writable } from 'node:stream';
+import type { MonotonicClock } from '../clock.js';
 import { formatDuration } from './duration.js';
 
 export interface ProgressOptions {
   /** Terminal: one line redrawn in place. Otherwise: a line at every 10 %. */
   isTTY: boolean;
-  now: () => number;
+  monotonic: MonotonicClock;
   totalMs: number;
 }
 
@@ -22,7 +23,7 @@ export function createProgress(stream: Writable, options: ProgressOptions) {
   return {
     update(fraction: number, samples: number): void {
       if (options.isTTY) {
-        const now = options.now();
+        const now = options.monotonic.elapsedMs();
         if (now - lastDrawMs < REDRAW_MS) return;
         lastDrawMs = now;
         stream.write(`\r${text(fraction, samples)}`);

@@ -3,7 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { describeIssues } from '../telemetry/decode.js';
+import { describeIssues } from '../validation/issues.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
 import { DEFAULT_BAG_ML, defaultChannelSpec, defaultInfiltration, defaultPatientSpec } from './defaults.js';
 import { parseDuration } from './duration.js';

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { MqttError } from '../mqtt/errors.js';
+import { MqttError, type MqttErrorCode } from '../mqtt/errors.js';
 import { onlineStatus, stoppedStatus } from '../mqtt/status.js';
 import type { MqttSession } from './mqtt-session.js';
 
@@ -27,7 +27,7 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): P
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-export function errorCode(error: unknown): string {
+export function errorCode(error: unknown): MqttErrorCode {
   return error instanceof MqttError ? error.code : 'PW_MQTT_PUBLISH_FAILED';
 }
 

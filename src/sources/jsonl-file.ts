@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { decodeJsonFrame, type DecodeTarget } from '../telemetry/decode.js';
-import { LineFramer } from './line-framer.js';
+import { LineFramer } from '../protocols/line-framer.js';
 
 export interface JsonlReadOptions {
   maxFrameBytes: number;

@@ -1,43 +1,26 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, systemTimers, type Clock, type TimeoutTimers } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { HostSession, HostSessionStats, ProtocolObservations, PumpChannelRef } from '../protocols/protocol.js';
-import { createHostSession, linkDeadlineMs } from '../protocols/registry.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
-import type { TelemetrySource } from './source.js';
+import { createHostSession, linkDeadlineMs } from './serial-sessions.js';
+import type { SourceTarget, TelemetrySource } from './source.js';
 
 export type SerialLinkState = 'opening' | 'open' | 'waiting-to-reopen' | 'stopped';
 export type SerialLinkListener = (state: SerialLinkState, source: SerialSource) => void;
-
-/** Timer functions, injected so tests can step through the reopen backoff without waiting. */
-export interface Timers {
-  setTimeout(callback: () => void, delayMs: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
-/** Link supervision: the pipeline watches a port's pumps with the port's deadline (see `Pipeline.watchChannel`). */
-export interface LinkWatch {
-  watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void;
-}
 
 export interface SerialSourceDeps {
   /** `@serialport/bindings-cpp` in production (see `loadSystemSerialBinding`), `MockBinding` in tests. */
   binding: BindingInterface;
   logger: Logger;
-  timers?: Timers;
+  /** Injected so tests can step through the reopen backoff without waiting. */
+  timers?: TimeoutTimers;
   /** Stamps samples of protocols whose frames carry no time. */
   clock?: Clock;
   /** A line may carry an array of samples; more than this is refused as `too-many-samples`. */
   maxSamplesPerFrame?: number;
-  /** Told about the port's configured pumps at start, and about every pump heard on a port with a link deadline. */
-  linkWatch?: LinkWatch;
 }
 
 const DEFAULT_MAX_SAMPLES_PER_FRAME = 100;
@@ -74,11 +57,10 @@ export class SerialSource implements TelemetrySource {
   readonly config: SerialPortConfig;
   readonly #binding: BindingInterface;
   readonly #logger: Logger;
-  readonly #timers: Timers;
+  readonly #timers: TimeoutTimers;
   readonly #session: HostSession;
-  readonly #linkWatch: LinkWatch | undefined;
   readonly #listeners = new Set<SerialLinkListener>();
-  #into: DecodeTarget | undefined;
+  #into: SourceTarget | undefined;
   #state: SerialLinkState = 'stopped';
   #stream: SerialPortStream | undefined;
   /** Bumped whenever a stream is abandoned, so late events from it are ignored. */
@@ -98,13 +80,11 @@ export class SerialSource implements TelemetrySource {
     this.#logger = deps.logger.child({ source: this.name });
     this.#timers = deps.timers ?? systemTimers;
     this.#nextDelayMs = config.reopenInitialSeconds * 1000;
-    this.#linkWatch = deps.linkWatch;
     const deadlineMs = linkDeadlineMs(config);
-    const watchEverySample = deadlineMs === undefined ? undefined : deps.linkWatch;
     const into: DecodeTarget = {
       sample: (sample) => {
         // A JSON-lines port may name its own pumps: each one heard is held to the port's deadline.
-        watchEverySample?.watchChannel(sample.pumpId, sample.channel, deadlineMs);
+        if (deadlineMs !== undefined) this.#into?.watchChannel?.(sample.pumpId, sample.channel, deadlineMs);
         this.#into?.sample(sample);
       },
       reject: (rejection) => this.#into?.reject(rejection),
@@ -147,10 +127,10 @@ export class SerialSource implements TelemetrySource {
   }
 
   /** Resolves after the first open attempt, whether it succeeded or a reopen is now scheduled. */
-  async start(into: DecodeTarget): Promise<void> {
+  async start(into: SourceTarget): Promise<void> {
     if (this.#into !== undefined) throw new Error(`PW_SERIAL_ALREADY_STARTED: ${this.name} is already started`);
     this.#into = into;
-    for (const { pumpId, channel } of this.#session.channels) this.#linkWatch?.watchChannel(pumpId, channel, this.linkDeadlineMs);
+    for (const { pumpId, channel } of this.#session.channels) into.watchChannel?.(pumpId, channel, this.linkDeadlineMs);
     await this.#open();
   }
 

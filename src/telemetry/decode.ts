@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues, showValue } from '../validation/issues.js';
 import { TelemetrySampleSchema, type TelemetrySample } from './sample.js';
 
 /** Why a frame or sample was refused. Stable codes: metrics, logs and tests match on them. */
@@ -36,41 +37,6 @@ const ID_FIELDS = new Set<PropertyKey>(['pumpId', 'channel']);
  * issue texts are the runtime's own.
  */
 const CompiledSampleSchema = z.compile(TelemetrySampleSchema);
-const MAX_SHOWN_VALUE_CHARS = 40;
-
-function showValue(value: unknown): string {
-  let text: string;
-  if (typeof value === 'number') text = String(value);
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
-  return text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : text;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let node = root;
-  for (const key of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<PropertyKey, unknown>)[key];
-  }
-  return node;
-}
-
-/** Formats zod issues as `path: message (got value)`, one string per problem. */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
-  return issues
-    .map((issue) => {
-      const where = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-      const got = valueAt(input, issue.path);
-      const shown = got === undefined ? 'missing' : showValue(got);
-      return `${where}: ${issue.message} (got ${shown})`;
-    });
-}
-
 /**
  * Identity a source knows better than the frame (one serial port wired to one pump): it replaces
  * the frame's own fields before validation, so a pump that sends no id still decodes.

@@ -3,7 +3,7 @@ import { AlarmEventSchema, type AlarmCondition, type AlarmEvent } from '../../sr
 import { AlarmManager, type AlarmSnapshot, type RestoredAlarm } from '../../src/alarms/manager.js';
 import { PLAIN_ALARM_POLICY, type AlarmPolicy } from '../../src/alarms/policy.js';
 import { createSettableClock } from '../../src/clock.js';
-import type { Finding } from '../../src/detect/finding.js';
+import type { Finding } from '../../src/alarms/finding.js';
 
 const T0 = 1_767_600_000_000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, SerialPortSchema } from '../../src/config/schema.js';
-import { linkDeadlineMs } from '../../src/protocols/registry.js';
+import { linkDeadlineMs } from '../../src/sources/serial-sessions.js';
 import { createRecordingPipeline } from '../helpers/pipeline.js';
 
 const PATH = '/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K5XYZ-if00-port0';

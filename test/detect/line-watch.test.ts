@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../src/detect/finding.js';
+import type { Finding } from '../../src/alarms/finding.js';
 import { LineWatch } from '../../src/detect/line-watch.js';
 import { DetectorSettingsSchema, detectorSettings, type DetectorSettingsInput } from '../../src/detect/settings.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../src/detect/finding.js';
+import type { Finding } from '../../src/alarms/finding.js';
 import { FindingMerger } from '../../src/detect/merge.js';
 
 const finding = (active: boolean, source: string, channel = '1'): Finding => ({

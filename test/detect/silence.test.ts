@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Finding } from '../../src/detect/finding.js';
+import type { Finding } from '../../src/alarms/finding.js';
 import { SilenceWatch } from '../../src/detect/silence.js';
 
 const T0 = 1_700_000_000_000;

@@ -8,7 +8,7 @@ const plan: EvaluationPlan = { setName: 'custom', seeds: [5], families: [{ famil
 describe('evaluate', () => {
   it('runs a simulated ward through the pipeline and scores every true event, reporting progress', async () => {
     const messages: string[] = [];
-    const result = await evaluate({ plan, config: ConfigSchema.parse({}), progress: (message) => messages.push(message), now: () => 0 });
+    const result = await evaluate({ plan, config: ConfigSchema.parse({}), progress: (message) => messages.push(message), monotonic: { elapsedMs: () => 0 } });
     expect(result.runs).toHaveLength(1);
     expect(result.runs[0]!.rejected).toBe(0);
     expect(result.scores.events.length).toBeGreaterThan(0);
@@ -18,7 +18,7 @@ describe('evaluate', () => {
   });
 
   it('gives the same figures for the same seeds', async () => {
-    const once = async () => JSON.stringify((await evaluate({ plan, config: ConfigSchema.parse({}), now: () => 0 })).scores);
+    const once = async () => JSON.stringify((await evaluate({ plan, config: ConfigSchema.parse({}), monotonic: { elapsedMs: () => 0 } })).scores);
     expect(await once()).toBe(await once());
   });
 });

@@ -1,4 +1,4 @@
-import type { Timers } from '../../src/sources/serial.js';
+import type { TimeoutTimers } from '../../src/clock.js';
 
 interface PendingTimer {
   id: number;
@@ -10,7 +10,7 @@ interface PendingTimer {
 export function createManualTimers() {
   const pending: PendingTimer[] = [];
   let nextId = 1;
-  const timers: Timers = {
+  const timers: TimeoutTimers = {
     setTimeout(callback, delayMs) {
       const id = nextId++;
       pending.push({ id, delayMs, callback });

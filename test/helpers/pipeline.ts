@@ -1,28 +1,20 @@
 import { pino } from 'pino';
 import type { AlarmEvent } from '../../src/alarms/event.js';
-import { createSettableClock } from '../../src/clock.js';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { ReplayLoop } from '../../src/pipeline.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 
 /** A pipeline on a settable clock that records every alarm event, as replay runs it. */
 export function createRecordingPipeline(configInput: ConfigInput = {}) {
   const config = ConfigSchema.parse(configInput);
-  const clock = createSettableClock();
   const events: AlarmEvent[] = [];
-  const pipeline = new Pipeline({ config, clock, logger: pino({ level: 'silent' }), sinks: [{ deliver: (event) => events.push(event) }] });
+  const replay = new ReplayLoop({ config, logger: pino({ level: 'silent' }), sinks: [{ deliver: (event) => events.push(event) }], source: 'test' });
   return {
-    pipeline,
-    clock,
+    pipeline: replay.pipeline,
+    clock: replay.clock,
     events,
-    feed(sample: TelemetrySample) {
-      clock.set(sample.ts);
-      pipeline.accept(sample);
-    },
-    advanceTo(epochMs: number) {
-      clock.set(epochMs);
-      pipeline.tick();
-    },
+    feed: (sample: TelemetrySample) => replay.sample(sample),
+    advanceTo: (epochMs: number) => replay.advanceTo(epochMs),
   };
 }
 

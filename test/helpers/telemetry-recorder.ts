@@ -1,17 +1,24 @@
 import { pino } from 'pino';
 import type { Logger } from '../../src/log.js';
-import type { DecodeTarget, Rejection, RejectReason } from '../../src/telemetry/decode.js';
+import type { SourceTarget } from '../../src/sources/source.js';
+import type { Rejection, RejectReason } from '../../src/telemetry/decode.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 
-/** A DecodeTarget that keeps what a source delivered. */
+/** A source target that keeps what a source delivered, and the channels it asked to be watched. */
 export function createTelemetryRecorder() {
   const samples: TelemetrySample[] = [];
   const rejections: Rejection[] = [];
-  const target: DecodeTarget = { sample: (sample) => samples.push(sample), reject: (rejection) => rejections.push(rejection) };
+  const watched: [string, string, number | undefined][] = [];
+  const target: SourceTarget = {
+    sample: (sample) => samples.push(sample),
+    reject: (rejection) => rejections.push(rejection),
+    watchChannel: (pumpId, channel, silenceLimitMs) => void watched.push([pumpId, channel, silenceLimitMs]),
+  };
   return {
     target,
     samples,
     rejections,
+    watched,
     count: (reason: RejectReason) => rejections.filter((rejection) => rejection.reason === reason).length,
   };
 }

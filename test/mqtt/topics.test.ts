@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { MqttError } from '../../src/mqtt/errors.js';
-import { createTopics, topicPrefixProblem, topicSegmentProblem } from '../../src/mqtt/topics.js';
+import { createTopics } from '../../src/mqtt/topics.js';
+import { topicPrefixProblem, topicSegmentProblem } from '../../src/validation/mqtt-topic.js';
 
 const config = ConfigSchema.parse({ gateway: { id: 'gw-7', site: 'stmarys', ward: 'nicu' } });
 

@@ -15,7 +15,7 @@ function source(name: string, shape: Record<string, string>): TelemetrySource {
 
 function setup(parts: Partial<OpsParts> = {}, yaml: Record<string, unknown> = {}) {
   let nowMs = 0;
-  const ops = createDaemonOps({ config: ConfigSchema.parse(yaml), now: () => nowMs });
+  const ops = createDaemonOps({ config: ConfigSchema.parse(yaml), monotonic: { elapsedMs: () => nowMs } });
   opsToStop.push(ops);
   ops.attach({
     pipeline: { channelCount: 0, alarms: { activeAlarms: () => [] } },

@@ -5,7 +5,7 @@ import { ConfigSchema } from '../../src/config/schema.js';
 import type { HealthReport } from '../../src/ops/health.js';
 import { startOpsHttp, type OpsHttpServer } from '../../src/ops/http.js';
 import { DaemonMetrics } from '../../src/ops/metrics.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -107,7 +107,9 @@ describe('the ops HTTP endpoint', () => {
 
   it('answers every scrape while the pipeline is busy with a stream of samples', async () => {
     const metrics = new DaemonMetrics();
-    const pipeline = new Pipeline({ config: ConfigSchema.parse({}), clock: systemClock, logger: captureLog('warn').logger, sinks: [metrics.alarmEvents] });
+    const config = ConfigSchema.parse({});
+    const alarms = createAlarmManager({ config, clock: systemClock, sinks: [metrics.alarmEvents] });
+    const pipeline = new Pipeline({ config, clock: systemClock, logger: captureLog('warn').logger, alarms });
     const tap = metrics.tapSource('mqtt', { sample: (s) => pipeline.accept(s), reject: (r) => pipeline.reject('mqtt', r) });
     const { server } = await serve({ metrics });
     let running = true;

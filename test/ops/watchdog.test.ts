@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { HealthCheck } from '../../src/ops/health.js';
 import { createLagWindow, type LagWindow } from '../../src/ops/event-loop.js';
-import { systemTimers } from '../../src/sources/serial.js';
+import { monotonicClock, systemTimers } from '../../src/clock.js';
 import { createWatchdog, type WatchdogOutcome } from '../../src/ops/watchdog.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { createManualTimers } from '../helpers/manual-timers.js';
@@ -31,7 +31,7 @@ function setup(options: { checks?: HealthCheck[]; lag?: LagWindow } = {}) {
     maxEventLoopLagMs: MAX_LAG_MS,
     checks: options.checks ?? [],
     ...(options.lag === undefined ? {} : { lag: options.lag }),
-    now: () => nowMs,
+    monotonic: { elapsedMs: () => nowMs },
     timers: manual.timers,
     logger: log.logger,
     onAttempt: (outcome) => outcomes.push(outcome),
@@ -143,7 +143,7 @@ describe('the gated watchdog on a real event loop', () => {
       maxEventLoopLagMs: 200,
       checks: [],
       lag,
-      now: () => performance.now(),
+      monotonic: monotonicClock,
       timers: systemTimers,
       logger: captureLog().logger,
     });

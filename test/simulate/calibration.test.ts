@@ -1,5 +1,5 @@
 /**
- * Calibration: the simulator held to published figures (shared/research/clinical.md). Each test
+ * Calibration: the simulator held to published figures (sources in docs/simulator.md). Each test
  * prints what it measured next to the published number and states its tolerance. If the simulator
  * made detection look easy, the Phelps check would fail: that is its purpose.
  */
@@ -47,7 +47,7 @@ describe('calibration against published figures', () => {
     expect(fast).toBeLessThan(15.0 + 7.1);
   });
 
-  it('reproduces the time-to-alarm table t = C·ΔP/Q for C = 2 µL/mmHg, ΔP = 300 mmHg (clinical brief §2)', () => {
+  it('reproduces the time-to-alarm table t = C·ΔP/Q for C = 2 µL/mmHg, ΔP = 300 mmHg', () => {
     const published = [[0.1, 360], [0.5, 72], [1, 36], [2, 18], [5, 7]] as const;
     const rows = published.map(([rate, minutes]) => {
       // Limit set 300 mmHg above the line's resting pressure (5.16 mmHg), so ΔP is 300.

@@ -7,7 +7,7 @@ function fakeClock() {
   let now = 1_000;
   const sleeps: number[] = [];
   const clock: PaceClock = {
-    now: () => now,
+    elapsedMs: () => now,
     sleep: (ms) => {
       sleeps.push(ms);
       now += ms;

@@ -3,7 +3,7 @@ import { SerialPortSchema } from '../../src/config/schema.js';
 import { encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
 import { ALARIS_STATUS_QUERY } from '../../src/protocols/alaris.js';
 import { encodeFreseniusFrame } from '../../src/protocols/fresenius.js';
-import { SerialSource, type LinkWatch } from '../../src/sources/serial.js';
+import { SerialSource } from '../../src/sources/serial.js';
 import { createManualTimers } from '../helpers/manual-timers.js';
 import { createMockSerial } from '../helpers/mock-serial.js';
 import { waitForLinkState } from '../helpers/serial-link.js';
@@ -20,12 +20,10 @@ function setUp(port: Record<string, unknown>) {
   const serial = createMockSerial();
   const manual = createManualTimers();
   const recorder = createTelemetryRecorder();
-  const watched: [string, string, number | undefined][] = [];
-  const linkWatch: LinkWatch = { watchChannel: (pumpId, channel, limitMs) => void watched.push([pumpId, channel, limitMs]) };
   const config = SerialPortSchema.parse({ path: PATH, reopenInitialSeconds: 0.5, reopenMaxSeconds: 4, ...port });
-  const source = new SerialSource(config, { binding: serial.binding, logger: createCapturingLogger().logger, timers: manual.timers, linkWatch });
+  const source = new SerialSource(config, { binding: serial.binding, logger: createCapturingLogger().logger, timers: manual.timers });
   started.push(source);
-  return { serial, manual, recorder, source, watched };
+  return { serial, manual, recorder, source, watched: recorder.watched };
 }
 
 const ALARIS = { protocol: 'alaris', pumpId: 'NICU-07', pollIntervalSeconds: 2, startup: [] };

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSampleValue, describeIssues, type Rejection } from '../../src/telemetry/decode.js';
+import { decodeSampleValue, type Rejection } from '../../src/telemetry/decode.js';
+import { describeIssues } from '../../src/validation/issues.js';
 import { TelemetrySampleSchema, type TelemetrySample } from '../../src/telemetry/sample.js';
 
 /**

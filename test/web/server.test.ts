@@ -7,9 +7,9 @@ import { AckHandler } from '../../src/alarms/ack.js';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfigText, type LoadedConfig } from '../../src/config/load.js';
-import { SHED_REASONS } from '../../src/ingest/conflate.js';
+import { SHED_REASONS } from '../../src/ingest/queue.js';
 import { startOpsHttp, type OpsHttpServer } from '../../src/ops/http.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import { createWardPage } from '../../src/web/page.js';
 import type { WardRoutes } from '../../src/web/server.js';
 import { captureLog } from '../helpers/log-capture.js';
@@ -70,7 +70,8 @@ async function servePage(loaded: LoadedConfig) {
   const { config } = loaded;
   const logger = captureLog('warn').logger;
   const events: AlarmEvent[] = [];
-  const pipeline = new Pipeline({ config, clock: systemClock, logger, sinks: [{ deliver: (event) => events.push(event) }], trace: config.ops.http.web });
+  const alarms = createAlarmManager({ config, clock: systemClock, sinks: [{ deliver: (event) => events.push(event) }] });
+  const pipeline = new Pipeline({ config, clock: systemClock, logger, alarms, trace: config.ops.http.web });
   const acks = new AckHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
     acknowledge: (alarmId, by, at) => pipeline.alarms.acknowledge(alarmId, by, at),
@@ -86,7 +87,7 @@ async function servePage(loaded: LoadedConfig) {
     publisher: { connectionState: 'connected' },
     sources: [],
     journal: () => ({ depth: 0, oldestUndeliveredAgeMs: undefined }),
-    ingest: () => ({ overloaded: false, utilization: 0.1, demand: 0.1, pending: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
+    ingest: () => ({ overloaded: false, cpuShare: 0.1, utilization: 0.1, demand: 0.1, received: 0, processed: 0, pending: 0, maxWaitMs: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
     acks,
   });
   const server = await startOpsHttp({

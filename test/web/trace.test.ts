@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { createSettableClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { Pipeline } from '../../src/pipeline.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -12,7 +12,8 @@ function setUp(historyMinutes: number, pointSeconds: number) {
   const config = ConfigSchema.parse({ gateway: { id: 'gw-trace' } });
   const clock = createSettableClock();
   const events: AlarmEvent[] = [];
-  const pipeline = new Pipeline({ config, clock, logger: captureLog('warn').logger, sinks: [{ deliver: (event) => events.push(event) }], trace: { historyMinutes, pointSeconds } });
+  const alarms = createAlarmManager({ config, clock, sinks: [{ deliver: (event) => events.push(event) }] });
+  const pipeline = new Pipeline({ config, clock, logger: captureLog('warn').logger, alarms, trace: { historyMinutes, pointSeconds } });
   const feed = (sample: Partial<TelemetrySample> & { ts: number }) => {
     clock.set(sample.ts);
     pipeline.accept({ pumpId: 'P1', channel: '1', state: 'infusing', rateMlPerH: 5, volumeInfusedMl: 1, ...sample });

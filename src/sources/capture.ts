@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { SettableClock } from '../clock.js';
 import { SerialPortSchema, type SerialPortConfig } from '../config/schema.js';
 import type { DecodeTarget } from '../telemetry/decode.js';
-import { PROTOCOL_IDS, type HostSession, type ProtocolId } from './protocol.js';
-import { createHostSession } from './registry.js';
+import { PROTOCOL_IDS, type HostSession, type ProtocolId } from '../protocols/protocol.js';
+import { createHostSession } from './serial-sessions.js';
 
 /**
  * A raw pump session on disk: what `pumpwatch capture` records at a first site and `pumpwatch

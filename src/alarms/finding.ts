@@ -1,4 +1,4 @@
-import type { AlarmCondition, AlarmEvidence, AlarmPriority } from '../alarms/event.js';
+import type { AlarmCondition, AlarmEvidence, AlarmPriority } from './event.js';
 
 /**
  * What a detector concluded about one channel at one moment. `active: false` says the condition

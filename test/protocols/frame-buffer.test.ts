@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameBuffer } from '../../src/sources/frame-buffer.js';
+import { FrameBuffer } from '../../src/protocols/frame-buffer.js';
 
 describe('FrameBuffer', () => {
   it('refuses a cap that is not a positive integer with PW_FRAMER_MAX', () => {

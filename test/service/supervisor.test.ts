@@ -8,7 +8,7 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfigFile, type LoadedConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { Logger } from '../../src/log.js';
-import { changedSettings, Supervisor } from '../../src/ops/supervisor.js';
+import { changedSettings, Supervisor } from '../../src/service/supervisor.js';
 import type { SystemdNotifier } from '../../src/ops/systemd-notify.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { clearRetainedUnder } from '../helpers/recorder.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineFramer } from '../../src/sources/line-framer.js';
+import { LineFramer } from '../../src/protocols/line-framer.js';
 import type { Rejection } from '../../src/telemetry/decode.js';
 
 function collect(maxFrameBytes: number) {

@@ -1,15 +1,15 @@
-import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
+import { monotonicClock, systemTimers, type MonotonicClock, type TimeoutTimers } from '../clock.js';
 import type { ConfigResult, LoadedConfig } from '../config/load.js';
 import type { Daemon } from '../daemon.js';
+import { isLogCode } from '../log-codes.js';
 import { createLogger, type Logger } from '../log.js';
-import { systemTimers, type Timers } from '../sources/serial.js';
-import { createLagWindow } from './event-loop.js';
-import { describeFailures, evaluateHealth, type HealthCheck } from './health.js';
-import { startOpsHttp, type OpsHttpServer } from './http.js';
-import { scrapeRegistries } from './metrics.js';
-import { createSystemdNotifier, type SystemdNotifier } from './systemd-notify.js';
-import { createWatchdog } from './watchdog.js';
+import { createLagWindow } from '../ops/event-loop.js';
+import { describeFailures, evaluateHealth, type HealthCheck } from '../ops/health.js';
+import { startOpsHttp, type OpsHttpServer } from '../ops/http.js';
+import { scrapeRegistries } from '../ops/metrics.js';
+import { createSystemdNotifier, type SystemdNotifier } from '../ops/systemd-notify.js';
+import { createWatchdog } from '../ops/watchdog.js';
 
 export interface SupervisorDeps {
   configPath: string;
@@ -23,9 +23,8 @@ export interface SupervisorDeps {
   /** Process-wide metrics, scraped beside the daemon's own. */
   processRegistry?: Registry;
   pid?: number;
-  timers?: Timers;
-  /** Monotonic milliseconds. */
-  now?: () => number;
+  timers?: TimeoutTimers;
+  monotonic?: MonotonicClock;
 }
 
 export type ReloadOutcome = 'restarted' | 'invalid' | 'restored-previous';
@@ -61,7 +60,7 @@ function statusLine(daemon: Daemon): string {
  */
 export class Supervisor {
   readonly #deps: SupervisorDeps;
-  readonly #now: () => number;
+  readonly #monotonic: MonotonicClock;
   #notifier: SystemdNotifier | undefined;
   #runtime: Runtime | undefined;
   #reloading: Promise<ReloadOutcome> | undefined;
@@ -69,7 +68,7 @@ export class Supervisor {
 
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? (() => performance.now());
+    this.#monotonic = deps.monotonic ?? monotonicClock;
     this.#notifier = deps.notifier;
   }
 
@@ -89,7 +88,9 @@ export class Supervisor {
     try {
       this.#runtime = await this.#startRuntime(loaded, logger);
     } catch (error) {
-      logger.fatal({ code: (error as { code?: string }).code ?? 'PW_START_FAILED', err: error }, 'pumpwatch could not start');
+      // A catalogued code says why (PW_MQTT_TLS_FILE, …); a system error's own code stays in `err`.
+      const code = (error as { code?: unknown }).code;
+      logger.fatal({ code: isLogCode(code) ? code : 'PW_START_FAILED', err: error }, 'pumpwatch could not start');
       throw error;
     }
     await this.#notifierFor(logger).ready(statusLine(this.#runtime.daemon));
@@ -192,7 +193,7 @@ export class Supervisor {
         maxEventLoopLagMs: config.ops.watchdog.maxEventLoopLagSeconds * 1000,
         checks: [progress],
         lag,
-        now: this.#now,
+        monotonic: this.#monotonic,
         timers: this.#deps.timers ?? systemTimers,
         logger,
         onAttempt: (outcome) => daemon.ops.metrics.watchdogAttempt(outcome),

@@ -1,0 +1,3 @@
+import { writeGeneratedDocs } from './generated-docs.js';
+
+await writeGeneratedDocs();
