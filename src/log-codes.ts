@@ -73,7 +73,6 @@ export const LOG_CODES = {
   PW_ALARM_EVENT: { kind: 'log', level: 'info', meaning: 'An alarm event was delivered to the broker.', action: NOTHING },
   PW_ALARM_EVENT_EXPIRED: { kind: 'log', level: 'warn', meaning: 'An alarm event was too old for the event stream; only its retained state was sent.', action: NOTHING },
   PW_ALARM_QUARANTINED: { kind: 'log', level: 'error', meaning: 'An alarm event the broker keeps refusing was set aside in the quarantine file; a technical alarm is raised.', action: 'Read `error`; fix the cause (ACL, size) and acknowledge the technical alarm.' },
-  PW_DELIVERY_FAILED: { kind: 'log', level: 'warn', meaning: 'An alarm event could not be delivered; it is retried.', action: 'If it repeats, check the broker and `PW_MQTT_*` lines around it.' },
   PW_OUTBOX_REDRIVE: { kind: 'log', level: 'info', meaning: 'Alarm events the previous run did not deliver are sent again.', action: NOTHING },
   PW_JOURNAL_OPENED: { kind: 'log', level: 'info', meaning: 'The alarm journal opened; the line counts restored alarms and undelivered events.', action: NOTHING },
   PW_JOURNAL_DURABLE: { kind: 'log', level: 'info', meaning: 'The alarm journal is durable again.', action: NOTHING },
@@ -106,6 +105,8 @@ export const LOG_CODES = {
   PW_PCD04_PARTIAL_FRAME: { kind: 'log', level: 'warn', meaning: 'The Alert Manager closed in the middle of an MLLP frame.', action: NOTHING },
   PW_PCD04_KEEPALIVE_MISSED: { kind: 'log', level: 'error', meaning: 'The Alert Manager did not acknowledge the keep-alive: the link is treated as failing.', action: 'Check the Alert Manager is up and reachable.' },
   PW_WEB_LOGIN_REFUSED: { kind: 'log', level: 'warn', meaning: 'The ward page was opened with a wrong access token.', action: 'If unexpected, find who holds the old link; rotate the token in the credentials directory.' },
+  PW_ALARIS_FORBIDDEN_COMMAND: { kind: 'error', level: 'error', meaning: 'A command outside the read-only query list was about to be sent to an Alaris pump; it was refused.', action: 'Remove it from the port\'s `startup` list: pumpwatch only queries pumps.' },
+  PW_WEB_NO_TRACES: { kind: 'error', level: 'fatal', meaning: 'The ward page was composed over a pipeline that keeps no chart history.', action: 'A defect: report it with the configuration (`ops.http.web`).' },
 } as const satisfies Record<`PW_${string}`, LogCodeEntry>;
 
 export type LogCode = keyof typeof LOG_CODES;

@@ -10,8 +10,8 @@ import type { Logger } from './log.js';
 import type { DecodeTarget, Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
-import { DetectorView } from './web/detector-view.js';
-import { ChannelTraces, type TraceSettings } from './web/trace.js';
+import { DetectorView } from './view/detector-view.js';
+import { ChannelTraces, type TraceSettings } from './view/trace.js';
 
 /** How often, at most, silence is checked as time advances. */
 const SILENCE_CHECK_INTERVAL_MS = 1000;

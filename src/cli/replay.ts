@@ -13,8 +13,8 @@ import { readJsonlTelemetry } from '../sources/jsonl-file.js';
 import { CaptureError, replayCapture } from '../sources/capture.js';
 import type { ProtocolId } from '../protocols/protocol.js';
 import { REJECT_REASONS } from '../telemetry/decode.js';
-import { replayPage, REPLAY_TRACE } from '../web/replay-page.js';
-import type { ChannelTraces, TraceSettings } from '../web/trace.js';
+import { replayPage, REPLAY_TRACE } from '../view/replay-page.js';
+import type { ChannelTraces, TraceSettings } from '../view/trace.js';
 import { loadConfigArg } from './config-arg.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describeIssues } from '../validation/issues.js';
-import { MIN_WEB_TOKEN_LENGTH } from '../web/auth.js';
+import { MIN_WEB_TOKEN_LENGTH } from '../view/auth.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 /** Secrets live apart from the config object so that logging the config can never leak them. */

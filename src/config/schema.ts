@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isLoopbackHost } from '../web/auth.js';
+import { isLoopbackHost } from '../view/auth.js';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';

@@ -1,5 +1,5 @@
-import { chartDocument, chartSlot, escapeHtml as escape } from '../web/assets.js';
-import type { ChannelSeries, ChartMarker } from '../web/series.js';
+import { chartDocument, chartSlot, escapeHtml as escape } from '../view/assets.js';
+import type { ChannelSeries, ChartMarker } from '../view/series.js';
 import type { EvaluationResult, ExampleTrace } from './evaluate.js';
 import { millilitres, minutes, percent } from './format.js';
 import type { Row } from './summary.js';

@@ -1,8 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
-import type { WardRoutes } from '../web/server.js';
 import type { HealthReport } from './health.js';
+
+/** Extra routes on the same server (the ward page): true when the request was theirs. */
+export interface ExtraRoutes {
+  handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+}
 
 export interface OpsHttpOptions {
   host: string;
@@ -14,7 +18,7 @@ export interface OpsHttpOptions {
   /** `/readyz`: every configured source and the broker are up. */
   readiness: () => HealthReport;
   /** The ward page (`/`, `/assets/*`, `/api/*`, `/login`), when enabled. */
-  web?: Pick<WardRoutes, 'handle'> | undefined;
+  web?: ExtraRoutes | undefined;
   logger: Logger;
 }
 

@@ -7,8 +7,8 @@ import { sourceLinkStatus } from '../ops/daemon-ops.js';
 import type { JournalStatus } from '../ops/metrics.js';
 import type { Pipeline } from '../pipeline.js';
 import type { TelemetrySource } from '../sources/source.js';
-import { loadWebAssets } from './assets.js';
-import { WebAuth } from './auth.js';
+import { loadWebAssets } from '../view/assets.js';
+import { WebAuth } from '../view/auth.js';
 import { createWardRoutes, type WardRoutes } from './server.js';
 import { wardSnapshot } from './ward.js';
 

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AckVerdict } from '../alarms/ack.js';
 import type { Logger } from '../log.js';
-import type { StaticAsset } from './assets.js';
-import { TOKEN_COOKIE, type WebAuth } from './auth.js';
-import type { ChannelSeries } from './series.js';
+import type { StaticAsset } from '../view/assets.js';
+import { TOKEN_COOKIE, type WebAuth } from '../view/auth.js';
+import type { ChannelSeries } from '../view/series.js';
 import type { WardSnapshot } from './ward.js';
 
 export interface WardRoutesOptions {

@@ -1,7 +1,7 @@
 import type { AlarmEvent } from '../alarms/event.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { JournalStatus, SourceLinkStatus } from '../ops/metrics.js';
-import type { ChannelStatus } from './trace.js';
+import type { ChannelStatus } from '../view/trace.js';
 
 /** What the ward page is sent, whole, on connect and every second. Built field by field: no config or secret can slip in. */
 export interface WardSnapshot {

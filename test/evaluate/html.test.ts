@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ExampleTrace } from '../../src/evaluate/evaluate.js';
 import { traceSeries } from '../../src/evaluate/html.js';
-import { chartDocument, chartSlot } from '../../src/web/assets.js';
+import { chartDocument, chartSlot } from '../../src/view/assets.js';
 
 const trace: ExampleTrace = {
   title: 'Full occlusion <clamp>',
