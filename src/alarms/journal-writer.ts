@@ -1,22 +1,8 @@
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { AlarmEvent } from './event.js';
 import type { AlarmJournal, JournalEntry } from './journal.js';
 import type { AlarmSink, AlarmSnapshot, TechnicalReport } from './manager.js';
-
-export interface OutboxTimers {
-  setInterval(callback: () => void, ms: number): unknown;
-  clearInterval(handle: unknown): void;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemTimers: OutboxTimers = {
-  setInterval: (callback, ms) => setInterval(callback, ms),
-  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /**
  * A healthy fsync takes milliseconds (tens on eMMC). One that takes longer than this must not
@@ -32,7 +18,7 @@ export interface JournalWriterOptions {
   clock: Clock;
   /** Gateway-level technical alarms (storage-failure) go back into the alarm manager through this. */
   report: (report: TechnicalReport) => void;
-  timers?: OutboxTimers;
+  timers?: Timers;
 }
 
 /**
@@ -45,7 +31,7 @@ export interface JournalWriterOptions {
 export class JournalWriter implements AlarmSink {
   readonly #options: JournalWriterOptions;
   readonly #logger: Logger;
-  readonly #timers: OutboxTimers;
+  readonly #timers: Timers;
   readonly #listeners = new Set<(entries: readonly JournalEntry[]) => void>();
   #batch: { event: AlarmEvent; snapshot: AlarmSnapshot | null }[] = [];
   #tick: unknown;

@@ -1,12 +1,12 @@
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { AlarmEvent, AlarmPriority } from './event.js';
 import type { AlarmJournal, JournalCursor, JournalEntry } from './journal.js';
-import { JournalWriter, systemTimers, type OutboxTimers } from './journal-writer.js';
+import { JournalWriter } from './journal-writer.js';
 import type { AlarmSink, AlarmSnapshot, TechnicalReport } from './manager.js';
 import type { AlarmTransport, DeliveryOutcome, RefusalDetail } from './transport.js';
 
-export { FSYNC_TIMEOUT_MS, type OutboxTimers } from './journal-writer.js';
+export { FSYNC_TIMEOUT_MS } from './journal-writer.js';
 
 /** The technical alarms of one transport's outbox: `part` becomes their channel. */
 export interface OutboxLabels {
@@ -40,7 +40,7 @@ export interface AlarmOutboxOptions {
   maxAttempts: number;
   /** An event undelivered this long raises delivery-failure. */
   stalledAfterMs: number;
-  timers?: OutboxTimers;
+  timers?: Timers;
   labels?: OutboxLabels;
   /**
    * Count a connection that drops right after a send against that event (default true): an MQTT
@@ -100,7 +100,7 @@ function describeOutcome(outcome: DeliveryOutcome): RefusalDetail {
 export class AlarmOutbox implements AlarmSink {
   readonly #options: AlarmOutboxOptions;
   readonly #logger: Logger;
-  readonly #timers: OutboxTimers;
+  readonly #timers: Timers;
   readonly #writer: JournalWriter;
   readonly #ownsWriter: boolean;
   readonly #cursor: JournalCursor;

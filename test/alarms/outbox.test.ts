@@ -7,9 +7,9 @@ import type { AlarmEvent, AlarmPriority } from '../../src/alarms/event.js';
 import { AlarmJournal, DEFAULT_CURSOR, JOURNAL_FILE, type JournalFs } from '../../src/alarms/journal.js';
 import type { AlarmSnapshot, TechnicalReport } from '../../src/alarms/manager.js';
 import { JournalWriter } from '../../src/alarms/journal-writer.js';
-import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS, type OutboxTimers } from '../../src/alarms/outbox.js';
+import { AlarmOutbox, FSYNC_TIMEOUT_MS, POISON_WINDOW_MS } from '../../src/alarms/outbox.js';
 import { COMMITTED, type AlarmTransport, type DeliveryOutcome } from '../../src/alarms/transport.js';
-import { createSettableClock, type SettableClock } from '../../src/clock.js';
+import { createSettableClock, type SettableClock, type Timers } from '../../src/clock.js';
 import { MqttError } from '../../src/mqtt/errors.js';
 import { outcomeOf } from '../../src/sinks/mqtt-alarms.js';
 import { captureLog } from '../helpers/log-capture.js';
@@ -147,7 +147,7 @@ class FakeTransport implements AlarmTransport {
 function manualTimers(clock: SettableClock) {
   let nextId = 1;
   const timers = new Map<number, { at: number; every: number | undefined; callback: () => void }>();
-  const api: OutboxTimers = {
+  const api: Timers = {
     setInterval: (callback, ms) => {
       const id = nextId++;
       timers.set(id, { at: clock.now() + ms, every: ms, callback });
