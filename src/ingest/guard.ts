@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { TechnicalReport } from '../alarms/manager.js';
+import { monotonicClock, type MonotonicClock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { BacklogQueue, SHED_REASONS, type ShedReason } from './queue.js';
@@ -46,8 +47,7 @@ export interface LoadReading {
 export interface IngestGuardRuntime {
   /** The process's load since the previous call. */
   load: () => LoadReading;
-  /** Monotonic milliseconds. */
-  now: () => number;
+  monotonic: MonotonicClock;
   schedule: (task: () => void) => void;
   /** Calls `observe` every `windowMs`; returns a stop function. */
   every: (windowMs: number, observe: () => void) => () => void;
@@ -115,7 +115,7 @@ function processLoad(): () => LoadReading {
 export function systemIngestRuntime(): IngestGuardRuntime {
   return {
     load: processLoad(),
-    now: () => performance.now(),
+    monotonic: monotonicClock,
     schedule: (task) => setImmediate(task),
     every(windowMs, observe) {
       const timer = setInterval(observe, windowMs);
@@ -158,7 +158,7 @@ export class IngestGuard {
       maxPending: settings.maxPendingSamples,
       maxDelayMs: settings.maxDelaySeconds * 1000,
       sliceMs: SLICE_MS,
-      now: runtime.now,
+      monotonic: runtime.monotonic,
       schedule: runtime.schedule,
       onError: (error, sample) =>
         logger.error({ code: 'PW_INGEST_PROCESS_FAILED', pumpId: sample.pumpId, channel: sample.channel, error: (error as Error).message }, 'processing a sample threw'),
@@ -184,7 +184,7 @@ export class IngestGuard {
         }
       },
     });
-    this.#windowStartMs = runtime.now();
+    this.#windowStartMs = runtime.monotonic.elapsedMs();
     this.#stopTimer = runtime.every(LOAD_WINDOW_MS, () => this.observe());
   }
 
@@ -195,7 +195,7 @@ export class IngestGuard {
 
   /** Closes one load window: measures it and lets the overload watch decide. The timer calls it. */
   observe(): void {
-    const nowMs = this.#runtime.now();
+    const nowMs = this.#runtime.monotonic.elapsedMs();
     const shedTotal = this.#queue.shedTotal;
     const drained = this.#queue.drained;
     const drainedSamples = drained.samples - this.#windowDrained.samples;

@@ -1,3 +1,4 @@
+import type { MonotonicClock } from '../clock.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 
 /** Why a sample was dropped unprocessed. Stable: metrics and tests match on them. */
@@ -18,8 +19,7 @@ export interface BacklogQueueOptions {
   maxDelayMs: number;
   /** Longest stretch spent processing before the event loop reads its sockets and runs timers again. */
   sliceMs: number;
-  /** Monotonic milliseconds. */
-  now: () => number;
+  monotonic: MonotonicClock;
   /** Runs `task` once pending I/O has been handled (`setImmediate` in the daemon). */
   schedule: (task: () => void) => void;
   /** A sample whose processing threw; the queue carries on with the next. */
@@ -123,7 +123,7 @@ export class BacklogQueue {
     }
     if (!this.#drainScheduled) {
       this.#drainScheduled = true;
-      this.#epochMs = this.#options.now();
+      this.#epochMs = this.#options.monotonic.elapsedMs();
       this.#options.schedule(this.#drain);
     }
     if (this.#count === this.#samples.length) this.#evictOldest();
@@ -164,8 +164,8 @@ export class BacklogQueue {
 
   #drainSlice(): void {
     this.#drainScheduled = false;
-    const { now, sliceMs, maxDelayMs } = this.#options;
-    const startedMs = now();
+    const { monotonic, sliceMs, maxDelayMs } = this.#options;
+    const startedMs = monotonic.elapsedMs();
     let nowMs = startedMs;
     let processed = 0;
     while (this.#count > 0) {
@@ -185,11 +185,11 @@ export class BacklogQueue {
       processed++;
       // Reading the clock costs more than a sample's arithmetic: look every 32 samples.
       if ((processed & 31) === 0) {
-        nowMs = now();
+        nowMs = monotonic.elapsedMs();
         if (nowMs - startedMs >= sliceMs) break;
       }
     }
-    const endMs = now();
+    const endMs = monotonic.elapsedMs();
     this.#drainedSamples += processed;
     this.#drainedMs += endMs - startedMs;
     if (this.#count === 0) {

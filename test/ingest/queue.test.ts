@@ -21,7 +21,7 @@ function rig(options: Partial<BacklogQueueOptions> & { costMs?: number } = {}) {
     maxPending: 100,
     maxDelayMs: 500,
     sliceMs: 50,
-    now: () => clock.nowMs,
+    monotonic: { elapsedMs: () => clock.nowMs },
     schedule: (task) => tasks.push(task),
     onError: (error) => errors.push(error),
     ...options,
