@@ -113,9 +113,12 @@ describe('the unit as installed', () => {
     const tree = await unpack('amd64');
     const unit = join(tree, 'usr/lib/systemd/system/pumpwatch.service');
     expect(await readFile(unit, 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/pumpwatch run --config \/etc\/pumpwatch\/config\.yaml$/m);
+    // Verified inside the package's own tree, so ExecStart= is checked against the packaged
+    // /usr/bin/pumpwatch. That tree has none of the system's units or tools: those two complaints
+    // are about the host, not the unit, and are the only ones allowed.
     const verify = spawnSync('systemd-analyze', ['verify', '--man=no', `--root=${tree}`, '/usr/lib/systemd/system/pumpwatch.service'], { encoding: 'utf8' });
-    expect(verify.stderr).toBe('');
-    expect(verify.status).toBe(0);
+    const host = [/Unit sysinit\.target not found\.$/, /Command \/bin\/kill is not executable: No such file or directory$/];
+    expect(verify.stderr.split('\n').filter((line) => line !== '' && !host.some((pattern) => pattern.test(line)))).toEqual([]);
     const { stdout } = await run('systemd-analyze', ['security', '--offline=true', '--no-pager', unit]);
     const score = Number(/Overall exposure level for pumpwatch\.service: ([\d.]+)/.exec(stdout)?.[1]);
     console.log(`[package] systemd-analyze security --offline=true: ${score}`);
