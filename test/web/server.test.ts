@@ -7,7 +7,7 @@ import { AckHandler } from '../../src/alarms/ack.js';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfigText, type LoadedConfig } from '../../src/config/load.js';
-import { SHED_REASONS } from '../../src/ingest/conflate.js';
+import { SHED_REASONS } from '../../src/ingest/queue.js';
 import { startOpsHttp, type OpsHttpServer } from '../../src/ops/http.js';
 import { Pipeline } from '../../src/pipeline.js';
 import { createWardPage } from '../../src/web/page.js';
@@ -86,7 +86,7 @@ async function servePage(loaded: LoadedConfig) {
     publisher: { connectionState: 'connected' },
     sources: [],
     journal: () => ({ depth: 0, oldestUndeliveredAgeMs: undefined }),
-    ingest: () => ({ overloaded: false, utilization: 0.1, demand: 0.1, pending: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
+    ingest: () => ({ overloaded: false, cpuShare: 0.1, utilization: 0.1, demand: 0.1, received: 0, processed: 0, pending: 0, maxWaitMs: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
     acks,
   });
   const server = await startOpsHttp({
