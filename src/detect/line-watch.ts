@@ -1,9 +1,9 @@
-import type { AlarmEvidence } from '../alarms/event.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import { DrugLibrary } from './drug-library.js';
 import type { FindingSink } from './finding.js';
-import { EPISODE_RING_SIZE, LineState, RING_SIZE, SEGMENT_NONE, SEGMENT_RESUME, SEGMENT_STARTUP, type SegmentKind } from './line-state.js';
+import { InfiltrationWatch } from './infiltration-watch.js';
+import { EPISODE_RING_SIZE, LineState, SEGMENT_NONE, SEGMENT_RESUME, SEGMENT_STARTUP, type SegmentKind } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
 
 const MS_PER_HOUR = 3_600_000;
@@ -11,29 +11,37 @@ const MS_PER_HOUR = 3_600_000;
 const ABS_DIFF_TO_SIGMA = Math.sqrt(Math.PI) / 2;
 /** Weight of one new block or slab in the running noise estimates. */
 const NOISE_WEIGHT = 1 / 16;
-/** The wander prior counts as this many windows; after that, the memory is this many windows. */
-const WANDER_PRIOR_WEIGHT = 4;
-const WANDER_MEMORY = 16;
 /** A reported volume that falls by more than this means a new syringe or infusion. */
 const VOLUME_RESET_ML = 0.01;
 /** An infusion already this far along when first seen is past its start-up. */
 const PAST_STARTUP_ML = 0.5;
+
+/** What `LineWatch.inspect` returns. */
+export interface ChannelInspection {
+  volumeMl: number;
+  segment: { kind: 'startup' | 'resume'; startTs: number; startVolumeMl: number; baselineLearned: boolean };
+  /** Learned baseline pressure of the segment (null while it is still being learned). */
+  baselineMmHg: number | null;
+  tissue: {
+    /** Evidence for a tissue-slope rise, nats, and the threshold it is judged against. */
+    scoreNats: number;
+    thresholdNats: number;
+    operatingPoint: 'ward' | 'vesicant-line';
+    /** Slope of the current run of evidence (null when there is none). */
+    judgedSlopeMmHgPerMl: number | null;
+    onsetMmHg: number | null;
+    driftMmHg2PerHour: number;
+  };
+  occlusionActive: boolean;
+  infiltrationActive: boolean;
+  recurrentActive: boolean;
+}
 
 export interface LineWatchOptions {
   settings: DetectorSettings;
   /** The pump's own downstream-occlusion codes (config `detection.occlusionAlarmCodes`), for recurrence. */
   occlusionAlarmCodes: readonly string[];
   emit: FindingSink;
-}
-
-interface WindowFit {
-  /** Undisturbed slabs in the window; the rest of the fit is valid only when ≥ 4. */
-  clean: number;
-  slope: number;
-  rise: number;
-  spanMl: number;
-  startP: number;
-  even: boolean;
 }
 
 /**
@@ -58,9 +66,10 @@ function round(value: number, digits: number): number {
  * - `downstream-occlusion`: a ramp at system-compliance slope (≥ 100 mmHg/mL) rising ≥ 10 mmHg
  *   above the learned baseline, still rising in the second half of the volume since its onset
  *   (a step is not a ramp), confirmed on two consecutive blocks;
- * - `possible-infiltration`: a slow rise at tissue-compliance slope (8–100 mmHg/mL), at least
- *   3 mmHg and 4× the slab noise across 0.2 mL, spread evenly over the window (a step is not a
- *   ramp); earlier on vesicant lines in sensitive care areas, medium priority on vesicant lines;
+ * - `possible-infiltration`: a sequential test (CUSUM of log-likelihood ratios) for a rise at
+ *   tissue-compliance slope (10–33 mmHg/mL) against a vein, with slow drift as a random walk
+ *   (`infiltration-watch.ts`, `slope-cusum.ts`); a more sensitive operating point on vesicant
+ *   lines in sensitive care areas, medium priority on vesicant lines;
  * - `recurrent-occlusion`: several occlusion episodes or auto-restarts within an hour.
  *
  * Learning restarts after every event that changes the hydraulics (start-up, rate change, bolus,
@@ -70,7 +79,8 @@ function round(value: number, digits: number): number {
 export class LineWatch {
   readonly #s: DetectorSettings;
   readonly #emit: FindingSink;
-  readonly #channels = new ChannelMap(() => new LineState());
+  readonly #channels: ChannelMap<LineState>;
+  readonly #infiltration: InfiltrationWatch;
   readonly #drugs: DrugLibrary;
   readonly #occlusionCodes: ReadonlySet<string>;
   readonly #restartCodes: ReadonlySet<string>;
@@ -81,6 +91,9 @@ export class LineWatch {
   constructor({ settings, occlusionAlarmCodes, emit }: LineWatchOptions) {
     this.#s = settings;
     this.#emit = emit;
+    const driftPrior = settings.infiltration.driftPriorMmHg2PerHour;
+    this.#channels = new ChannelMap(() => new LineState(driftPrior));
+    this.#infiltration = new InfiltrationWatch(settings, emit);
     this.#drugs = new DrugLibrary(settings.drugLibrary, settings.sensitiveContext.careAreas);
     this.#occlusionCodes = new Set(occlusionAlarmCodes);
     this.#restartCodes = new Set(settings.recurrentOcclusion.autoRestartCodes);
@@ -91,6 +104,40 @@ export class LineWatch {
 
   get channelCount(): number {
     return this.#channels.size;
+  }
+
+  /**
+   * Read-only view of one channel's detector state, for per-channel charts (baseline, the slope
+   * being judged, segment restarts): undefined for a channel never seen. Allocates a small object
+   * per call, so it is for views and tests, not the sample path. Pressures in mmHg, volumes in mL
+   * delivered since the channel was first seen, times in epoch ms.
+   */
+  inspect(pumpId: string, channel: string): ChannelInspection | undefined {
+    const st = this.#channels.get(pumpId, channel);
+    if (st === undefined) return undefined;
+    const spanMl = st.tissueLastV - st.tissueOnsetV;
+    const judging = st.tissueScore > 0 && spanMl > 0;
+    return {
+      volumeMl: st.volume,
+      segment: {
+        kind: st.segmentKind === SEGMENT_STARTUP ? 'startup' : 'resume',
+        startTs: st.segmentStartTs,
+        startVolumeMl: st.segmentStartVolume,
+        baselineLearned: st.baselineLearned,
+      },
+      baselineMmHg: st.baselineLearned ? st.baseline : null,
+      tissue: {
+        scoreNats: st.tissueScore,
+        thresholdNats: this.#infiltration.thresholdNats(st),
+        operatingPoint: InfiltrationWatch.vesicantPoint(st) ? 'vesicant-line' : 'ward',
+        judgedSlopeMmHgPerMl: judging ? (st.tissueLastP - st.tissueOnsetP) / spanMl : null,
+        onsetMmHg: Number.isNaN(st.tissueOnsetP) ? null : st.tissueOnsetP,
+        driftMmHg2PerHour: st.driftRate,
+      },
+      occlusionActive: st.occlusionActive,
+      infiltrationActive: st.infiltrationActive,
+      recurrentActive: st.recurrentActive,
+    };
   }
 
   onSample(sample: TelemetrySample): void {
@@ -164,10 +211,8 @@ export class LineWatch {
     st.clearRings();
     st.baselineLearned = false;
     st.occlusionConfirm = 0;
-    st.infiltrationArmed = false;
-    st.infiltrationConfirm = 0;
     // A new syringe or infusion means someone has handled the line.
-    if (kind === SEGMENT_STARTUP && st.infiltrationActive) this.#endInfiltration(st, ts, sample, 'new-infusion');
+    if (kind === SEGMENT_STARTUP && st.infiltrationActive) this.#infiltration.end(st, ts, sample, 'new-infusion');
   }
 
   #accumulate(st: LineState, pressure: number, ts: number, sample: TelemetrySample): void {
@@ -178,9 +223,13 @@ export class LineWatch {
       this.#onBlock(st, ts, sample);
     }
     st.addToSlab(volume, pressure);
-    if (st.slabSamples >= this.#s.infiltration.slabSamples && st.slabSpanMl >= this.#s.infiltration.slabVolumeMl) {
+    const slabSamples = st.slabSamples;
+    if (slabSamples >= this.#s.infiltration.slabSamples && st.slabSpanMl >= this.#s.infiltration.slabVolumeMl) {
       st.closeSlab();
-      this.#onSlab(st, ts, sample);
+      const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietSlabJaggedness);
+      const disturbed = Number.isNaN(quiet);
+      if (!disturbed) st.quietSlabJaggedness = quiet;
+      this.#infiltration.onSlab(st, st.closedP, st.closedV, slabSamples, disturbed, st.baselineLearned && !st.occlusionActive, ts, sample);
     }
   }
 
@@ -375,7 +424,7 @@ export class LineWatch {
     st.occlusionEndLevel = base + Math.max(this.#s.occlusion.endRiseMmHg, threshold / 2);
     st.occlusionBelowSince = Number.NaN;
     st.occlusionPeakP = pressure;
-    if (st.infiltrationActive) this.#endInfiltration(st, ts, sample, 'occlusion');
+    if (st.infiltrationActive) this.#infiltration.end(st, ts, sample, 'occlusion');
     if (!st.pumpOcclusionCode) this.#episode(st, ts, sample);
     const slope = rise / spanMl;
     this.#emit({
@@ -430,221 +479,6 @@ export class LineWatch {
     });
     // The hydraulics changed (clamp opened, line replaced): learn the line afresh.
     this.#startSegment(st, SEGMENT_RESUME, ts, sample);
-  }
-
-  // ── infiltration ─────────────────────────────────────────────────────────────────────────────
-
-  #sensitive(st: LineState): boolean {
-    return st.vesicant && st.sensitiveArea;
-  }
-
-  #windowSlabs(st: LineState): number {
-    const infiltration = this.#s.infiltration;
-    const factor = this.#sensitive(st) ? this.#s.sensitiveContext.windowFactor : 1;
-    const slabs = Math.round((infiltration.windowVolumeMl * factor) / infiltration.slabVolumeMl) + 1;
-    return Math.min(RING_SIZE, Math.max(5, slabs));
-  }
-
-  #slabDisturbed(st: LineState, back: number): boolean {
-    return this.#disturbed(st, st.slabJaggedness(back), st.quietSlabJaggedness);
-  }
-
-  /**
-   * Least-squares line through the undisturbed slabs among the newest `n`, and whether the rise is
-   * spread evenly across their four quarters. Only called when a slab closes (every ≥ 3 samples),
-   * so O(n) stays O(1) per sample on average and bounded at worst.
-   */
-  #fitWindow(st: LineState, n: number, out: WindowFit): void {
-    let clean = 0;
-    let sumV = 0;
-    let sumP = 0;
-    for (let back = 0; back < n; back++) {
-      if (this.#slabDisturbed(st, back)) continue;
-      clean++;
-      sumV += st.slabV(back);
-      sumP += st.slabP(back);
-    }
-    out.clean = clean;
-    if (clean < 4) return;
-    const meanV = sumV / clean;
-    const meanP = sumP / clean;
-    let sxx = 0;
-    let sxy = 0;
-    for (let back = 0; back < n; back++) {
-      if (this.#slabDisturbed(st, back)) continue;
-      const dv = st.slabV(back) - meanV;
-      sxx += dv * dv;
-      sxy += dv * (st.slabP(back) - meanP);
-    }
-    const slope = sxx > 0 ? sxy / sxx : 0;
-    const oldestV = st.slabV(n - 1);
-    out.slope = slope;
-    out.spanMl = st.slabV(0) - oldestV;
-    out.rise = slope * out.spanMl;
-    out.startP = meanP + slope * (oldestV - meanV);
-
-    // Quarters of the undisturbed slabs, oldest first; each step between quarter means must carry its share.
-    out.even = true;
-    let previousV = 0;
-    let previousP = 0;
-    let index = 0;
-    let quarter = 0;
-    let qv = 0;
-    let qp = 0;
-    let inQuarter = 0;
-    for (let back = n - 1; back >= 0; back--) {
-      if (this.#slabDisturbed(st, back)) continue;
-      qv += st.slabV(back);
-      qp += st.slabP(back);
-      inQuarter++;
-      index++;
-      if (index < Math.floor(((quarter + 1) * clean) / 4)) continue;
-      qv /= inQuarter;
-      qp /= inQuarter;
-      if (quarter > 0 && qp - previousP < this.#s.infiltration.evenness * slope * (qv - previousV)) out.even = false;
-      previousV = qv;
-      previousP = qp;
-      quarter++;
-      qv = 0;
-      qp = 0;
-      inQuarter = 0;
-    }
-  }
-
-  readonly #fit: WindowFit = { clean: 0, slope: 0, rise: 0, spanMl: 0, startP: 0, even: false };
-
-  #onSlab(st: LineState, ts: number, sample: TelemetrySample): void {
-    const pressure = st.closedP;
-    const previousClean = st.slabCount > 0 && !this.#slabDisturbed(st, 0);
-    st.pushSlab();
-    const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietSlabJaggedness);
-    const disturbed = Number.isNaN(quiet);
-    if (!disturbed) st.quietSlabJaggedness = quiet;
-    if (st.occlusionActive) {
-      st.infiltrationConfirm = 0;
-      return;
-    }
-    if (st.infiltrationActive) {
-      // Ends only if the pressure falls back to where the rise began: tissue does not drain itself.
-      if (!disturbed) st.infiltrationEndConfirm = pressure <= st.infiltrationStartP ? st.infiltrationEndConfirm + 1 : 0;
-      if (st.infiltrationEndConfirm >= 2) this.#endInfiltration(st, ts, sample, 'pressure-fell');
-      return;
-    }
-    if (!st.baselineLearned) return;
-    const infiltration = this.#s.infiltration;
-    const n = this.#windowSlabs(st);
-    if (st.slabCount < n) return;
-    const fit = this.#fit;
-    this.#fitWindow(st, n, fit);
-    // A window mostly taken up by crying or handling says nothing either way.
-    if (disturbed || fit.clean < this.#s.disturbance.minCleanFraction * n) return;
-
-    if (!st.infiltrationArmed) {
-      // Armed only once a whole window has looked like a vein: start-up creep is not a site.
-      if (Math.abs(fit.slope) < infiltration.minSlopeMmHgPerMl / 2) {
-        st.infiltrationArmed = true;
-        let sumAbsDiff = 0;
-        let pairs = 0;
-        for (let back = 1; back < n; back++) {
-          if (this.#slabDisturbed(st, back - 1) || this.#slabDisturbed(st, back)) continue;
-          sumAbsDiff += Math.abs(st.slabP(back - 1) - st.slabP(back));
-          pairs++;
-        }
-        st.slabMeanAbsDiff = pairs > 0 ? sumAbsDiff / pairs : 0;
-        const prior = infiltration.wanderPriorMmHg;
-        st.windowRiseVariance = prior * prior;
-        st.windowRiseCount = 0;
-        st.slabsSinceWanderUpdate = 0;
-      }
-      return;
-    }
-    const sensitive = this.#sensitive(st);
-    const noiseFloor = this.#s.segments.noiseFloorMmHg;
-    const sigma = Math.max(noiseFloor, st.slabMeanAbsDiff * ABS_DIFF_TO_SIGMA);
-    const factor = sensitive ? this.#s.sensitiveContext.riseFactor : 1;
-    const wander = Math.sqrt(st.windowRiseVariance);
-    const threshold =
-      Math.max(infiltration.riseMmHg, infiltration.riseNoiseMultiple * sigma, infiltration.wanderMultiple * wander) * factor;
-    const tissueShaped = fit.slope >= infiltration.minSlopeMmHgPerMl && fit.slope < this.#s.occlusion.minSlopeMmHgPerMl && fit.even;
-    // Disjoint windows only, and never one shaped like the very thing being looked for.
-    if (++st.slabsSinceWanderUpdate >= n && !tissueShaped) this.#learnWander(st, fit.rise, wander);
-    if (!tissueShaped || fit.rise < threshold) {
-      st.infiltrationConfirm = 0;
-      if (previousClean && fit.slope < infiltration.minSlopeMmHgPerMl) {
-        st.slabMeanAbsDiff = updateMeanAbsDiff(st.slabMeanAbsDiff, pressure - st.slabP(1), noiseFloor);
-      }
-      return;
-    }
-    const confirm = sensitive ? this.#s.sensitiveContext.confirmSlabs : infiltration.confirmSlabs;
-    if (++st.infiltrationConfirm < confirm) return;
-    if (ts - st.infiltrationEndedTs < infiltration.holdOffMinutes * 60_000) return;
-    this.#raiseInfiltration(st, fit, sigma, threshold, ts, sample);
-  }
-
-  /**
-   * Learns how far a window's pressure wanders on this line when nothing is wrong: slow venous
-   * drift and limb movement look like a slope at low rates, where a 0.2 mL window lasts 24 min.
-   * A running mean of the squared rise of disjoint windows, starting from a prior worth a few
-   * windows; each observation is clipped at 2× the current scale so that a step (such as the fall
-   * when a cannula tip leaves the vein) does not teach the detector to ignore what follows.
-   */
-  #learnWander(st: LineState, rise: number, wander: number): void {
-    st.slabsSinceWanderUpdate = 0;
-    const clipped = Math.min(Math.abs(rise), 2 * wander);
-    const weight = 1 / Math.min(st.windowRiseCount + WANDER_PRIOR_WEIGHT, WANDER_MEMORY);
-    st.windowRiseVariance += (clipped * clipped - st.windowRiseVariance) * weight;
-    st.windowRiseCount++;
-  }
-
-  #raiseInfiltration(st: LineState, fit: WindowFit, sigma: number, threshold: number, ts: number, sample: TelemetrySample): void {
-    const infiltration = this.#s.infiltration;
-    st.infiltrationActive = true;
-    st.infiltrationConfirm = 0;
-    st.infiltrationEndConfirm = 0;
-    st.infiltrationStartP = fit.startP;
-    const drugNote = st.vesicant ? ` This line carries ${st.drugLabel ?? 'a vesicant'}, a vesicant: check the site now.` : '';
-    const evidence: AlarmEvidence = {
-      source: 'pressure-trend',
-      baselineMmHg: round(st.baseline, 1),
-      pressureMmHg: round(st.slabP(0), 1),
-      riseMmHg: round(fit.rise, 1),
-      thresholdMmHg: round(threshold, 1),
-      noiseMmHg: round(sigma, 2),
-      wanderMmHg: round(Math.sqrt(st.windowRiseVariance), 2),
-      slopeMmHgPerMl: round(fit.slope, 1),
-      volumeSinceOnsetMl: round(fit.spanMl, 3),
-      rateMlPerH: sample.rateMlPerH ?? null,
-      apparentSiteComplianceMlPerMmHg: round(1 / fit.slope, 3),
-      vesicant: st.vesicant,
-      drug: st.drugLabel ?? null,
-      careArea: st.careArea ?? null,
-    };
-    this.#emit({
-      condition: 'possible-infiltration',
-      pumpId: sample.pumpId,
-      channel: sample.channel,
-      active: true,
-      atMs: ts,
-      priority: st.vesicant ? infiltration.priorityVesicant : infiltration.priorityOther,
-      message:
-        `Line pressure is creeping up with the volume delivered (${round(fit.rise, 1)} mmHg over ${round(fit.spanMl, 2)} mL), ` +
-        `as it can when fluid collects in tissue. Check the IV site for swelling, blanching, coolness or leakage.${drugNote}`,
-      evidence,
-    });
-  }
-
-  #endInfiltration(st: LineState, ts: number, sample: TelemetrySample, reason: string): void {
-    st.infiltrationActive = false;
-    st.infiltrationEndedTs = ts;
-    st.infiltrationConfirm = 0;
-    this.#emit({
-      condition: 'possible-infiltration',
-      pumpId: sample.pumpId,
-      channel: sample.channel,
-      active: false,
-      atMs: ts,
-      evidence: { source: 'pressure-trend', reason },
-    });
   }
 
   // ── recurrence ───────────────────────────────────────────────────────────────────────────────

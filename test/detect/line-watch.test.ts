@@ -232,6 +232,27 @@ describe('LineWatch: possible infiltration', () => {
   });
 });
 
+describe('LineWatch: inspection', () => {
+  it('shows the learned baseline, the slope being judged and the operating point of a channel', () => {
+    const detector = new LineWatch({ settings: detectorSettings(), occlusionAlarmCodes: [OCCLUSION_CODE], emit: () => undefined });
+    expect(detector.inspect('P-01', '1')).toBeUndefined();
+    const samples = infiltrationTrace(0.04, { drug: 'calcium gluconate', careArea: 'NICU' });
+    const onsetTs = startOf(samples) + INFILTRATION_ONSET_MIN * MIN;
+    let beforeOnset;
+    let duringRise;
+    for (const sample of samples) {
+      detector.onSample(sample);
+      if (sample.ts === onsetTs - MIN) beforeOnset = detector.inspect('P-01', '1');
+      if (sample.ts === onsetTs + 20 * MIN) duringRise = detector.inspect('P-01', '1');
+    }
+    expect(beforeOnset!.baselineMmHg).toBeCloseTo(8, 0);
+    expect(beforeOnset!.segment.baselineLearned).toBe(true);
+    expect(beforeOnset!.tissue.operatingPoint).toBe('vesicant-line');
+    expect(duringRise!.tissue.scoreNats).toBeGreaterThan(0);
+    expect(duringRise!.tissue.judgedSlopeMmHgPerMl).toBeGreaterThan(10);
+  });
+});
+
 describe('LineWatch: recurrent occlusion', () => {
   const episode = (gapMin: number): TraceSegment[] => [
     { seconds: 60, state: 'alarm', pressure: flat(80), pumpAlarms: [OCCLUSION_CODE] },
