@@ -2,15 +2,14 @@ import type { TelemetrySample } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import { DrugLibrary } from './drug-library.js';
 import type { FindingSink } from './finding.js';
+import { DisturbanceJudge } from './disturbance.js';
 import { InfiltrationWatch } from './infiltration-watch.js';
-import { EPISODE_RING_SIZE, LineState, SEGMENT_NONE, SEGMENT_RESUME, SEGMENT_STARTUP, type SegmentKind } from './line-state.js';
+import { LineState, SEGMENT_NONE, SEGMENT_RESUME, SEGMENT_STARTUP, type SegmentKind } from './line-state.js';
+import { OcclusionWatch } from './occlusion-watch.js';
+import { RecurrenceWatch } from './recurrence-watch.js';
 import type { DetectorSettings } from './settings.js';
 
 const MS_PER_HOUR = 3_600_000;
-/** σ of a block mean from the mean |difference| of consecutive blocks: E|d| = 2σ/√π. */
-const ABS_DIFF_TO_SIGMA = Math.sqrt(Math.PI) / 2;
-/** Weight of one new block or slab in the running noise estimates. */
-const NOISE_WEIGHT = 1 / 16;
 /** A reported volume that falls by more than this means a new syringe or infusion. */
 const VOLUME_RESET_ML = 0.01;
 /** An infusion already this far along when first seen is past its start-up. */
@@ -45,20 +44,6 @@ export interface LineWatchOptions {
 }
 
 /**
- * Running mean of |difference| between consecutive block or slab means. Each new difference is
- * clipped at 3× the current scale, so a step (which the shape tests handle) is not taken for noise.
- */
-function updateMeanAbsDiff(current: number, difference: number, floorMmHg: number): number {
-  const observed = Math.min(Math.abs(difference), 3 * (current + floorMmHg));
-  return current + (observed - current) * NOISE_WEIGHT;
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-/**
  * The pressure-trend detector: one `LineState` per pump channel, updated in O(1) per sample with
  * no allocation unless a finding is emitted. Pressure is judged against the volume delivered, not
  * time, so one slope threshold holds at every rate:
@@ -78,28 +63,24 @@ function round(value: number, digits: number): number {
  */
 export class LineWatch {
   readonly #s: DetectorSettings;
-  readonly #emit: FindingSink;
   readonly #channels: ChannelMap<LineState>;
+  readonly #disturbance: DisturbanceJudge;
+  readonly #occlusion: OcclusionWatch;
   readonly #infiltration: InfiltrationWatch;
+  readonly #recurrence: RecurrenceWatch;
   readonly #drugs: DrugLibrary;
-  readonly #occlusionCodes: ReadonlySet<string>;
-  readonly #restartCodes: ReadonlySet<string>;
   readonly #maxGapMs: number;
-  readonly #recurrenceCount: number;
-  readonly #recurrenceWindowMs: number;
 
   constructor({ settings, occlusionAlarmCodes, emit }: LineWatchOptions) {
     this.#s = settings;
-    this.#emit = emit;
     const driftPrior = settings.infiltration.driftPriorMmHg2PerHour;
     this.#channels = new ChannelMap(() => new LineState(driftPrior));
+    this.#disturbance = new DisturbanceJudge(settings.disturbance);
+    this.#occlusion = new OcclusionWatch(settings, emit, this.#disturbance);
     this.#infiltration = new InfiltrationWatch(settings, emit);
+    this.#recurrence = new RecurrenceWatch(settings, occlusionAlarmCodes, emit);
     this.#drugs = new DrugLibrary(settings.drugLibrary, settings.sensitiveContext.careAreas);
-    this.#occlusionCodes = new Set(occlusionAlarmCodes);
-    this.#restartCodes = new Set(settings.recurrentOcclusion.autoRestartCodes);
     this.#maxGapMs = settings.segments.maxGapSeconds * 1000;
-    this.#recurrenceCount = Math.min(settings.recurrentOcclusion.count, EPISODE_RING_SIZE);
-    this.#recurrenceWindowMs = settings.recurrentOcclusion.windowMinutes * 60_000;
   }
 
   get channelCount(): number {
@@ -147,7 +128,7 @@ export class LineWatch {
     if (st.hasPrevious && ts <= st.lastTs) return;
 
     let restart = this.#updateContext(st, sample);
-    this.#trackPumpCodes(st, sample, ts);
+    this.#recurrence.onSample(st, sample, ts);
 
     const infusing = sample.state === 'infusing' || sample.state === 'kvo';
     const rate = sample.rateMlPerH ?? 0;
@@ -178,7 +159,8 @@ export class LineWatch {
     const rawPressure = sample.downstreamPressureMmHg;
     if (rawPressure === undefined) return;
     const pressure = st.filterPressure(rawPressure);
-    if (st.occlusionActive) this.#checkOcclusionEnd(st, pressure, ts, sample);
+    // The hydraulics changed (clamp opened, line replaced): learn the line afresh.
+    if (st.occlusionActive && this.#occlusion.checkEnd(st, pressure, ts, sample)) this.#startSegment(st, SEGMENT_RESUME, ts, sample);
     if (!infusing || rate <= 0) return;
     this.#accumulate(st, pressure, ts, sample);
   }
@@ -220,319 +202,20 @@ export class LineWatch {
     st.addToBlock(volume, pressure);
     if (st.blockSamples >= this.#s.occlusion.blockSamples && st.blockSpanMl >= this.#s.occlusion.blockVolumeMl) {
       st.closeBlock();
-      this.#onBlock(st, ts, sample);
+      if (this.#occlusion.onBlock(st, ts, sample)) {
+        if (st.infiltrationActive) this.#infiltration.end(st, ts, sample, 'occlusion');
+        if (!st.pumpOcclusionCode) this.#recurrence.episode(st, ts, sample);
+      }
     }
     st.addToSlab(volume, pressure);
     const slabSamples = st.slabSamples;
     if (slabSamples >= this.#s.infiltration.slabSamples && st.slabSpanMl >= this.#s.infiltration.slabVolumeMl) {
       st.closeSlab();
-      const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietSlabJaggedness);
+      const quiet = this.#disturbance.nextQuiet(st, st.closedJaggedness, st.quietSlabJaggedness);
       const disturbed = Number.isNaN(quiet);
       if (!disturbed) st.quietSlabJaggedness = quiet;
       this.#infiltration.onSlab(st, st.closedP, st.closedV, slabSamples, disturbed, st.baselineLearned && !st.occlusionActive, ts, sample);
     }
   }
 
-  /**
-   * Whether a block's samples were jagged compared with this line's quiet blocks: crying,
-   * movement, a knock or a flush. Disturbed blocks and slabs are left out of every trend test.
-   */
-  #disturbed(st: LineState, jaggedness: number, quiet: number): boolean {
-    const disturbance = this.#s.disturbance;
-    // A ramp reported in coarse steps scatters by up to a step around its own line.
-    const floor = Math.max(disturbance.jaggednessFloorMmHg, Number.isFinite(st.resolutionMmHg) ? disturbance.resolutionFraction * st.resolutionMmHg : 0);
-    return jaggedness > disturbance.jaggednessMultiple * Math.max(quiet, floor);
-  }
-
-  /** The quiet jaggedness learned with one more block, or NaN when this block was disturbed. */
-  #nextQuiet(st: LineState, jaggedness: number, quiet: number): number {
-    if (quiet === 0) return jaggedness;
-    return this.#disturbed(st, jaggedness, quiet) ? Number.NaN : quiet + (jaggedness - quiet) * NOISE_WEIGHT;
-  }
-
-  // ── occlusion ────────────────────────────────────────────────────────────────────────────────
-
-  #blockSigma(st: LineState): number {
-    return Math.max(this.#s.segments.noiseFloorMmHg, st.blockMeanAbsDiff * ABS_DIFF_TO_SIGMA);
-  }
-
-  #blockDisturbed(st: LineState, back: number): boolean {
-    return this.#disturbed(st, st.fineJaggedness(back), st.quietBlockJaggedness);
-  }
-
-  /** The last three blocks are undisturbed, lie within the flat band and do not rise at occlusion slope. */
-  #lastBlocksFlat(st: LineState): boolean {
-    if (st.fineCount < 3 || this.#blockDisturbed(st, 0) || this.#blockDisturbed(st, 1) || this.#blockDisturbed(st, 2)) return false;
-    const p0 = st.fineP(0);
-    const p1 = st.fineP(1);
-    const p2 = st.fineP(2);
-    const range = Math.max(p0, p1, p2) - Math.min(p0, p1, p2);
-    const slope = Math.abs(p0 - p2) / Math.max(st.fineV(0) - st.fineV(2), Number.EPSILON);
-    return range <= this.#s.segments.flatMmHg && slope < this.#s.occlusion.minSlopeMmHgPerMl / 4;
-  }
-
-  #onBlock(st: LineState, ts: number, sample: TelemetrySample): void {
-    const volume = st.closedV;
-    const pressure = st.closedP;
-    const previousP = st.fineCount > 0 ? st.fineP(0) : pressure;
-    const previousV = st.fineCount > 0 ? st.fineV(0) : volume;
-    const previousClean = st.fineCount > 0 && !this.#blockDisturbed(st, 0);
-    st.pushFine();
-    const quiet = this.#nextQuiet(st, st.closedJaggedness, st.quietBlockJaggedness);
-    const disturbed = Number.isNaN(quiet);
-    if (!disturbed) st.quietBlockJaggedness = quiet;
-    if (!disturbed && pressure < st.segmentMinP) st.segmentMinP = pressure;
-    if (st.occlusionActive) {
-      if (pressure > st.occlusionPeakP) st.occlusionPeakP = pressure;
-      return;
-    }
-    const segments = this.#s.segments;
-    const occlusion = this.#s.occlusion;
-    if (!st.baselineLearned) {
-      const settleMs = (st.segmentKind === SEGMENT_STARTUP ? segments.startupSettleSeconds : segments.resumeSettleSeconds) * 1000;
-      if (ts - st.segmentStartTs >= settleMs && volume - st.segmentStartVolume >= segments.settleVolumeMl && this.#lastBlocksFlat(st)) {
-        st.baseline = (st.fineP(0) + st.fineP(1) + st.fineP(2)) / 3;
-        st.blockMeanAbsDiff = (Math.abs(st.fineP(0) - st.fineP(1)) + Math.abs(st.fineP(1) - st.fineP(2))) / 2;
-        st.baselineLearned = true;
-      }
-    }
-
-    let base: number;
-    let threshold: number;
-    if (st.baselineLearned) {
-      threshold = Math.max(occlusion.riseMmHg, occlusion.riseNoiseMultiple * this.#blockSigma(st));
-      const residual = pressure - st.baseline;
-      if (!disturbed && Math.abs(residual) <= threshold / 2) {
-        st.baseline += residual * Math.min(1, (volume - previousV) / segments.trackVolumeMl);
-        if (previousClean) st.blockMeanAbsDiff = updateMeanAbsDiff(st.blockMeanAbsDiff, pressure - previousP, segments.noiseFloorMmHg);
-      }
-      base = st.baseline;
-    } else {
-      base = st.segmentMinP;
-      threshold = st.segmentKind === SEGMENT_STARTUP ? occlusion.startupRiseMmHg : occlusion.settleRiseMmHg;
-    }
-
-    if (disturbed) return;
-    if (ts - st.occlusionEndedTs < occlusion.holdOffSeconds * 1000) {
-      st.occlusionConfirm = 0;
-      return;
-    }
-    const onsetBack = this.#rampOnset(st, base, threshold);
-    if (onsetBack < 0) {
-      st.occlusionConfirm = 0;
-      // A level shift that has stopped rising (height change, movement) becomes the new baseline.
-      if (st.baselineLearned && Math.abs(pressure - base) >= threshold && this.#lastBlocksFlat(st)) {
-        st.baseline = (st.fineP(0) + st.fineP(1) + st.fineP(2)) / 3;
-      }
-      return;
-    }
-    // A rise several times the threshold needs no second block: at slow telemetry one block is a minute.
-    const large = pressure - base >= occlusion.immediateRiseMultiple * threshold;
-    if (++st.occlusionConfirm < occlusion.confirmBlocks && !large) return;
-    this.#raiseOcclusion(st, base, threshold, onsetBack, ts, sample);
-  }
-
-  /**
-   * Whether the newest block ends an occlusion-like ramp above `base`: returns how many blocks
-   * back the ramp began, or −1. Only undisturbed blocks count. The onset is the last block near
-   * the base (or the oldest held, when the ramp began before the ring); the rise from there must
-   * be steep against volume, span several blocks, still be growing in its second half (a step of
-   * any height fails this once the blocks after it settle) and lie close to a straight line (a
-   * blocked line fills its compliance smoothly; crying and movement are jagged).
-   */
-  #rampOnset(st: LineState, base: number, threshold: number): number {
-    const occlusion = this.#s.occlusion;
-    const count = st.fineCount;
-    const pressure = st.fineP(0);
-    if (count <= occlusion.minBlocks || pressure - base < threshold) return -1;
-    const onsetLevel = base + threshold / 4;
-    let onset = -1;
-    let oldestClean = -1;
-    let clean = 0;
-    for (let back = 1; back < count; back++) {
-      if (this.#blockDisturbed(st, back)) continue;
-      oldestClean = back;
-      if (st.fineP(back) <= onsetLevel) {
-        onset = back;
-        break;
-      }
-      clean++;
-    }
-    if (onset < 0) onset = oldestClean;
-    // `clean` counts the undisturbed blocks after the onset, the newest included once below.
-    if (onset < 0 || clean + 1 < occlusion.minBlocks) return -1;
-    const onsetV = st.fineV(onset);
-    const rise = pressure - st.fineP(onset);
-    const spanMl = st.fineV(0) - onsetV;
-    if (spanMl <= 0 || rise / spanMl < occlusion.minSlopeMmHgPerMl) return -1;
-    // Rings restart at every rate change, so volume over rate is the time the rise has lasted.
-    if ((spanMl / st.previousRate) * 3600 < occlusion.minRiseSeconds) return -1;
-    const midV = onsetV + spanMl / 2;
-    let midP = st.fineP(onset);
-    let midDistance = Number.POSITIVE_INFINITY;
-    for (let back = onset - 1; back > 0; back--) {
-      if (this.#blockDisturbed(st, back)) continue;
-      const distance = Math.abs(st.fineV(back) - midV);
-      if (distance < midDistance) {
-        midDistance = distance;
-        midP = st.fineP(back);
-      }
-    }
-    if (pressure - midP < occlusion.continuationFraction * rise) return -1;
-    const allowed = Math.max(occlusion.linearityNoiseMultiple * this.#blockSigma(st), occlusion.linearityFraction * rise);
-    return this.#rampResidual(st, onset) <= allowed ? onset : -1;
-  }
-
-  /** RMS distance of the undisturbed blocks since the onset from their least-squares line. */
-  #rampResidual(st: LineState, onset: number): number {
-    let n = 0;
-    let sumV = 0;
-    let sumP = 0;
-    for (let back = 0; back <= onset; back++) {
-      if (this.#blockDisturbed(st, back)) continue;
-      n++;
-      sumV += st.fineV(back);
-      sumP += st.fineP(back);
-    }
-    const meanV = sumV / n;
-    const meanP = sumP / n;
-    let sxx = 0;
-    let sxy = 0;
-    for (let back = 0; back <= onset; back++) {
-      if (this.#blockDisturbed(st, back)) continue;
-      const dv = st.fineV(back) - meanV;
-      sxx += dv * dv;
-      sxy += dv * (st.fineP(back) - meanP);
-    }
-    const slope = sxx > 0 ? sxy / sxx : 0;
-    let sse = 0;
-    for (let back = 0; back <= onset; back++) {
-      if (this.#blockDisturbed(st, back)) continue;
-      const residual = st.fineP(back) - meanP - slope * (st.fineV(back) - meanV);
-      sse += residual * residual;
-    }
-    return Math.sqrt(sse / Math.max(1, n - 2));
-  }
-
-  #raiseOcclusion(st: LineState, base: number, threshold: number, onsetBack: number, ts: number, sample: TelemetrySample): void {
-    const pressure = st.fineP(0);
-    const rise = pressure - st.fineP(onsetBack);
-    const spanMl = st.fineV(0) - st.fineV(onsetBack);
-    st.occlusionActive = true;
-    st.occlusionConfirm = 0;
-    st.occlusionReference = base;
-    st.occlusionEndLevel = base + Math.max(this.#s.occlusion.endRiseMmHg, threshold / 2);
-    st.occlusionBelowSince = Number.NaN;
-    st.occlusionPeakP = pressure;
-    if (st.infiltrationActive) this.#infiltration.end(st, ts, sample, 'occlusion');
-    if (!st.pumpOcclusionCode) this.#episode(st, ts, sample);
-    const slope = rise / spanMl;
-    this.#emit({
-      condition: 'downstream-occlusion',
-      pumpId: sample.pumpId,
-      channel: sample.channel,
-      active: true,
-      atMs: ts,
-      message:
-        `Line pressure is climbing steadily as the pump delivers (${round(rise, 0)} mmHg over ${round(spanMl * 1000, 0)} µL). ` +
-        'Check for a closed clamp or stopcock, a kinked line or a blocked cannula.',
-      evidence: {
-        source: 'pressure-trend',
-        baselineMmHg: round(base, 1),
-        baselineLearned: st.baselineLearned,
-        pressureMmHg: round(pressure, 1),
-        riseMmHg: round(rise, 1),
-        thresholdMmHg: round(threshold, 1),
-        slopeMmHgPerMl: round(slope, 0),
-        volumeSinceOnsetMl: round(spanMl, 4),
-        rateMlPerH: sample.rateMlPerH ?? null,
-        apparentComplianceUlPerMmHg: round(1000 / slope, 2),
-      },
-    });
-  }
-
-  /** Ends the occlusion once the pressure has stayed near the reference for a while (hysteresis). */
-  #checkOcclusionEnd(st: LineState, pressure: number, ts: number, sample: TelemetrySample): void {
-    if (pressure > st.occlusionEndLevel) {
-      st.occlusionBelowSince = Number.NaN;
-      return;
-    }
-    if (Number.isNaN(st.occlusionBelowSince)) {
-      st.occlusionBelowSince = ts;
-      return;
-    }
-    if (ts - st.occlusionBelowSince < this.#s.occlusion.endHoldSeconds * 1000) return;
-    st.occlusionActive = false;
-    st.occlusionEndedTs = ts;
-    this.#emit({
-      condition: 'downstream-occlusion',
-      pumpId: sample.pumpId,
-      channel: sample.channel,
-      active: false,
-      atMs: ts,
-      evidence: {
-        source: 'pressure-trend',
-        pressureMmHg: round(pressure, 1),
-        referenceMmHg: round(st.occlusionReference, 1),
-        peakMmHg: round(st.occlusionPeakP, 1),
-      },
-    });
-    // The hydraulics changed (clamp opened, line replaced): learn the line afresh.
-    this.#startSegment(st, SEGMENT_RESUME, ts, sample);
-  }
-
-  // ── recurrence ───────────────────────────────────────────────────────────────────────────────
-
-  /** Rising edges of the pump's occlusion and auto-restart codes are episodes; so are our raises. */
-  #trackPumpCodes(st: LineState, sample: TelemetrySample, ts: number): void {
-    let occluded = false;
-    let restarted = false;
-    const codes = sample.pumpAlarms;
-    if (codes !== undefined) {
-      for (let index = 0; index < codes.length; index++) {
-        const code = codes[index] as string;
-        if (this.#occlusionCodes.has(code)) occluded = true;
-        if (this.#restartCodes.has(code)) restarted = true;
-      }
-    }
-    if (occluded && !st.pumpOcclusionCode && !st.occlusionActive) this.#episode(st, ts, sample);
-    if (restarted && !st.pumpRestartCode) this.#episode(st, ts, sample);
-    st.pumpOcclusionCode = occluded;
-    st.pumpRestartCode = restarted;
-    if (st.recurrentActive && ts - st.lastEpisodeTs > this.#recurrenceWindowMs) {
-      st.recurrentActive = false;
-      this.#emit({
-        condition: 'recurrent-occlusion',
-        pumpId: sample.pumpId,
-        channel: sample.channel,
-        active: false,
-        atMs: ts,
-        evidence: { quietMinutes: this.#s.recurrentOcclusion.windowMinutes },
-      });
-    }
-  }
-
-  #episode(st: LineState, ts: number, sample: TelemetrySample): void {
-    st.pushEpisode(ts);
-    const needed = this.#recurrenceCount;
-    if (st.recurrentActive || st.episodeCount < needed) return;
-    const firstTs = st.episodeTs(needed - 1);
-    if (ts - firstTs > this.#recurrenceWindowMs) return;
-    st.recurrentActive = true;
-    const minutes = this.#s.recurrentOcclusion.windowMinutes;
-    this.#emit({
-      condition: 'recurrent-occlusion',
-      pumpId: sample.pumpId,
-      channel: sample.channel,
-      active: true,
-      atMs: ts,
-      message: `${needed} occlusions or automatic restarts on this line within ${round((ts - firstTs) / 60_000, 0)} min. Check the cannula position and how the line is routed.`,
-      evidence: {
-        episodes: needed,
-        withinMinutes: round((ts - firstTs) / 60_000, 1),
-        windowMinutes: minutes,
-        rateMlPerH: sample.rateMlPerH ?? null,
-      },
-    });
-  }
 }
