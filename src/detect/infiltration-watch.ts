@@ -1,14 +1,9 @@
 import type { AlarmEvidence } from '../alarms/event.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
-import type { FindingSink } from './finding.js';
+import { round, type FindingSink } from './finding.js';
 import type { LineState } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
 import type { SlopeHypotheses } from './slope-cusum.js';
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
 
 /**
  * The possible-infiltration state machine, on slabs of pressure against volume: a sequential

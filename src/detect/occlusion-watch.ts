@@ -1,7 +1,7 @@
 import type { TelemetrySample } from '../telemetry/sample.js';
 import type { DisturbanceJudge} from './disturbance.js';
 import { NOISE_WEIGHT } from './disturbance.js';
-import type { FindingSink } from './finding.js';
+import { round, type FindingSink } from './finding.js';
 import { SEGMENT_STARTUP, type LineState } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
 
@@ -15,11 +15,6 @@ const ABS_DIFF_TO_SIGMA = Math.sqrt(Math.PI) / 2;
 function updateMeanAbsDiff(current: number, difference: number, floorMmHg: number): number {
   const observed = Math.min(Math.abs(difference), 3 * (current + floorMmHg));
   return current + (observed - current) * NOISE_WEIGHT;
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 /**

@@ -1,12 +1,7 @@
 import type { TelemetrySample } from '../telemetry/sample.js';
-import type { FindingSink } from './finding.js';
+import { round, type FindingSink } from './finding.js';
 import { EPISODE_RING_SIZE, type LineState } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
 
 /**
  * The recurrent-occlusion state machine: occlusion episodes (the pump's own alarm codes, its
