@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExampleTrace } from '../../src/evaluate/evaluate.js';
-import { traceSvg } from '../../src/evaluate/html.js';
+import { curveSvg, traceSvg } from '../../src/evaluate/html.js';
 
 const trace: ExampleTrace = {
   title: 'Full occlusion <clamp>',
@@ -31,5 +31,20 @@ describe('example trace SVG', () => {
     const svg = traceSvg(trace);
     expect(svg).toContain('Full occlusion &#60;clamp&#62;');
     expect(svg).not.toMatch(/https?:/);
+  });
+});
+
+describe('operating curve SVG', () => {
+  it('draws one line per series and rings the chosen point', () => {
+    const svg = curveSvg(
+      [
+        { name: 'tight sites', colour: '#cf222e', points: [[0.01, 0.2, '18 nats', false], [0.05, 0.5, '9 nats', true], [0.3, 0.8, '3 nats', false]] },
+        { name: 'medium sites', colour: '#bc4c00', points: [[0.01, 0.05, '18 nats', false], [0.05, 0.2, '9 nats', true]] },
+      ],
+      'false advisories per pump-day',
+    );
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg.match(/fill="none" stroke="#cf222e" stroke-width="1.5"><title>/g)).toHaveLength(1);
+    expect(svg).toContain('tight sites: 9 nats, 50.0 % at 0.050/day');
   });
 });
