@@ -48,7 +48,7 @@ export class Pipeline {
   constructor({ config, clock, logger, sinks, restoredAlarms = [], escalate = false, trace }: PipelineOptions) {
     this.#clock = clock;
     // The traces are an alarm sink, so they exist before the detector they read (only once samples flow).
-    this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ inspect: (pumpId, channel) => this.#lineWatch.inspect(pumpId, channel) }));
+    this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ state: (pumpId, channel) => this.#lineWatch.state(pumpId, channel) }));
     this.alarms = new AlarmManager({
       identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
       clock,

@@ -2,10 +2,12 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Config } from '../config/schema.js';
 import { createWard, Ward, type SimLabel } from '../simulate/index.js';
+import { operatingCurves, type CurvePoint } from './curves.js';
 import type { EvaluationPlan } from './plan.js';
 import { runWard, TelemetryCollector, type AlarmRecord, type RunOutcome } from './runner.js';
 import { scoreRuns, type EventScore, type Scores } from './score.js';
 import { summarise, type Summary } from './summary.js';
+import { DEFAULT_SWEEP, type SweepPoint } from './sweep.js';
 
 const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -35,6 +37,8 @@ export interface EvaluationResult {
   runs: { name: string; family: string; seed: number | null; samples: number; rejected: number; channels: number; alarms: number; seconds: number }[];
   scores: Scores;
   summary: Summary;
+  /** Operating curves: one point per swept threshold set (`sweep.ts`). */
+  curves: CurvePoint[];
   examples: ExampleTrace[];
   seconds: number;
 }
@@ -46,6 +50,8 @@ export interface EvaluateOptions {
   files?: readonly { telemetry: string; labels: string }[];
   progress?: (message: string) => void;
   now?: () => number;
+  /** Threshold sets for the operating curves (default `DEFAULT_SWEEP`; empty: no curves). */
+  sweep?: readonly SweepPoint[];
 }
 
 async function readLines(path: string, onLine: (line: string) => void): Promise<void> {
@@ -79,9 +85,9 @@ async function readLabels(path: string): Promise<LabelFile> {
   return { name: typeof name === 'string' ? name : path, seed: typeof seed === 'number' ? seed : null, startMs, endMs, labels };
 }
 
-async function runFile(files: { telemetry: string; labels: string }, config: Config): Promise<RunOutcome> {
+async function runFile(files: { telemetry: string; labels: string }, config: Config, sweep: readonly SweepPoint[]): Promise<RunOutcome> {
   const labelFile = await readLabels(files.labels);
-  const collector = new TelemetryCollector(config);
+  const collector = new TelemetryCollector(config, sweep);
   await readLines(files.telemetry, (line) => collector.feedLine(line));
   return { name: files.telemetry, family: labelFile.name, seed: labelFile.seed, startMs: labelFile.startMs, endMs: labelFile.endMs, labels: labelFile.labels, spec: null, ...collector.finish() };
 }
@@ -171,6 +177,7 @@ function pickExamples(runs: readonly RunOutcome[], scores: Scores): ExampleTrace
 export async function evaluate(options: EvaluateOptions): Promise<EvaluationResult> {
   const now = options.now ?? (() => Date.now());
   const progress = options.progress ?? (() => undefined);
+  const sweep = options.sweep ?? DEFAULT_SWEEP;
   const started = now();
   const runs: RunOutcome[] = [];
   const runInfo: EvaluationResult['runs'] = [];
@@ -182,7 +189,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
     for (const [index, files] of options.files.entries()) {
       progress(`[${index + 1}/${options.files.length}] ${files.telemetry}`);
       const runStarted = now();
-      record(await runFile(files, options.config), (now() - runStarted) / 1000);
+      record(await runFile(files, options.config, sweep), (now() - runStarted) / 1000);
     }
   } else {
     const jobs = options.plan.seeds.flatMap((seed) => options.plan.families.map((family) => ({ seed, ...family })));
@@ -197,6 +204,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
         name,
         family: job.family,
         seed: job.seed,
+        sweep,
         onProgress: (fraction) => {
           const decile = Math.floor(fraction * 10);
           if (decile > lastDecile && decile < 10) {
@@ -212,7 +220,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
   }
   const scores = scoreRuns(runs);
   const summary = summarise(scores);
+  progress('scoring the operating curves');
+  const curves = operatingCurves(runs, sweep);
   progress('drawing example traces');
   const examples = pickExamples(runs, scores);
-  return { plan: options.plan, runs: runInfo, scores, summary, examples, seconds: (now() - started) / 1000 };
+  return { plan: options.plan, runs: runInfo, scores, summary, curves, examples, seconds: (now() - started) / 1000 };
 }
