@@ -4,7 +4,7 @@ import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js'
 import { emptyFacts, spawnDaemon, writeDaemonConfig } from './harness/daemon-process.js';
 import { Judge } from './harness/judge.js';
 import { countFromEnv, createRng } from './harness/random.js';
-import { baseDaemonSettings, faultPrefix, percentile, report, scratchDirectory, sleep, verdictFigures } from './harness/scenario.js';
+import { baseDaemonSettings, faultPrefix, percentile, report, scratchDirectory, sleep, timeLimitMs, verdictFigures } from './harness/scenario.js';
 import { TelemetryDriver } from './harness/telemetry-driver.js';
 
 const OUTAGES = countFromEnv('FAULT_OUTAGES', 22);
@@ -85,5 +85,5 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`Mosquitto stopped and res
     // Status and retained state went out again after every return of the broker.
     expect(facts.codes.get('PW_MQTT_STATE_REPUBLISHED') ?? 0).toBeGreaterThan(OUTAGES);
     expect(Math.max(...backlogs)).toBeGreaterThan(PUMPS);
-  }, 600_000);
+  }, timeLimitMs(OUTAGES, 12_000));
 });

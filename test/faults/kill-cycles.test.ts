@@ -3,7 +3,7 @@ import { mosquittoMissingReason, startMosquitto, type OwnMosquitto } from '../he
 import { emptyFacts, spawnDaemon, writeDaemonConfig, type DaemonFacts } from './harness/daemon-process.js';
 import { Judge, type Verdict } from './harness/judge.js';
 import { countFromEnv, createRng, type Rng } from './harness/random.js';
-import { baseDaemonSettings, faultPrefix, percentile, report, scratchDirectory, sleep } from './harness/scenario.js';
+import { baseDaemonSettings, faultPrefix, percentile, report, scratchDirectory, sleep, timeLimitMs } from './harness/scenario.js';
 import { TelemetryDriver } from './harness/telemetry-driver.js';
 
 const CYCLES = countFromEnv('FAULT_KILL_CYCLES', 200);
@@ -98,5 +98,5 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`kill -9 of the daemon dur
     // The run proves something only if alarms flowed, and some were left for a restart to re-drive.
     expect(figures.journaled).toBeGreaterThan(figures.cycles);
     expect(figures.redrives).toBeGreaterThan(0);
-  }, 600_000);
+  }, timeLimitMs(CYCLES, 1_000));
 });

@@ -4,7 +4,7 @@ import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js'
 import { emptyFacts, spawnDaemon, writeDaemonConfig } from './harness/daemon-process.js';
 import { Judge } from './harness/judge.js';
 import { countFromEnv, createRng, type Rng } from './harness/random.js';
-import { baseDaemonSettings, faultPrefix, report, scratchDirectory, sleep, verdictFigures } from './harness/scenario.js';
+import { baseDaemonSettings, faultPrefix, report, scratchDirectory, sleep, timeLimitMs, verdictFigures } from './harness/scenario.js';
 import { TelemetryDriver } from './harness/telemetry-driver.js';
 
 const FAULTS = countFromEnv('FAULT_LINK_FAULTS', 12);
@@ -97,5 +97,5 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between
     expect(verdict.divergent).toEqual([]);
     expect(verdict.forks).toEqual([]);
     expect(facts.quarantined).toBe(0);
-  }, 600_000);
+  }, timeLimitMs(FAULTS, 12_000));
 });

@@ -29,6 +29,11 @@ export function baseDaemonSettings(options: { url: string; prefix: string; journ
   };
 }
 
+/** A test's time limit: the suite's 10 minutes, or more when the count was raised for a long run. */
+export function timeLimitMs(count: number, perItemMs: number): number {
+  return Math.max(600_000, count * perItemMs);
+}
+
 export function percentile(values: readonly number[], fraction: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
