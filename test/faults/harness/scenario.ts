@@ -15,11 +15,14 @@ export function faultPrefix(label: string): string {
   return `pwfault/${label}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The daemons' MQTT keepalive in the fault tests: a blackholed link is noticed after 1.5 times this. */
+export const FAULT_KEEPALIVE_SECONDS = 5;
+
 /** The daemon settings every fault test starts from: fast reconnects, short timers, MQTT 5. */
 export function baseDaemonSettings(options: { url: string; prefix: string; journalDirectory: string }): Record<string, unknown> {
   return {
     gateway: { id: 'gw-fault', site: 'fault-site', ward: 'fault-ward' },
-    mqtt: { url: options.url, protocolVersion: 5, topicPrefix: options.prefix, keepaliveSeconds: 5, reconnectSeconds: 0.1, sessionExpirySeconds: 300 },
+    mqtt: { url: options.url, protocolVersion: 5, topicPrefix: options.prefix, keepaliveSeconds: FAULT_KEEPALIVE_SECONDS, reconnectSeconds: 0.1, sessionExpirySeconds: 300 },
     sources: { mqtt: { topics: [`${options.prefix}-pumps/+/telemetry`], qos: 0 } },
     detection: { telemetryLostAfterSeconds: 2 },
     alarms: { escalation: { afterSeconds: 1, maxSteps: 2 }, restoreGraceSeconds: 5 },

@@ -50,6 +50,11 @@ export class TelemetryDriver {
     this.#tick();
   }
 
+  /** Ends the alarm of a pump added with `addOccludedPump`; it goes on reporting, infusing. */
+  clearPump(pumpId: string): void {
+    if (this.#occluded.has(pumpId)) this.#occluded.set(pumpId, false);
+  }
+
   /** Stops the random switching; every pump then reports no alarm. */
   settle(): void {
     for (const pumpId of this.#occluded.keys()) this.#occluded.set(pumpId, false);
