@@ -18,7 +18,7 @@ const IMAGE_BYTES = 16 * 1024 * 1024;
 const JOURNAL_MAX_BYTES = 32 * 1024;
 /** Long enough that neither ext4's journal commit nor the kernel's writeback flushes a cycle's dirty pages on its own. */
 const MOUNT_OPTIONS = 'loop,commit=60';
-/** A cut that never came (its syscall was not reached) ends with a plain kill -9 after this long. */
+/** A cut that never came (its syscall was not reached) ends with a plain kill -9 this long after the journal check. */
 const CUT_DEADLINE_MS = 8_000;
 const stracePresent = spawnSync('strace', ['-V'], { stdio: 'ignore' }).error === undefined;
 const skipReason = mosquittoMissingReason ?? (stracePresent ? undefined : 'strace is not installed (apt-get install strace)');
@@ -111,6 +111,8 @@ describe.skipIf(skipReason !== undefined)(`power cut inside journal writes on a 
       const offline = cycle % 2 === 0;
       link.set(offline ? 'refuse' : 'pass');
       const daemon = spawnDaemon(configPath, facts, undefined, straceCut(cut, journalDirectory, rng));
+      // Counted from the journal check, not the spawn: on a busy machine node's start-up alone takes seconds.
+      await Promise.race([daemon.journalChecked, daemon.exited.catch(() => undefined)]);
       const deadline = setTimeout(() => {
         cuts.deadline++;
         killTracees(daemon);
@@ -146,7 +148,7 @@ describe.skipIf(skipReason !== undefined)(`power cut inside journal writes on a 
     const last = spawnDaemon(configPath, facts);
     cleanups.push(() => last.kill('SIGKILL'));
     await last.started;
-    const missing = await judge.waitForAll(facts.intents.values(), 30_000);
+    const missing = await judge.waitForAll(facts.intents.values(), 60_000);
     await last.kill('SIGTERM');
     const verdict = judge.verdict(facts.intents.values());
     report('power-loss', rng.seed, {
