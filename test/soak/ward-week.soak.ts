@@ -9,7 +9,7 @@ import { emptyFacts, spawnDaemon, writeDaemonConfig, type DaemonFacts } from '..
 import { Judge } from '../faults/harness/judge.js';
 import { injectLinkFault, LINK_FAULTS } from '../faults/harness/link-faults.js';
 import { createRng, type Rng } from '../faults/harness/random.js';
-import { baseDaemonSettings, FAULT_KEEPALIVE_SECONDS, faultPrefix, percentile, report, scratchDirectory, sleep, verdictFigures } from '../faults/harness/scenario.js';
+import { baseDaemonSettings, FAULT_KEEPALIVE_SECONDS, faultPrefix, killCycle, percentile, report, scratchDirectory, sleep, verdictFigures } from '../faults/harness/scenario.js';
 import { TelemetryDriver } from '../faults/harness/telemetry-driver.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { freeLoopbackPort, mosquittoMissingReason, startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
@@ -79,16 +79,7 @@ async function killLane(configPath: string, facts: DaemonFacts, cycles: number, 
     const due = startedAt + cycle * periodMs;
     if (Date.now() >= endAtMs) break;
     if (due > Date.now()) await sleep(due - Date.now());
-    const begin = Date.now();
-    const daemon = spawnDaemon(configPath, facts);
-    if (rng.chance(0.15)) {
-      await Promise.race([daemon.journalChecked, sleep(rng.between(0, 600))]);
-    } else {
-      await Promise.race([daemon.journalChecked, daemon.exited]);
-      await sleep(rng.between(0, 600));
-    }
-    await daemon.kill('SIGKILL');
-    cycleMs.push(Date.now() - begin);
+    cycleMs.push(await killCycle(configPath, facts, rng));
   }
   return { ran: cycleMs.length, cycleMs };
 }

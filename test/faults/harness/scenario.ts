@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnDaemon, type DaemonFacts } from './daemon-process.js';
 import type { Verdict } from './judge.js';
+import type { Rng } from './random.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -58,4 +60,20 @@ export function verdictFigures(verdict: Verdict): Record<string, number> {
     divergent: verdict.divergent.length,
     forks: verdict.forks.length,
   };
+}
+
+/** One kill -9 cycle: start the daemon, let it get somewhere, SIGKILL it. Resolves with its length in ms. */
+export async function killCycle(configPath: string, facts: DaemonFacts, rng: Rng): Promise<number> {
+  const begin = Date.now();
+  const daemon = spawnDaemon(configPath, facts);
+  if (rng.chance(0.15)) {
+    // Now and then during start-up: the journal check, its torn-tail repair or a compaction.
+    await Promise.race([daemon.journalChecked, sleep(rng.between(0, 600))]);
+  } else {
+    // Mostly after the journal check: restore, re-drive, reconnect and the live burst.
+    await Promise.race([daemon.journalChecked, daemon.exited]);
+    await sleep(rng.between(0, 600));
+  }
+  await daemon.kill('SIGKILL');
+  return Date.now() - begin;
 }
