@@ -34,7 +34,7 @@ export interface SerialSourceDeps {
   timers?: Timers;
   /** Stamps samples of protocols whose frames carry no time. */
   clock?: Clock;
-  /** A line may carry an array of samples; more than this is refused as `too-many-samples`. */
+  /** A line may carry an array of samples; those past this many are refused as `too-many-samples`. */
   maxSamplesPerFrame?: number;
   /** Told about the port's configured pumps at start, and about every pump heard on a port with a link deadline. */
   linkWatch?: LinkWatch;

@@ -97,7 +97,7 @@ export function decodeSampleValue(value: unknown, into: DecodeTarget, overrides?
 }
 
 export interface JsonDecodeOptions {
-  /** An MQTT message may carry an array of samples; cap it so one message cannot flood the core. */
+  /** An MQTT message may carry an array of samples; past this many the rest are refused, so one message cannot flood the core. */
   maxSamplesPerFrame: number;
   overrides?: SampleOverrides;
 }
@@ -118,12 +118,21 @@ export function decodeJsonFrame(frame: string, into: DecodeTarget, options: Json
     decodeSampleValue(value, into, options.overrides);
     return;
   }
-  if (value.length > options.maxSamplesPerFrame) {
+  // Over the cap, the first samples are still decoded and only the excess is refused: refusing the
+  // whole frame would silence every pump in it, while this silences only the excess, whose channels
+  // then raise telemetry-lost. The work per frame stays bounded by the cap either way.
+  const decoded = Math.min(value.length, options.maxSamplesPerFrame);
+  for (let index = 0; index < decoded; index++) decodeSampleValue(value[index], into, options.overrides);
+  if (value.length > decoded) {
     into.reject({
       reason: 'too-many-samples',
-      detail: `frame holds ${value.length} samples, more than the limit of ${options.maxSamplesPerFrame}`,
+      detail: `frame holds ${value.length} samples, more than the limit of ${options.maxSamplesPerFrame}: decoded the first ${decoded}, dropped ${value.length - decoded} from index ${decoded} (${describeDropped(value[decoded])} onwards)`,
     });
-    return;
   }
-  for (const element of value) decodeSampleValue(element, into, options.overrides);
+}
+
+/** Names the first dropped sample by its pump, so an engineer knows where the cut fell. */
+function describeDropped(value: unknown): string {
+  const pumpId = value !== null && typeof value === 'object' ? (value as { pumpId?: unknown }).pumpId : undefined;
+  return pumpId === undefined ? 'a sample without pumpId' : `pumpId ${showValue(pumpId)}`;
 }
