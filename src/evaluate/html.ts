@@ -27,6 +27,16 @@ export function traceSeries(trace: ExampleTrace): ChannelSeries {
   };
 }
 
+const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+
+/** A round tick spacing that gives about `ticks` ticks over `span`. */
+function niceStep(span: number, ticks: number): number {
+  const raw = span / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const scaled = raw / power;
+  return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
+}
+
 interface CurveSeries {
   name: string;
   colour: string;
