@@ -10,7 +10,7 @@ import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, TIME_GUARD_SOURCE } from './pipeline.js';
 import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
@@ -89,7 +89,17 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
   const restoredAlarms = journal.restoredAlarms();
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [outbox, ops.alarmSink], restoredAlarms, escalate: true });
+  // Sample times the pipeline's time guard refuses are counted like a source's rejects.
+  const timeRejects = ops.tapSource(TIME_GUARD_SOURCE, { sample: () => undefined, reject: () => undefined });
+  const pipeline = new Pipeline({
+    config,
+    clock,
+    logger,
+    sinks: [outbox, ops.alarmSink],
+    restoredAlarms,
+    escalate: true,
+    onTimeReject: (rejection) => timeRejects.reject(rejection),
+  });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),

@@ -40,14 +40,12 @@ export interface ReplaySummary {
 export async function replayTelemetry(input: Readable, output: Writable, config: Config, logger: Logger): Promise<ReplaySummary> {
   const clock = createSettableClock();
   const writer = new JsonlAlarmWriter(output);
-  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer] });
+  // The time guard advances the clock with each sample it accepts: a sample dated 2099 must not.
+  const pipeline = new Pipeline({ config, clock, logger, sinks: [writer], sampleClock: clock });
   await readJsonlTelemetry(
     input,
     {
-      sample(sample) {
-        clock.set(sample.ts);
-        pipeline.accept(sample);
-      },
+      sample: (sample) => pipeline.accept(sample),
       reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection),
     },
     { maxFrameBytes: MAX_RECORDED_LINE_BYTES, maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100 },

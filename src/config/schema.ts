@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
+import { CONDITION_DEFAULTS } from '../alarms/conditions.js';
+import { ALARM_CONDITIONS, ALARM_PRIORITIES, type AlarmCondition } from '../alarms/event.js';
 import { topicPrefixProblem } from '../mqtt/topics.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
 import { SERIAL_DEFAULTS, type ProtocolId } from '../protocols/protocol.js';
@@ -195,9 +196,32 @@ export const ConfigSchema = z
         ...DetectorSettingsSchema.shape,
       })
       .prefault({}),
+    time: z
+      .strictObject({
+        maxSkewSeconds: seconds(5, 86_400)
+          .default(120)
+          .describe("a sample dated further than this from the gateway clock (live) or the channel's own timeline (replay) is refused as time-future or time-past, unless several in a row agree on the new time"),
+        resyncSamples: z
+          .number()
+          .int()
+          .min(2)
+          .max(10)
+          .default(3)
+          .describe('this many consecutive samples that agree on a new pump time resynchronise the channel to it (a clock jump, not an outlier); a pump off by more than maxSkewSeconds then raises pump-clock-skew and is judged on arrival time'),
+      })
+      .prefault({})
+      .describe('trust in pump clocks: checks upstream of the detector'),
+    lifecycle: z
+      .strictObject({
+        retireAfterSeconds: seconds(1, 86_400)
+          .default(300)
+          .describe('a channel whose last sample said stopped or paused and that stays silent this long is retired with no alarm; one that was infusing raises telemetry-lost as before'),
+      })
+      .prefault({})
+      .describe('pump channels that come and go'),
     alarms: z
       .strictObject({
-        priorities: priorityByCondition.default({}).describe('override the default priority per condition'),
+        priorities: priorityByCondition.default({}).describe('override the default priority per condition (never above the condition\'s ceiling: advisories at most medium)'),
         latching: z
           .array(z.enum(ALARM_CONDITIONS))
           .default([])
@@ -299,6 +323,16 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, context) => {
+    for (const [condition, priority] of Object.entries(config.alarms.priorities)) {
+      const ceiling = CONDITION_DEFAULTS[condition as AlarmCondition].maxPriority;
+      if (ALARM_PRIORITIES.indexOf(priority) < ALARM_PRIORITIES.indexOf(ceiling)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['alarms', 'priorities', condition],
+          message: `${condition} is never above ${ceiling} priority (${CONDITION_DEFAULTS[condition as AlarmCondition].kind}); the setting would be ignored`,
+        });
+      }
+    }
     if (config.mqtt.tls !== undefined && !config.mqtt.url.startsWith('mqtts://')) {
       context.addIssue({
         code: 'custom',
