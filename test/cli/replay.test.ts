@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +64,27 @@ describe('pumpwatch config check', () => {
     const run = await runCommand(['config', 'check', join(root, 'config', 'default.yaml')]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/default\.yaml: ok/);
+  });
+
+  it.each([
+    ['an empty file', '', 'the file is empty'],
+    ['a file of comments', '# nothing yet\n', 'the file is empty'],
+    ['an empty mapping', '{}\n', 'no telemetry source configured'],
+    ['a gateway and nothing to watch', 'gateway: { id: gw-3 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n', 'no telemetry source configured'],
+  ])('refuses %s with exit 3, and the daemon will not start on it', async (_label, text, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'pumpwatch-empty-config-'));
+    try {
+      const file = join(dir, 'pumpwatch.yaml');
+      await writeFile(file, text);
+      const check = await runCommand(['config', 'check', file]);
+      expect(check.code).toBe(3);
+      expect(check.stderr).toContain(message);
+      const run = await runCommand(['run', '--config', file]);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(message);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names each bad path and exits 3', async () => {
