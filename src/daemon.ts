@@ -1,5 +1,7 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
+import { AuditLog } from './alarms/audit-log.js';
+import { CommandHandler } from './alarms/commands.js';
 import { AlarmJournal } from './alarms/journal.js';
 import { AlarmOutbox } from './alarms/outbox.js';
 import type { Clock } from './clock.js';
@@ -8,12 +10,14 @@ import { IngestGuard } from './ingest/guard.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
+import { ClockHealth, type ClockSyncProbe } from './ops/clock-health.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
 import { Pipeline, TIME_GUARD_SOURCE } from './pipeline.js';
 import { MqttAlarmPublisher } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
+import { PUMPWATCH_VERSION } from './version.js';
 import type { TelemetrySource } from './sources/source.js';
 
 /** How often silence is checked when no sample arrives to advance the clock. */
@@ -27,6 +31,8 @@ export interface DaemonDeps {
   /** Only called when serial ports are configured, so MQTT-only gateways never load the native module. */
   loadSerialBinding: () => Promise<BindingInterface>;
   credentialsDirectory?: string | undefined;
+  /** Whether the gateway clock is NTP-synchronised; default: timedatectl. */
+  clockProbe?: ClockSyncProbe;
 }
 
 export interface Daemon {
@@ -37,6 +43,7 @@ export interface Daemon {
   readonly journal: AlarmJournal;
   readonly outbox: AlarmOutbox;
   readonly acks: AckHandler;
+  readonly commands: CommandHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
@@ -64,6 +71,9 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
+  const clockHealth = new ClockHealth(deps.clockProbe);
+  // Not awaited: the first answer can take a moment, and start-up must not wait for it.
+  void clockHealth.start();
   const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger });
   const { delivery } = config;
   const publisher = new MqttAlarmPublisher({
@@ -77,6 +87,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     // Each event is two publishes (retained state and stream), plus the status and retained restore.
     maxInFlight: 2 * delivery.maxInFlight + 2,
     eventExpirySeconds: delivery.eventExpirySeconds,
+    statusExtras: () => ({ version: PUMPWATCH_VERSION, clock: clockHealth.status }),
   });
   const outbox = new AlarmOutbox({
     journal,
@@ -89,16 +100,18 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     stalledAfterMs: delivery.stalledAfterSeconds * 1000,
   });
   const restoredAlarms = journal.restoredAlarms();
+  const audit = new AuditLog({ directory: config.journal.directory, maxBytes: config.journal.auditMaxBytes, logger, clock });
   // Sample times the pipeline's time guard refuses are counted like a source's rejects.
   const timeRejects = ops.tapSource(TIME_GUARD_SOURCE, { sample: () => undefined, reject: () => undefined });
   const pipeline = new Pipeline({
     config,
     clock,
     logger,
-    sinks: [outbox, ops.alarmSink],
+    sinks: [outbox, ops.alarmSink, audit],
     restoredAlarms,
     escalate: true,
     onTimeReject: (rejection) => timeRejects.reject(rejection),
+    onRetired: (retirement) => audit.retired(retirement),
   });
   const ingest = new IngestGuard({
     settings: config.overload,
@@ -113,6 +126,14 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     clock,
   });
   publisher.onAck((ack) => acks.handle(ack.payload, ack.retained));
+  const commands = new CommandHandler({
+    identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+    retire: (pumpId, channel, by) => pipeline.retire(pumpId, channel, by),
+    audit: (entry) => audit.command(entry),
+    logger,
+    clock,
+  });
+  publisher.onCommand((command) => commands.handle(command.payload, command.retained));
   outbox.start();
   const sources: TelemetrySource[] = [];
   if (config.sources.mqtt !== undefined) {
@@ -131,13 +152,21 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       }),
     );
   }
-  ops.attach({ pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() });
+  ops.attach({
+    pipeline,
+    publisher,
+    sources,
+    journal: () => journalStatus(outbox, journal, clock),
+    ingest: () => ingest.status(),
+    inbox: () => ({ acks: acks.counts(), commands: commands.counts() }),
+    clock: () => clockHealth.status,
+  });
   const ticker = setInterval(() => {
     pipeline.tick();
     ops.ticked();
   }, TICK_INTERVAL_MS);
   logger.info(
-    { code: 'PW_STARTED', gatewayId: config.gateway.id, sources: sources.map((source) => source.name), alarmTopicPrefix: publisher.topics.prefix },
+    { code: 'PW_STARTED', version: PUMPWATCH_VERSION, gatewayId: config.gateway.id, sources: sources.map((source) => source.name), alarmTopicPrefix: publisher.topics.prefix },
     'pumpwatch running',
   );
   return {
@@ -147,6 +176,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     journal,
     outbox,
     acks,
+    commands,
     sources,
     ops,
     async stop() {
@@ -157,6 +187,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       await publisher.stop();
       await journal.synced();
       journal.close();
+      audit.close();
+      clockHealth.stop();
       ops.stop();
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },

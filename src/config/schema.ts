@@ -250,6 +250,13 @@ export const ConfigSchema = z
           .max(1_073_741_824)
           .default(8_388_608)
           .describe('compacted at half this; when live alarms alone exceed it, alarms go out non-durable with a storage-failure alarm'),
+        auditMaxBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1_073_741_824)
+          .default(16_777_216)
+          .describe('audit trail (audit.jsonl beside the journal: every alarm event, command and retired channel, for `pumpwatch history`); rotated once past this'),
       })
       .prefault({}),
     delivery: z

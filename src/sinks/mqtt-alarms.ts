@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { buildClientOptions, type MqttConnect } from '../mqtt/client-options.js';
 import { MqttError } from '../mqtt/errors.js';
 import { MqttLink, type MqttLinkState } from '../mqtt/link.js';
-import { onlineStatus, stoppedStatus } from '../mqtt/status.js';
+import { onlineStatus, stoppedStatus, type GatewayStatus } from '../mqtt/status.js';
 import { createTopics, type MqttTopics } from '../mqtt/topics.js';
 
 /** Alarm events are a few hundred bytes; anything near this is a bug and must not wedge the link. */
@@ -35,6 +35,8 @@ export interface MqttAlarmPublisherOptions {
   eventExpirySeconds?: number;
   /** The online status is republished this often; default ⅔ of `mqtt.keepaliveSeconds`. */
   heartbeatSeconds?: number;
+  /** Added to every online status (version, clock health). */
+  statusExtras?: () => Pick<GatewayStatus, 'version' | 'clock'>;
 }
 
 export interface SendEventOptions {
@@ -110,6 +112,7 @@ export class MqttAlarmPublisher {
   readonly #connectedListeners = new Set<(connack: IConnackPacket) => void>();
   readonly #disconnectedListeners = new Set<() => void>();
   readonly #ackListeners = new Set<(ack: InboundAck) => void>();
+  readonly #commandListeners = new Set<(command: InboundAck) => void>();
   #link: MqttLink | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #onlineSinceMs = 0;
@@ -163,6 +166,12 @@ export class MqttAlarmPublisher {
     return () => this.#ackListeners.delete(listener);
   }
 
+  /** Station commands on `<prefix>/cmd`, as they arrived (same shape and rules as acks). */
+  onCommand(listener: (command: InboundAck) => void): () => void {
+    this.#commandListeners.add(listener);
+    return () => this.#commandListeners.delete(listener);
+  }
+
   /**
    * Reads TLS files and starts connecting; resolves without waiting for the broker, so the
    * daemon keeps detecting while the broker is away. Throws `PW_MQTT_TLS_FILE` on unreadable files.
@@ -182,8 +191,9 @@ export class MqttAlarmPublisher {
     const client = link.open();
     client.on('close', () => this.#onClose(client));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
-      if (topic !== this.topics.ack) return;
-      for (const listener of this.#ackListeners) listener({ payload, retained: packet.retain });
+      const listeners = topic === this.topics.ack ? this.#ackListeners : topic === this.topics.cmd ? this.#commandListeners : undefined;
+      if (listeners === undefined) return;
+      for (const listener of listeners) listener({ payload, retained: packet.retain });
     });
   }
 
@@ -371,7 +381,8 @@ export class MqttAlarmPublisher {
   }
 
   #subscribeAcks(client: MqttClient): void {
-    client.subscribe(this.topics.ack, { qos: 1 }, (error, granted) => {
+    // Retain As Published (MQTT 5): a retained ack keeps its flag even when sent while we are connected.
+    client.subscribe([this.topics.ack, this.topics.cmd], { qos: 1, rap: true }, (error, granted) => {
       const refused = granted?.some((grant) => grant.qos >= 0x80) === true;
       if (error !== null && error !== undefined) {
         if (this.#connected) this.#logger.warn({ code: 'PW_ACK_SUBSCRIBE_FAILED', error: error.message }, 'could not subscribe to station acks');
@@ -404,7 +415,8 @@ export class MqttAlarmPublisher {
 
   #onlinePayload(): Buffer {
     const now = this.#options.clock.now();
-    return Buffer.from(JSON.stringify(onlineStatus(this.#options.config.gateway, this.#onlineSinceMs, { atMs: now, heartbeatSeconds: this.#heartbeatSeconds() })));
+    const status = onlineStatus(this.#options.config.gateway, this.#onlineSinceMs, { atMs: now, heartbeatSeconds: this.#heartbeatSeconds() });
+    return Buffer.from(JSON.stringify({ ...status, ...this.#options.statusExtras?.() }));
   }
 
   #restoreRetainedState(client: MqttClient): void {

@@ -57,8 +57,8 @@ function iso(ms: number): string {
  * make every later, correctly dated sample look reordered (and silence the channel for good).
  *
  * A sample is judged against the reference time (see `TimeReference`) and against its channel's
- * last accepted sample. In range and newer: passed on. Out of range (too far in the future or
- * the past) or not newer than the last: held, up to `resyncSamples − 1` of them. If the next
+ * last accepted sample. In range and not older: passed on. Out of range (too far in the future or
+ * the past) or older than the last: held, up to `resyncSamples − 1` of them. If the next
  * sample is back in range the held ones were outliers and are refused, each with its own reason
  * (`time-future`, `time-past`, `out-of-order`). If instead `resyncSamples` in a row agree with
  * each other (each newer than the one before, none a jump from it), the pump's clock has jumped:
@@ -134,14 +134,15 @@ export class TimeGuard {
     if (ts - reference > this.#settings.maxSkewMs) return FUTURE;
     // A recording may hold one pump's whole day before the next pump's: in replay, the past is judged per channel only.
     if (this.#reference === 'gateway-clock' && reference - ts > this.#settings.maxSkewMs) return PAST;
-    if (ts <= st.lastTs) return REORDERED;
+    // The same time again is passed on: a pump may report twice in one millisecond (a code change), and the detector skips the duplicate.
+    if (ts < st.lastTs) return REORDERED;
     return IN_RANGE;
   }
 
   #pass(st: ChannelTime, sample: TelemetrySample): void {
     const corrected = sample.ts + st.offsetMs;
-    // A resync can put a held sample at or before the last one (a burst sent at once): never reorder.
-    if (corrected <= st.lastTs) {
+    // A resync can put a held sample before the last one (a burst sent at once): never reorder.
+    if (corrected < st.lastTs) {
       this.#reject(this.#rejection(sample, REORDERED, st));
       return;
     }
@@ -167,7 +168,7 @@ export class TimeGuard {
     const ts = iso(sample.ts);
     if (verdict === FUTURE) return { reason: 'time-future', detail: `${where}: ts ${ts} is more than ${this.#settings.maxSkewMs / 1000} s ahead of ${reference}` };
     if (verdict === PAST) return { reason: 'time-past', detail: `${where}: ts ${ts} is more than ${this.#settings.maxSkewMs / 1000} s behind ${reference}` };
-    return { reason: 'out-of-order', detail: `${where}: ts ${ts} is not after the channel's last sample at ${iso(st.lastTs - st.offsetMs)}` };
+    return { reason: 'out-of-order', detail: `${where}: ts ${ts} is before the channel's last sample at ${iso(st.lastTs - st.offsetMs)}` };
   }
 
   /** `resyncSamples` doubtful samples in a row agree: the pump's clock jumped. */
