@@ -7,7 +7,7 @@ import { createWard } from '../../src/simulate/index.js';
 import { H } from './helpers.js';
 
 describe('simulated telemetry through pumpwatch replay', () => {
-  it('replays a mixed ward, faults included, refusing nothing but samples older than their channel's last (out-of-order)', async () => {
+  it('replays a mixed ward, faults included, refusing nothing but samples older than their channel\'s last (out-of-order)', async () => {
     const ward = createWard({ family: 'mixed', pumps: 4, seed: 7, durationMs: 4 * H });
     const emissions = [...ward];
     const lines = emissions.map((emission) => `${JSON.stringify(emission.sample)}\n`);
