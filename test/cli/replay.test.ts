@@ -104,3 +104,14 @@ describe('pumpwatch', () => {
     expect(run.stderr).toContain('unknown command "frobnicate"');
   });
 });
+
+describe('pumpwatch --version', () => {
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await runCommand([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`pumpwatch ${version}\n`);
+    }
+  });
+});
