@@ -2,18 +2,11 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { CHANNEL_PATTERN, PUMP_ID_PATTERN } from '../telemetry/sample.js';
-import { MAX_ACK_BYTES } from './ack.js';
+import { MAX_ACK_BYTES, namesAnotherGateway, printable } from './ack.js';
 import type { AlarmIdentity } from './manager.js';
 
 export const COMMAND_VERSION = 1;
 const REJECT_LOG_INTERVAL_MS = 10_000;
-
-const printable = (maxLength: number) =>
-  z
-    .string()
-    .min(1)
-    .max(maxLength)
-    .refine((value) => !/\p{Cc}/u.test(value), 'must not contain control characters');
 
 /**
  * What a station publishes on `<prefix>/cmd` (QoS 1, not retained): today one command, `retire`,
@@ -108,8 +101,7 @@ export class CommandHandler {
     }
     const { retire, by, at, site, ward, gatewayId } = parsed.data;
     const who = { pumpId: retire.pumpId, channel: retire.channel, by, at };
-    const { identity } = this.#options;
-    if ((ward !== undefined && ward !== identity.ward) || (site !== undefined && site !== identity.site) || (gatewayId !== undefined && gatewayId !== identity.gatewayId)) {
+    if (namesAnotherGateway(this.#options.identity, { site, ward, gatewayId })) {
       return { command: 'retire', verdict: 'cross-ward', ...who, detail: `for ${site ?? '?'}/${ward ?? '?'}/${gatewayId ?? '?'}` };
     }
     // A retained command was stored by the broker some time ago: acting on it would retire a pump put back since.
