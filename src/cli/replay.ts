@@ -73,14 +73,12 @@ export async function replayTelemetry(input: Readable, output: Writable, config:
   const writer = new JsonlAlarmWriter(output);
   const events: AlarmEvent[] = [];
   const sinks = options.keepCharts === undefined ? [writer] : [writer, { deliver: (event: AlarmEvent) => void events.push(event) }];
-  const pipeline = new Pipeline({ config, clock, logger, sinks, trace: options.keepCharts });
+  // The time guard advances the clock with each sample it accepts: a sample dated 2099 must not.
+  const pipeline = new Pipeline({ config, clock, logger, sinks, trace: options.keepCharts, sampleClock: clock });
   await readJsonlTelemetry(
     input,
     {
-      sample(sample) {
-        clock.set(sample.ts);
-        pipeline.accept(sample);
-      },
+      sample: (sample) => pipeline.accept(sample),
       reject: (rejection) => pipeline.reject(SOURCE_NAME, rejection),
     },
     { maxFrameBytes: MAX_RECORDED_LINE_BYTES, maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100 },

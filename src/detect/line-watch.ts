@@ -126,6 +126,11 @@ export class LineWatch {
     };
   }
 
+  /** A retired channel starts afresh if it ever comes back. */
+  forget(pumpId: string, channel: string): void {
+    this.#channels.delete(pumpId, channel);
+  }
+
   onSample(sample: TelemetrySample): void {
     const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
     const ts = sample.ts;

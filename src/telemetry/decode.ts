@@ -7,6 +7,9 @@ export const REJECT_REASONS = [
   'frame-too-long',
   'not-an-object',
   'too-many-samples',
+  // JSON nested deeper than any sample: refused before anything walks it.
+  'too-deep',
+  'missing-id',
   'bad-id',
   'schema',
   'checksum',
@@ -14,6 +17,10 @@ export const REJECT_REASONS = [
   'framing',
   // A well-formed pump frame pumpwatch cannot map: an unknown mode or unit, or an error reply.
   'unsupported',
+  // Sample times (src/telemetry/time-guard.ts): too far ahead of or behind the reference, or not after the last.
+  'time-future',
+  'time-past',
+  'out-of-order',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -37,6 +44,35 @@ const ID_FIELDS = new Set<PropertyKey>(['pumpId', 'channel']);
  */
 const CompiledSampleSchema = z.compile(TelemetrySampleSchema);
 const MAX_SHOWN_VALUE_CHARS = 40;
+/**
+ * A sample is an object holding at most an object or array of scalars (depth 2), a frame an array
+ * of them (3). JSON.parse itself is iterative, but everything after it (zod, JSON.stringify,
+ * String) recurses: 100k nested arrays overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 16;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The deepest nesting of arrays and objects in JSON text, stopping as soon as it passes `limit`. O(n), no allocation. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) inString = true;
+    else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
 
 function showValue(value: unknown): string {
   let text: string;
@@ -93,7 +129,8 @@ export function decodeSampleValue(value: unknown, into: DecodeTarget, overrides?
     return;
   }
   const badId = parsed.error.issues.some((issue) => issue.path.length > 0 && ID_FIELDS.has(issue.path[0]!));
-  into.reject({ reason: badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, input).join('; ') });
+  const missingId = badId && (input as { pumpId?: unknown }).pumpId === undefined;
+  into.reject({ reason: missingId ? 'missing-id' : badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, input).join('; ') });
 }
 
 export interface JsonDecodeOptions {
@@ -107,6 +144,10 @@ export interface JsonDecodeOptions {
  * or an array of samples.
  */
 export function decodeJsonFrame(frame: string, into: DecodeTarget, options: JsonDecodeOptions): void {
+  if (jsonDepthExceeds(frame, MAX_JSON_DEPTH)) {
+    into.reject({ reason: 'too-deep', detail: `JSON nested deeper than ${MAX_JSON_DEPTH} levels in a frame of ${frame.length} characters` });
+    return;
+  }
   let value: unknown;
   try {
     value = JSON.parse(frame);
