@@ -1,5 +1,7 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
+import { AuditLog } from './alarms/audit-log.js';
+import { CommandHandler } from './alarms/commands.js';
 import { AlarmJournal } from './alarms/journal.js';
 import { JournalWriter } from './alarms/journal-writer.js';
 import { AlarmOutbox } from './alarms/outbox.js';
@@ -10,14 +12,16 @@ import { IngestGuard } from './ingest/guard.js';
 import type { Logger } from './log.js';
 import type { MqttConnect } from './mqtt/client-options.js';
 import { BrokerTrustWatch } from './ops/broker-trust.js';
+import { ClockHealth, type ClockSyncProbe } from './ops/clock-health.js';
 import { createDaemonOps, type DaemonOps } from './ops/daemon-ops.js';
 import { journalStatus } from './ops/delivery.js';
 import { registerPcd04Metrics } from './pcd04/metrics.js';
 import { Pcd04AlertReporter, PCD04_TRANSPORT, PCD04_WINDOW } from './pcd04/reporter.js';
-import { createAlarmManager, Pipeline } from './pipeline.js';
+import { createAlarmManager, Pipeline, TIME_GUARD_SOURCE } from './pipeline.js';
 import { createMqttAlarmSide, MQTT_TRANSPORT, type MqttAlarmSide } from './sinks/mqtt-alarms.js';
 import { MqttTelemetrySource } from './sources/mqtt.js';
 import { createSerialSources } from './sources/serial.js';
+import { PUMPWATCH_VERSION } from './version.js';
 import type { TelemetrySource } from './sources/source.js';
 import { createWardPage } from './web/page.js';
 import type { WardRoutes } from './web/server.js';
@@ -35,6 +39,8 @@ export interface DaemonDeps {
   credentialsDirectory?: string | undefined;
   /** Drives the detector's tick; the system's unless a test steps it. */
   timers?: Timers;
+  /** Whether the gateway clock is NTP-synchronised; default: timedatectl. */
+  clockProbe?: ClockSyncProbe;
 }
 
 export interface Daemon {
@@ -49,6 +55,7 @@ export interface Daemon {
   /** The IHE PCD-04 Alert Reporter and its outbox, when `pcd04.enabled`. */
   readonly pcd04: { readonly reporter: Pcd04AlertReporter; readonly outbox: AlarmOutbox } | undefined;
   readonly acks: AckHandler;
+  readonly commands: CommandHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
@@ -85,6 +92,9 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       'INSECURE: broker certificate checks are OFF (mqtt.tls.allowInsecure); anyone on the network can pose as the broker and read or drop alarms',
     );
   }
+  const clockHealth = new ClockHealth(deps.clockProbe);
+  // Not awaited: the first answer can take a moment, and start-up must not wait for it.
+  void clockHealth.start();
   const journal = AlarmJournal.open({ directory: config.journal.directory, maxBytes: config.journal.maxBytes, logger, cursors: [MQTT_TRANSPORT, ...(config.pcd04.enabled ? [PCD04_TRANSPORT] : [])] });
   const { delivery } = config;
   const publisher = createMqttAlarmSide({
@@ -97,6 +107,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     credentialsDirectory,
     maxPayloadBytes: delivery.maxPayloadBytes,
     eventExpirySeconds: delivery.eventExpirySeconds,
+    statusExtras: () => ({ version: PUMPWATCH_VERSION, clock: clockHealth.status }),
   });
   const writer = new JournalWriter({ journal, logger, clock, report: reportTechnical });
   const outbox = new AlarmOutbox({
@@ -115,7 +126,20 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   alarms.addSink(writer);
   alarms.addSink(ops.alarmSink);
   const webOn = config.ops.http.enabled && config.ops.http.web.enabled;
-  const pipeline = new Pipeline({ config, clock, logger, alarms, restoredAlarms: journal.restoredAlarms(), trace: webOn ? config.ops.http.web : undefined });
+  const audit = new AuditLog({ directory: config.journal.directory, maxBytes: config.journal.auditMaxBytes, logger, clock });
+  alarms.addSink(audit);
+  // Sample times the pipeline's time guard refuses are counted like a source's rejects.
+  const timeRejects = ops.tapSource(TIME_GUARD_SOURCE, { sample: () => undefined, reject: () => undefined });
+  const pipeline = new Pipeline({
+    config,
+    clock,
+    logger,
+    alarms,
+    restoredAlarms: journal.restoredAlarms(),
+    trace: webOn ? config.ops.http.web : undefined,
+    onTimeReject: (rejection) => timeRejects.reject(rejection),
+    onRetired: (retirement) => audit.retired(retirement),
+  });
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
@@ -129,6 +153,14 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     clock,
   });
   publisher.acks.onAck((ack) => acks.handle(ack.payload, ack.retained));
+  const commands = new CommandHandler({
+    identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+    retire: (pumpId, channel, by) => pipeline.retire(pumpId, channel, by),
+    audit: (entry) => audit.command(entry),
+    logger,
+    clock,
+  });
+  publisher.acks.onCommand((command) => commands.handle(command.payload, command.retained));
   outbox.start();
   pcd04?.outbox.start();
   pcd04?.reporter.start();
@@ -150,7 +182,15 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       }),
     );
   }
-  const parts = { pipeline, publisher, sources, journal: () => journalStatus(outbox, journal, clock), ingest: () => ingest.status() };
+  const parts = {
+    pipeline,
+    publisher,
+    sources,
+    journal: () => journalStatus(outbox, journal, clock),
+    ingest: () => ingest.status(),
+    inbox: () => ({ acks: acks.counts(), commands: commands.counts() }),
+    clock: () => clockHealth.status,
+  };
   ops.attach(parts);
   const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks }) : undefined;
   const ticker = timers.setInterval(() => {
@@ -158,7 +198,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     ops.ticked();
   }, TICK_INTERVAL_MS);
   logger.info(
-    { code: 'PW_STARTED', gatewayId: config.gateway.id, sources: sources.map((source) => source.name), alarmTopicPrefix: publisher.topics.prefix },
+    { code: 'PW_STARTED', version: PUMPWATCH_VERSION, gatewayId: config.gateway.id, sources: sources.map((source) => source.name), alarmTopicPrefix: publisher.topics.prefix },
     'pumpwatch running',
   );
   return {
@@ -169,6 +209,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     outbox,
     pcd04,
     acks,
+    commands,
     sources,
     ops,
     page,
@@ -184,6 +225,8 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
       await publisher.stop();
       await journal.synced();
       journal.close();
+      audit.close();
+      clockHealth.stop();
       ops.stop();
       logger.info({ code: 'PW_STOPPED', acceptedSamples: pipeline.acceptedCount, rejected: pipeline.rejects.totals() }, 'pumpwatch stopped');
     },

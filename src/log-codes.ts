@@ -107,6 +107,9 @@ export const LOG_CODES = {
   PW_WEB_LOGIN_REFUSED: { kind: 'log', level: 'warn', meaning: 'The ward page was opened with a wrong access token.', action: 'If unexpected, find who holds the old link; rotate the token in the credentials directory.' },
   PW_ALARIS_FORBIDDEN_COMMAND: { kind: 'error', level: 'error', meaning: 'A command outside the read-only query list was about to be sent to an Alaris pump; it was refused.', action: 'Remove it from the port\'s `startup` list: pumpwatch only queries pumps.' },
   PW_WEB_NO_TRACES: { kind: 'error', level: 'fatal', meaning: 'The ward page was composed over a pipeline that keeps no chart history.', action: 'A defect: report it with the configuration (`ops.http.web`).' },
+  PW_CHANNEL_RETIRED: { kind: 'log', level: 'info', meaning: 'A station retired a channel (the pump is gone): its alarms ended and it is no longer watched until heard from again.', action: NOTHING },
+  PW_COMMAND_IGNORED: { kind: 'log', level: 'warn', meaning: 'A station command was refused (rate-limited summary per verdict); `detail` says why.', action: 'Check the sending station: schema, gateway id, retained flag or unknown channel.' },
+  PW_AUDIT_WRITE: { kind: 'log', level: 'warn', meaning: 'The audit trail (commands, retirements, alarm events) could not be written; alarms are still delivered.', action: 'Check free space and permissions of `journal.directory`.' },
 } as const satisfies Record<`PW_${string}`, LogCodeEntry>;
 
 export type LogCode = keyof typeof LOG_CODES;

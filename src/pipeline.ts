@@ -5,16 +5,30 @@ import type { Config } from './config/schema.js';
 import { LineWatch } from './detect/line-watch.js';
 import { FindingMerger } from './detect/merge.js';
 import { PumpAlarmRelay } from './detect/pump-alarms.js';
-import { SilenceWatch } from './detect/silence.js';
+import { SilenceWatch, type RetiredChannel } from './detect/silence.js';
 import type { Logger } from './log.js';
 import type { DecodeTarget, Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
+import { TimeGuard } from './telemetry/time-guard.js';
 import { DetectorView } from './view/detector-view.js';
 import { ChannelTraces, type TraceSettings } from './view/trace.js';
 
 /** How often, at most, silence is checked as time advances. */
 const SILENCE_CHECK_INTERVAL_MS = 1000;
+/** Where the pipeline's own refusals (sample times) are counted. */
+export const TIME_GUARD_SOURCE = 'time-guard';
+
+/** A channel taken out of watch: by silence after it stopped, or by a station's command. */
+export interface ChannelRetirement {
+  pumpId: string;
+  channel: string;
+  atMs: number;
+  by: string;
+  /** Alarms of the channel that ended with it. */
+  endedAlarms: number;
+  evidence: Record<string, string | number | boolean | null>;
+}
 
 export interface AlarmManagerSettings {
   config: Config;
@@ -46,6 +60,15 @@ export interface PipelineOptions {
   restoredAlarms?: readonly RestoredAlarm[];
   /** Keep chart history per channel beside the detector (the ward page, replay --html). */
   trace?: TraceSettings | undefined;
+  /**
+   * Replay: sample times are the only clock. Accepted samples advance this clock, and sample times
+   * are judged against the replayed timeline instead of the gateway clock.
+   */
+  sampleClock?: SettableClock | undefined;
+  /** Sample times the time guard refused, for the source's metrics (they are always in `rejects`). */
+  onTimeReject?: (rejection: Rejection) => void;
+  /** Told about every retired channel (audit). */
+  onRetired?: (retirement: ChannelRetirement) => void;
 }
 
 /**
@@ -61,14 +84,20 @@ export class Pipeline {
   readonly #pumpAlarms: PumpAlarmRelay;
   readonly #silence: SilenceWatch;
   readonly #lineWatch: LineWatch;
+  readonly #occlusionSources: FindingMerger;
+  readonly #time: TimeGuard;
+  readonly #sampleClock: SettableClock | undefined;
+  readonly #onRetired: ((retirement: ChannelRetirement) => void) | undefined;
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
-  constructor({ config, clock, logger, alarms, restoredAlarms = [], trace }: PipelineOptions) {
+  constructor({ config, clock, logger, alarms, restoredAlarms = [], trace, sampleClock, onTimeReject, onRetired }: PipelineOptions) {
     this.#clock = clock;
+    this.#sampleClock = sampleClock;
+    this.#onRetired = onRetired;
     this.alarms = alarms;
     // The traces are an alarm sink; they read the detector only once samples flow.
-    this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ inspect: (pumpId, channel) => this.#lineWatch.inspect(pumpId, channel) }));
+    this.traces = trace === undefined ? undefined : new ChannelTraces(trace, new DetectorView({ state: (pumpId, channel) => this.#lineWatch.state(pumpId, channel) }));
     if (this.traces !== undefined) this.alarms.addSink(this.traces);
     this.alarms.restore(restoredAlarms);
     const onFinding = this.alarms.onFinding.bind(this.alarms);
@@ -76,13 +105,28 @@ export class Pipeline {
     // The pump's own occlusion alarm and the pressure trend both report downstream-occlusion:
     // the merger keeps it active while either holds it, so neither ends the other's alarm.
     const occlusionSources = new FindingMerger(onFinding);
+    this.#occlusionSources = occlusionSources;
     this.#pumpAlarms = new PumpAlarmRelay(config.detection.occlusionAlarmCodes, occlusionSources.source());
     this.#lineWatch = new LineWatch({
       settings: config.detection,
       occlusionAlarmCodes: config.detection.occlusionAlarmCodes,
       emit: occlusionSources.source(),
     });
-    this.#silence = new SilenceWatch(config.detection.telemetryLostAfterSeconds * 1000, onFinding);
+    this.#silence = new SilenceWatch(config.detection.telemetryLostAfterSeconds * 1000, onFinding, {
+      retireAfterMs: config.lifecycle.retireAfterSeconds * 1000,
+      retire: (retired) => this.#retiredForSilence(retired),
+    });
+    this.#time = new TimeGuard({
+      settings: { maxSkewMs: config.time.maxSkewSeconds * 1000, resyncSamples: config.time.resyncSamples },
+      reference: sampleClock === undefined ? 'gateway-clock' : 'sample-time',
+      now: () => clock.now(),
+      accept: (sample) => this.#process(sample),
+      reject: (rejection) => {
+        this.rejects.record(TIME_GUARD_SOURCE, rejection);
+        onTimeReject?.(rejection);
+      },
+      emit: onFinding,
+    });
     // A restored channel that stays silent must raise telemetry-lost again, as if just heard from.
     const now = clock.now();
     for (const { snapshot } of restoredAlarms) {
@@ -98,10 +142,16 @@ export class Pipeline {
     return this.#silence.channelCount;
   }
 
+  /** A decoded sample; its time is checked (time guard) before any detector sees it. */
   accept(sample: TelemetrySample): void {
+    this.#time.offer(sample);
+  }
+
+  #process(sample: TelemetrySample): void {
     this.#acceptedCount++;
+    this.#sampleClock?.set(sample.ts);
     const now = this.#clock.now();
-    this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now);
+    this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now, sample.state);
     this.#pumpAlarms.onSample(sample);
     this.#lineWatch.onSample(sample);
     this.traces?.onSample(sample);
@@ -115,6 +165,33 @@ export class Pipeline {
    */
   watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void {
     this.#silence.watch(pumpId, channel, silenceLimitMs, this.#clock.now());
+  }
+
+  /**
+   * Takes a channel out of watch (a station says the pump is gone): its alarms end, its detector
+   * state is forgotten, and it raises nothing until heard from again. False when nothing was known.
+   */
+  retire(pumpId: string, channel: string, by: string): boolean {
+    const known = this.#silence.forget(pumpId, channel);
+    const atMs = this.#clock.now();
+    const endedAlarms = this.#forget(pumpId, channel, atMs, { reason: 'channel-retired', retiredBy: by });
+    if (!known && endedAlarms === 0) return false;
+    this.#onRetired?.({ pumpId, channel, atMs, by, endedAlarms, evidence: {} });
+    return true;
+  }
+
+  #retiredForSilence({ pumpId, channel, atMs, silentSeconds, lastState }: RetiredChannel): void {
+    const evidence = { reason: 'channel-retired', retiredBy: 'silence-after-stop', silentSeconds, lastState: lastState ?? null };
+    const endedAlarms = this.#forget(pumpId, channel, atMs, evidence);
+    this.#onRetired?.({ pumpId, channel, atMs, by: 'silence-after-stop', endedAlarms, evidence: { silentSeconds, lastState: lastState ?? null } });
+  }
+
+  #forget(pumpId: string, channel: string, atMs: number, evidence: Record<string, string | number | boolean | null>): number {
+    this.#time.forget(pumpId, channel);
+    this.#lineWatch.forget(pumpId, channel);
+    this.#pumpAlarms.forget(pumpId, channel);
+    this.#occlusionSources.forget(pumpId, channel);
+    return this.alarms.endChannel(pumpId, channel, atMs, evidence);
   }
 
   reject(source: string, rejection: Rejection): void {
@@ -139,6 +216,11 @@ export interface ReplayOptions {
   source: string;
   /** Keep chart history per channel (replay --html). */
   trace?: TraceSettings | undefined;
+  /**
+   * Judge each sample's time against the replayed timeline (`pumpwatch replay`): only accepted
+   * samples advance the clock, so one dated 2099 cannot. Otherwise every sample sets the clock first.
+   */
+  judgeSampleTimes?: boolean;
 }
 
 /**
@@ -149,15 +231,18 @@ export class ReplayLoop implements DecodeTarget {
   readonly clock: SettableClock = createSettableClock();
   readonly pipeline: Pipeline;
   readonly #source: string;
+  readonly #judgeSampleTimes: boolean;
 
-  constructor({ config, logger, sinks, source, trace }: ReplayOptions) {
+  constructor({ config, logger, sinks, source, trace, judgeSampleTimes = false }: ReplayOptions) {
     this.#source = source;
+    this.#judgeSampleTimes = judgeSampleTimes;
     const alarms = createAlarmManager({ config, clock: this.clock, sinks });
-    this.pipeline = new Pipeline({ config, clock: this.clock, logger, alarms, trace });
+    const sampleClock = judgeSampleTimes ? this.clock : undefined;
+    this.pipeline = new Pipeline({ config, clock: this.clock, logger, alarms, trace, sampleClock });
   }
 
   sample(sample: TelemetrySample): void {
-    this.clock.set(sample.ts);
+    if (!this.#judgeSampleTimes) this.clock.set(sample.ts);
     this.pipeline.accept(sample);
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AlarmAckSchema } from './alarms/ack.js';
+import { StationCommandSchema } from './alarms/commands.js';
 import { AlarmEventSchema } from './alarms/event.js';
 import { ConfigSchema } from './config/schema.js';
 import { TelemetrySampleSchema } from './telemetry/sample.js';
@@ -10,6 +11,7 @@ export function publishedSchemas(): Record<string, unknown> {
     'telemetry-sample.v1.schema.json': z.toJSONSchema(TelemetrySampleSchema, { io: 'input' }),
     'alarm-event.v1.schema.json': z.toJSONSchema(AlarmEventSchema, { io: 'output' }),
     'alarm-ack.v1.schema.json': z.toJSONSchema(AlarmAckSchema, { io: 'input' }),
+    'station-command.v1.schema.json': z.toJSONSchema(StationCommandSchema, { io: 'input' }),
     'config.v1.schema.json': z.toJSONSchema(ConfigSchema, { io: 'input' }),
   };
 }

@@ -184,7 +184,7 @@ function renderHealth(ward) {
     const waiting = h.journal.oldestUndeliveredAgeMs === undefined ? '' : `, oldest ${age(h.journal.oldestUndeliveredAgeMs)}`;
     add('alarm journal', `${h.journal.depth} waiting for delivery${waiting}`, h.journal.depth > 0);
   }
-  if (h.ingest) add('overload', h.ingest.overloaded ? `OVERLOADED (shedding telemetry; ${Math.round(h.ingest.utilization * 100)} % busy)` : `no (${Math.round(h.ingest.utilization * 100)} % busy)`, h.ingest.overloaded);
+  if (h.ingest) add('overload', h.ingest.overloaded ? `OVERLOADED (${h.ingest.pending} samples waiting; ${Math.round(h.ingest.cpuShare * 100)} % of a core)` : `no (${Math.round(h.ingest.cpuShare * 100)} % of a core)`, h.ingest.overloaded);
   const rejects = Object.entries(h.rejects).filter(([, n]) => n > 0);
   add('rejected samples', rejects.length === 0 ? 'none' : rejects.map(([reason, n]) => `${reason}: ${n}`).join(', '), rejects.length > 0);
   $('health').replaceChildren(...entries);

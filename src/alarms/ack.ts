@@ -9,7 +9,7 @@ export const MAX_ACK_BYTES = 4096;
 /** At most one log line per verdict per interval; every ack is still counted. */
 const REJECT_LOG_INTERVAL_MS = 10_000;
 
-const printable = (maxLength: number) =>
+export const printable = (maxLength: number) =>
   z
     .string()
     .min(1)
@@ -34,6 +34,11 @@ export const AlarmAckSchema = z
   .meta({ title: 'pumpwatch station acknowledgement v1' });
 
 export type AlarmAck = z.infer<typeof AlarmAckSchema>;
+
+/** A station message that names a site, ward or gateway other than ours: not ours to act on. */
+export function namesAnotherGateway(identity: AlarmIdentity, named: { site?: string | undefined; ward?: string | undefined; gatewayId?: string | undefined }): boolean {
+  return (named.ward !== undefined && named.ward !== identity.ward) || (named.site !== undefined && named.site !== identity.site) || (named.gatewayId !== undefined && named.gatewayId !== identity.gatewayId);
+}
 
 export const ACK_VERDICTS = ['accepted', 'malformed', 'unknown', 'replayed', 'cross-ward'] as const;
 export type AckVerdict = (typeof ACK_VERDICTS)[number];
@@ -89,7 +94,7 @@ export class AckHandler {
     if (!parsed.success) return { verdict: 'malformed', detail: parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ') };
     const ack = parsed.data;
     const { identity } = this.#options;
-    if ((ack.ward !== undefined && ack.ward !== identity.ward) || (ack.site !== undefined && ack.site !== identity.site) || (ack.gatewayId !== undefined && ack.gatewayId !== identity.gatewayId)) {
+    if (namesAnotherGateway(identity, ack)) {
       return { verdict: 'cross-ward', alarmId: ack.alarmId, detail: `for ${ack.site ?? '?'}/${ack.ward ?? '?'}/${ack.gatewayId ?? '?'}` };
     }
     // A retained ack was stored by the broker some time ago: acting on it would silence a new alarm.

@@ -13,6 +13,7 @@ export const ALARM_CONDITIONS = [
   'delivery-failure',
   'storage-failure',
   'overloaded',
+  'pump-clock-skew',
 ] as const;
 export type AlarmCondition = (typeof ALARM_CONDITIONS)[number];
 

@@ -19,3 +19,9 @@ export interface Finding {
 }
 
 export type FindingSink = (finding: Finding) => void;
+
+/** Rounds evidence for messages and alarm payloads (a stable number of digits). */
+export function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

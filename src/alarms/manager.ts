@@ -86,6 +86,8 @@ interface LiveAlarm extends AlarmSnapshot {
   confirmByMs: number | null;
   /** When and why the condition cleared, for the `ended` event a hold-off defers. */
   clearedAtMs: number | null;
+  /** `at` of the latest event: a later event never says it happened earlier (pump clocks jump). */
+  lastAtMs: number;
 }
 
 const PRIORITY_UP: Record<AlarmPriority, AlarmPriority> = { low: 'medium', medium: 'high', high: 'high' };
@@ -94,6 +96,12 @@ const PRIORITY_RANK: Record<AlarmPriority, number> = { low: 0, medium: 1, high: 
 /** Deterministic ids: the same input and clock give the same alarm and event ids, in replay and live. */
 function digestId(...parts: readonly (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/** No configuration, finding or escalation lifts an alarm above its condition's ceiling. */
+export function capPriority(condition: AlarmCondition, priority: AlarmPriority): AlarmPriority {
+  const ceiling = CONDITION_DEFAULTS[condition].maxPriority;
+  return PRIORITY_RANK[priority] > PRIORITY_RANK[ceiling] ? ceiling : priority;
 }
 
 function keyOf(pumpId: string, channel: string, condition: string): string {
@@ -154,6 +162,7 @@ export class AlarmManager {
         // A condition that held before the restart must be seen again by a detector, or it is cleared.
         confirmByMs: snapshot.present ? now + this.#policy.restoreGraceMs : null,
         clearedAtMs: null,
+        lastAtMs: Date.parse(latest.at),
       };
       this.#active.set(key, alarm);
       this.#byAlarmId.set(alarm.alarmId, alarm);
@@ -250,12 +259,13 @@ export class AlarmManager {
       notifiedAtMs: now,
       endAtMs: null,
       latchable: oneShot || this.#policy.latching.has(finding.condition),
-      priority: finding.priority ?? this.#configuredPriority(finding.condition),
+      priority: capPriority(finding.condition, finding.priority ?? this.#configuredPriority(finding.condition)),
       message: finding.message ?? CONDITION_DEFAULTS[finding.condition].message,
       evidence: finding.evidence,
       latest: null,
       confirmByMs: null,
       clearedAtMs: null,
+      lastAtMs: Number.NEGATIVE_INFINITY,
     };
     this.#active.set(key, alarm);
     this.#byAlarmId.set(alarm.alarmId, alarm);
@@ -277,7 +287,7 @@ export class AlarmManager {
         return;
       }
     }
-    const priority = finding.priority;
+    const priority = finding.priority === undefined ? undefined : capPriority(alarm.condition, finding.priority);
     if (priority === undefined || priority === alarm.priority) return;
     const type: AlarmEventType = PRIORITY_RANK[priority] > PRIORITY_RANK[alarm.priority] ? 'escalated' : 'updated';
     if (type === 'escalated') alarm.notifiedAtMs = this.#options.clock.now();
@@ -286,7 +296,7 @@ export class AlarmManager {
   }
 
   #apply(alarm: LiveAlarm, finding: Finding): void {
-    if (finding.priority !== undefined) alarm.priority = finding.priority;
+    if (finding.priority !== undefined) alarm.priority = capPriority(alarm.condition, finding.priority);
     if (finding.message !== undefined) alarm.message = finding.message;
     alarm.evidence = finding.evidence;
   }
@@ -315,7 +325,7 @@ export class AlarmManager {
     if (nowMs - alarm.notifiedAtMs < escalateAfterMs) return;
     alarm.escalations++;
     alarm.notifiedAtMs = nowMs;
-    alarm.priority = PRIORITY_UP[alarm.priority];
+    alarm.priority = capPriority(alarm.condition, PRIORITY_UP[alarm.priority]);
     alarm.evidence = { ...alarm.evidence, unacknowledgedSeconds: Math.round((nowMs - alarm.activatedAtMs) / 1000) };
     this.#emit(alarm, 'escalated', nowMs);
   }
@@ -326,7 +336,23 @@ export class AlarmManager {
     alarm.present = false;
     alarm.latched = false;
     alarm.endAtMs = null;
+    alarm.message = CONDITION_DEFAULTS[alarm.condition].endedMessage;
     this.#emit(alarm, 'ended', atMs);
+  }
+
+  /**
+   * Ends every alarm of a channel at once, whatever latching or hold-off would say: the channel
+   * is gone (retired), so nothing on it can still need a nurse. Returns how many ended.
+   */
+  endChannel(pumpId: string, channel: string, atMs: number, evidence: AlarmEvidence): number {
+    let ended = 0;
+    for (const alarm of [...this.#active.values()]) {
+      if (alarm.pumpId !== pumpId || alarm.channel !== channel) continue;
+      alarm.evidence = evidence;
+      this.#end(alarm, atMs);
+      ended++;
+    }
+    return ended;
   }
 
   #configuredPriority(condition: AlarmCondition): AlarmPriority {
@@ -337,6 +363,7 @@ export class AlarmManager {
     const { identity, clock } = this.#options;
     const now = clock.now();
     alarm.seq++;
+    if (atMs > alarm.lastAtMs) alarm.lastAtMs = atMs;
     const event: AlarmEvent = {
       v: ALARM_EVENT_VERSION,
       eventId: digestId(alarm.alarmId, alarm.seq, type, now),
@@ -350,7 +377,7 @@ export class AlarmManager {
       site: identity.site,
       ward: identity.ward,
       gatewayId: identity.gatewayId,
-      at: new Date(atMs).toISOString(),
+      at: new Date(alarm.lastAtMs).toISOString(),
       emittedAt: new Date(now).toISOString(),
       message: alarm.message,
       evidence: alarm.evidence,

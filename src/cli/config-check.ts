@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load.js';
+import { loadDaemonConfigFile } from '../config/load.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 
 export const CONFIG_CHECK_USAGE = `Usage: pumpwatch config check FILE
@@ -20,7 +20,7 @@ export async function configCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stderr, CONFIG_CHECK_USAGE);
     return EXIT.usage;
   }
-  const result = await loadConfigFile(file, io.env);
+  const result = await loadDaemonConfigFile(file, io.env);
   if (!result.ok) {
     writeLine(io.stderr, `${file}: ${result.problems.length} problem(s)`);
     for (const problem of result.problems) writeLine(io.stderr, `  ${problem}`);

@@ -2,7 +2,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { evaluate } from '../evaluate/evaluate.js';
-import { formatSummary } from '../evaluate/format.js';
+import { formatCurves, formatSummary } from '../evaluate/format.js';
 import { renderHtml } from '../evaluate/html.js';
 import { DEFAULT_FAMILIES, defaultPlan, SEED_SETS, type EvaluationPlan, type SeedSetName } from '../evaluate/plan.js';
 import { FAMILY_NAMES, type FamilyName } from '../simulate/index.js';
@@ -121,11 +121,13 @@ export async function evaluateCommand(argv: string[], io: CliIo): Promise<number
       ? `Recorded runs: ${files.map((pair) => pair.telemetry).join(', ')}`
       : `Seed set "${plan.setName}" (seeds ${plan.seeds.join(', ')}): ${plan.families.map((family) => `${family.family} ${family.pumps} pumps × ${family.hours} h`).join(', ')}; ${result.seconds.toFixed(0)} s`;
   writeLine(io.stdout, formatSummary(result.summary, heading));
+  const marks = { wardNats: config.detection.infiltration.thresholdNats, vesicantNats: config.detection.sensitiveContext.thresholdNats };
+  writeLine(io.stdout, `\n${formatCurves(result.curves, marks)}`);
   const outDir = values.out ?? join('out', 'evaluate');
   await mkdir(outDir, { recursive: true });
   const json = { heading, settings: config.detection, ...result, scores: { ...result.scores, falseAlarmList: result.scores.falseAlarmList.length } };
   await writeFile(join(outDir, 'evaluation.json'), `${JSON.stringify(json, null, 1)}\n`);
-  await writeFile(join(outDir, 'evaluation.html'), renderHtml(result, heading));
+  await writeFile(join(outDir, 'evaluation.html'), renderHtml(result, heading, marks));
   if (progress !== undefined) progress(`wrote ${join(outDir, 'evaluation.json')} and ${join(outDir, 'evaluation.html')}`);
   return EXIT.ok;
 }

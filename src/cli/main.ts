@@ -3,10 +3,12 @@ import { captureCommand } from './capture.js';
 import { configCommand } from './config-check.js';
 import { emulatePumpCommand } from './emulate-pump.js';
 import { evaluateCommand } from './evaluate.js';
+import { historyCommand } from './history.js';
 import { EXIT, writeLine, type CliIo } from './io.js';
 import { replayCommand } from './replay.js';
 import { daemonCommand } from './run.js';
 import { simulateCommand } from './simulate.js';
+import { PUMPWATCH_VERSION } from '../version.js';
 import { watchCommand } from './watch.js';
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
@@ -18,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   simulate: { summary: 'simulate ...           simulated pump telemetry to files, MQTT or a serial port', run: (argv, io) => simulateCommand(argv, io) },
   evaluate: { summary: 'evaluate ...           score the detector on labelled simulated wards', run: evaluateCommand },
   config: { summary: 'config check FILE      validate a configuration file', run: configCommand },
+  history: { summary: 'history --since TIME   alarm events, acks and retired channels from the audit trail (csv or jsonl)', run: historyCommand },
   watch: { summary: 'watch --config FILE     show active alarms as a station would, and acknowledge them', run: watchCommand },
   'alert-manager': { summary: 'alert-manager --port N a bench IHE PCD-04 Alert Manager over MLLP (acks, or refuses/hangs/drops)', run: alertManagerCommand },
   'emulate-pump': { summary: 'emulate-pump ...       play a pump on a serial port in its protocol (tests, demos)', run: emulatePumpCommand },
@@ -25,7 +28,7 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
 
 export const USAGE = `pumpwatch — infusion-pump telemetry watch for ward gateways (decision support only)
 
-Usage: pumpwatch <command> [options]     (pumpwatch <command> --help for details)
+Usage: pumpwatch <command> [options]     (pumpwatch <command> --help for details; pumpwatch --version)
 
 Commands:
 ${Object.values(COMMANDS)
@@ -39,6 +42,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     writeLine(name === undefined ? io.stderr : io.stdout, USAGE);
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    writeLine(io.stdout, `pumpwatch ${PUMPWATCH_VERSION}`);
+    return EXIT.ok;
   }
   const command = COMMANDS[name];
   if (command === undefined) {

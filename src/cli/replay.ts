@@ -71,7 +71,8 @@ export async function replayTelemetry(input: Readable, output: Writable, config:
   const writer = new JsonlAlarmWriter(output);
   const events: AlarmEvent[] = [];
   const sinks = options.keepCharts === undefined ? [writer] : [writer, { deliver: (event: AlarmEvent) => void events.push(event) }];
-  const replay = new ReplayLoop({ config, logger, sinks, source: SOURCE_NAME, trace: options.keepCharts });
+  // The time guard advances the clock with each sample it accepts: a sample dated 2099 must not.
+  const replay = new ReplayLoop({ config, logger, sinks, source: SOURCE_NAME, trace: options.keepCharts, judgeSampleTimes: true });
   await readJsonlTelemetry(input, replay, {
     maxFrameBytes: MAX_RECORDED_LINE_BYTES,
     maxSamplesPerFrame: config.sources.mqtt?.maxSamplesPerMessage ?? 100,

@@ -1,7 +1,7 @@
 import { connect } from 'mqtt';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadDaemonConfigFile } from '../config/load.js';
 import { startDaemon } from '../daemon.js';
 import { createProcessRegistry } from '../ops/metrics.js';
 import { Supervisor } from '../service/supervisor.js';
@@ -36,7 +36,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     writeLine(io.stderr, RUN_USAGE);
     return EXIT.usage;
   }
-  const loaded = await loadConfigFile(configPath, io.env);
+  const loaded = await loadDaemonConfigFile(configPath, io.env);
   if (!loaded.ok) {
     for (const problem of loaded.problems) writeLine(io.stderr, `${configPath}: ${problem}`);
     return EXIT.configInvalid;
@@ -45,7 +45,7 @@ export async function daemonCommand(argv: string[], io: CliIo): Promise<number> 
     configPath,
     env: io.env,
     writeLog: (line) => io.stdout.write(line),
-    loadConfig: loadConfigFile,
+    loadConfig: loadDaemonConfigFile,
     startDaemon: (config, logger) =>
       startDaemon(config, { clock: systemClock, logger, connect, loadSerialBinding: loadSystemSerialBinding, credentialsDirectory: io.env.CREDENTIALS_DIRECTORY }),
     processRegistry: createProcessRegistry(),

@@ -101,7 +101,10 @@ export async function watchCommand(argv: string[], io: CliIo): Promise<number> {
 
   writeLine(io.stdout, `watching ${target.prefix} on ${target.url}; commands: list, ack N, ack all, quit`);
   await station.start();
+  // Answer only once the retained state is in: a list before it would show 0 alarms that are active.
+  await new Promise((resolve) => setTimeout(resolve, RETAINED_SETTLE_MS));
   let listed = station.activeAlarms();
+  writeLine(io.stdout, formatActiveAlarms(listed, station.gatewayState));
   const stopped = new Promise<void>((resolve) => {
     if (io.stopSignal.aborted) resolve();
     io.stopSignal.addEventListener('abort', () => resolve(), { once: true });

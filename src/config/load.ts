@@ -130,6 +130,9 @@ export async function loadConfigText(text: string, sourceName: string, env: Node
     return { ok: false, problems: document.errors.map((error) => `${sourceName}: ${error.message.split('\n')[0]}`) };
   }
   const raw = (document.toJS() as unknown) ?? {};
+  if (document.contents === null && !Object.keys(env).some((key) => key.startsWith(ENV_PREFIX))) {
+    return { ok: false, problems: [`the file is empty (or only comments): nothing to watch and nowhere to send alarms; start from config/default.yaml`] };
+  }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, problems: [`${sourceName}: the top level must be a mapping of settings`] };
   }
@@ -167,4 +170,23 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv): Prom
     return { ok: false, problems: [`${path}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? String(error)})`] };
   }
   return loadConfigText(text, path, env);
+}
+
+/**
+ * What the daemon needs beyond a valid file (`run`, `config check`): something to watch. Replay
+ * and the station read the same file for other parts and do not ask this.
+ */
+export function daemonConfigProblems(config: Config): string[] {
+  if (config.sources.mqtt === undefined && config.sources.serial.length === 0) {
+    return ['sources: no telemetry source configured (sources.mqtt or sources.serial): the daemon would watch nothing and still report ready'];
+  }
+  return [];
+}
+
+/** `loadConfigFile` for the daemon: also refuses a configuration that watches nothing. */
+export async function loadDaemonConfigFile(path: string, env: NodeJS.ProcessEnv): Promise<ConfigResult> {
+  const result = await loadConfigFile(path, env);
+  if (!result.ok) return result;
+  const problems = daemonConfigProblems(result.value.config);
+  return problems.length > 0 ? { ok: false, problems } : result;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { CONDITION_DEFAULTS } from '../alarms/conditions.js';
+import { ALARM_CONDITIONS, ALARM_PRIORITIES, type AlarmCondition } from '../alarms/event.js';
 import { isLoopbackHost } from '../view/auth.js';
-import { ALARM_CONDITIONS, ALARM_PRIORITIES } from '../alarms/event.js';
 import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
 import { ALARIS_DEFAULT_STARTUP, ALARIS_STARTUP_STEPS } from '../protocols/mapping.js';
@@ -205,9 +206,32 @@ export const ConfigSchema = z
         ...DetectorSettingsSchema.shape,
       })
       .prefault({}),
+    time: z
+      .strictObject({
+        maxSkewSeconds: seconds(5, 86_400)
+          .default(120)
+          .describe("a sample dated further than this from the gateway clock (live) or the channel's own timeline (replay) is refused as time-future or time-past, unless several in a row agree on the new time"),
+        resyncSamples: z
+          .number()
+          .int()
+          .min(2)
+          .max(10)
+          .default(3)
+          .describe('this many consecutive samples that agree on a new pump time resynchronise the channel to it (a clock jump, not an outlier); a pump off by more than maxSkewSeconds then raises pump-clock-skew and is judged on arrival time'),
+      })
+      .prefault({})
+      .describe('trust in pump clocks: checks upstream of the detector'),
+    lifecycle: z
+      .strictObject({
+        retireAfterSeconds: seconds(1, 86_400)
+          .default(300)
+          .describe('a channel whose last sample said stopped or paused and that stays silent this long is retired with no alarm; one that was infusing raises telemetry-lost as before'),
+      })
+      .prefault({})
+      .describe('pump channels that come and go'),
     alarms: z
       .strictObject({
-        priorities: priorityByCondition.default({}).describe('override the default priority per condition'),
+        priorities: priorityByCondition.default({}).describe('override the default priority per condition (never above the condition\'s ceiling: advisories at most medium)'),
         latching: z
           .array(z.enum(ALARM_CONDITIONS))
           .default([])
@@ -236,6 +260,13 @@ export const ConfigSchema = z
           .max(1_073_741_824)
           .default(8_388_608)
           .describe('compacted at half this; when live alarms alone exceed it, alarms go out non-durable with a storage-failure alarm'),
+        auditMaxBytes: z
+          .number()
+          .int()
+          .min(4096)
+          .max(1_073_741_824)
+          .default(16_777_216)
+          .describe('audit trail (audit.jsonl beside the journal: every alarm event, command and retired channel, for `pumpwatch history`); rotated once past this'),
       })
       .prefault({}),
     delivery: z
@@ -340,6 +371,16 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .superRefine((config, context) => {
+    for (const [condition, priority] of Object.entries(config.alarms.priorities)) {
+      const ceiling = CONDITION_DEFAULTS[condition as AlarmCondition].maxPriority;
+      if (ALARM_PRIORITIES.indexOf(priority) < ALARM_PRIORITIES.indexOf(ceiling)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['alarms', 'priorities', condition],
+          message: `${condition} is never above ${ceiling} priority (${CONDITION_DEFAULTS[condition as AlarmCondition].kind}); the setting would be ignored`,
+        });
+      }
+    }
     if (config.mqtt.tls !== undefined && !config.mqtt.url.startsWith('mqtts://')) {
       context.addIssue({
         code: 'custom',

@@ -35,6 +35,15 @@ export class ChannelMap<State> {
     return state;
   }
 
+  /** Drops a channel's state (a retired channel); true when there was one. */
+  delete(pumpId: string, channel: string): boolean {
+    const channels = this.#byPump.get(pumpId);
+    if (channels === undefined || !channels.delete(channel)) return false;
+    if (channels.size === 0) this.#byPump.delete(pumpId);
+    this.#size--;
+    return true;
+  }
+
   *entries(): IterableIterator<[pumpId: string, channel: string, state: State]> {
     for (const [pumpId, channels] of this.#byPump) {
       for (const [channel, state] of channels) yield [pumpId, channel, state];

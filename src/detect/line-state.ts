@@ -5,7 +5,9 @@
  * Total ≈ 1 KB per channel (see bench/detector.ts).
  */
 
-/** Capacity of the two pressure rings: occlusion blocks and infiltration slabs. */
+import { Cusum, initCusum, resetCusum, stepCusum, type SlopeHypotheses } from './slope-cusum.js';
+
+/** Capacity of the occlusion block ring. */
 export const RING_SIZE = 16;
 /** Capacity of the episode-time ring; recurrentOcclusion.count is capped at this. */
 export const EPISODE_RING_SIZE = 10;
@@ -27,8 +29,6 @@ const enum Slot {
   OcclusionBelowSince,
   OcclusionEndedTs,
   OcclusionPeakP,
-  SlabMeanAbsDiff,
-  WindowRiseVariance,
   InfiltrationStartP,
   InfiltrationEndedTs,
   LastEpisodeTs,
@@ -62,8 +62,8 @@ const ENTRY = 3;
 const BLOCK_OFFSET = Slot.Count;
 const SLAB_SUM_OFFSET = BLOCK_OFFSET + Sum.Count;
 const FINE_OFFSET = SLAB_SUM_OFFSET + Sum.Count;
-const SLAB_OFFSET = FINE_OFFSET + ENTRY * RING_SIZE;
-const EPISODE_OFFSET = SLAB_OFFSET + ENTRY * RING_SIZE;
+const TISSUE_OFFSET = FINE_OFFSET + ENTRY * RING_SIZE;
+const EPISODE_OFFSET = TISSUE_OFFSET + Cusum.Count;
 const TOTAL_SLOTS = EPISODE_OFFSET + EPISODE_RING_SIZE;
 
 export const SEGMENT_STARTUP = 2;
@@ -86,15 +86,9 @@ export class LineState {
   slabSamples = 0;
   fineCount = 0;
   fineHead = 0;
-  slabCount = 0;
-  slabHead = 0;
 
   occlusionConfirm = 0;
   occlusionActive = false;
-  infiltrationArmed = false;
-  infiltrationConfirm = 0;
-  windowRiseCount = 0;
-  slabsSinceWanderUpdate = 0;
   infiltrationEndConfirm = 0;
   infiltrationActive = false;
 
@@ -110,8 +104,9 @@ export class LineState {
   vesicant = false;
   sensitiveArea = false;
 
-  constructor() {
+  constructor(driftPriorMmHg2PerHour: number) {
     this.#x[Slot.Resolution] = Number.POSITIVE_INFINITY;
+    initCusum(this.#x, TISSUE_OFFSET, driftPriorMmHg2PerHour);
     this.occlusionEndedTs = Number.NEGATIVE_INFINITY;
     this.infiltrationEndedTs = Number.NEGATIVE_INFINITY;
     this.occlusionBelowSince = Number.NaN;
@@ -151,12 +146,6 @@ export class LineState {
   set occlusionEndedTs(value: number) { this.#x[Slot.OcclusionEndedTs] = value; }
   get occlusionPeakP(): number { return this.#get(Slot.OcclusionPeakP); }
   set occlusionPeakP(value: number) { this.#x[Slot.OcclusionPeakP] = value; }
-  /** Running mean of |difference| between consecutive infiltration slabs: the slab noise scale. */
-  get slabMeanAbsDiff(): number { return this.#get(Slot.SlabMeanAbsDiff); }
-  set slabMeanAbsDiff(value: number) { this.#x[Slot.SlabMeanAbsDiff] = value; }
-  /** Running mean of the squared rise across an infiltration window on a quiet line: the wander scale. */
-  get windowRiseVariance(): number { return this.#get(Slot.WindowRiseVariance); }
-  set windowRiseVariance(value: number) { this.#x[Slot.WindowRiseVariance] = value; }
   get infiltrationStartP(): number { return this.#get(Slot.InfiltrationStartP); }
   set infiltrationStartP(value: number) { this.#x[Slot.InfiltrationStartP] = value; }
   get infiltrationEndedTs(): number { return this.#get(Slot.InfiltrationEndedTs); }
@@ -262,13 +251,36 @@ export class LineState {
     return rawMmHg > older ? rawMmHg : old > older ? older : old;
   }
 
-  /** Empties both rings and the partial block and slab (a new segment). */
+  /** Empties the block ring, the partial block and slab, and the tissue test's run (a new segment). */
   clearRings(): void {
     this.fineCount = 0;
-    this.slabCount = 0;
     this.blockSamples = 0;
     this.slabSamples = 0;
+    resetCusum(this.#x, TISSUE_OFFSET);
   }
+
+  /** One undisturbed slab into the sequential tissue-slope test (`slope-cusum.ts`); returns its score, nats. */
+  tissueStep(hypotheses: SlopeHypotheses, pressureMmHg: number, volumeMl: number, ts: number, whiteVarianceMmHg2: number, learn: boolean): number {
+    return stepCusum(this.#x, TISSUE_OFFSET, hypotheses, pressureMmHg, volumeMl, ts, whiteVarianceMmHg2, learn);
+  }
+
+  /** Starts the tissue test's evidence afresh (after an advisory), keeping what it learned. */
+  restartTissueTest(): void {
+    resetCusum(this.#x, TISSUE_OFFSET);
+  }
+
+  /** Score of the tissue-slope test, nats (the larger of its two hypotheses). */
+  get tissueScore(): number { return Math.max(this.#get(TISSUE_OFFSET + Cusum.ScoreLow), this.#get(TISSUE_OFFSET + Cusum.ScoreHigh)); }
+  /** Pressure and volume where the tissue test's current run of evidence began. */
+  get tissueOnsetP(): number { return this.#get(TISSUE_OFFSET + Cusum.OnsetP); }
+  get tissueOnsetV(): number { return this.#get(TISSUE_OFFSET + Cusum.OnsetV); }
+  /** The tissue test's last undisturbed slab: pressure, volume. */
+  get tissueLastP(): number { return this.#get(TISSUE_OFFSET + Cusum.LastP); }
+  get tissueLastV(): number { return this.#get(TISSUE_OFFSET + Cusum.LastV); }
+  /** Drift variance rate learned on this line, mmHg² per hour. */
+  get driftRate(): number { return this.#get(TISSUE_OFFSET + Cusum.DriftRate); }
+  /** Variance of the last slab-to-slab step under "vein", mmHg². */
+  get tissueStepVariance(): number { return this.#get(TISSUE_OFFSET + Cusum.StepVariance); }
 
   /** Pushes the block just closed onto the occlusion ring. */
   pushFine(): void {
@@ -299,29 +311,6 @@ export class LineState {
 
   fineJaggedness(back: number): number {
     return this.#get(this.#fineAt(back) + 2);
-  }
-
-  /** Pushes the slab just closed onto the infiltration ring. */
-  pushSlab(): void {
-    this.slabHead = (this.slabHead + 1) % RING_SIZE;
-    this.#pushClosed(SLAB_OFFSET + ENTRY * this.slabHead);
-    if (this.slabCount < RING_SIZE) this.slabCount++;
-  }
-
-  #slabAt(back: number): number {
-    return SLAB_OFFSET + ENTRY * ((this.slabHead - back + RING_SIZE) % RING_SIZE);
-  }
-
-  slabV(back: number): number {
-    return this.#get(this.#slabAt(back));
-  }
-
-  slabP(back: number): number {
-    return this.#get(this.#slabAt(back) + 1);
-  }
-
-  slabJaggedness(back: number): number {
-    return this.#get(this.#slabAt(back) + 2);
   }
 
   pushEpisode(ts: number): void {

@@ -25,6 +25,12 @@ export class FindingMerger {
     return (finding) => this.#onFinding(bit, finding);
   }
 
+  /** A retired channel: every source lets go of it without a word (its alarms were ended). */
+  forget(pumpId: string, channel: string): void {
+    const prefix = `${pumpId}\u0000${channel}\u0000`;
+    for (const key of [...this.#activeSources.keys()]) if (key.startsWith(prefix)) this.#activeSources.delete(key);
+  }
+
   #onFinding(bit: number, finding: Finding): void {
     const key = `${finding.pumpId}\u0000${finding.channel}\u0000${finding.condition}`;
     const before = this.#activeSources.get(key) ?? 0;

@@ -20,6 +20,10 @@ export class PumpAlarmRelay {
     this.#emit = emit;
   }
 
+  forget(pumpId: string, channel: string): void {
+    this.#channels.delete(pumpId, channel);
+  }
+
   onSample(sample: TelemetrySample): void {
     const occluded = this.#carriesOcclusionCode(sample.pumpAlarms);
     const state = this.#channels.get(sample.pumpId, sample.channel);

@@ -83,47 +83,50 @@ export const InfiltrationSettingsSchema = z
   .strictObject({
     slabVolumeMl: positive(10).default(0.02).describe('pressure is averaged over slabs of at least this volume delivered'),
     slabSamples: z.number().int().min(1).max(1000).default(3).describe('and of at least this many samples'),
-    windowVolumeMl: positive(10)
-      .default(0.2)
-      .describe('the slope is fitted over this much volume: 0.2 mL at tissue slopes of 10–33 mmHg/mL is a 2–7 mmHg rise'),
-    minSlopeMmHgPerMl: positive(10_000)
-      .default(8)
-      .describe('flatter than this is treated as a vein (site compliance above 0.125 mL/mmHg is not claimed)'),
-    riseMmHg: positive(1000).default(3).describe('minimum rise across the window'),
-    riseNoiseMultiple: positive(100).default(4).describe('and at least this many times the estimated slab noise'),
-    wanderMultiple: positive(100)
-      .default(5.5)
-      .describe('and at least this many times the typical window rise learned on this line (slow venous drift and limb movement)'),
-    wanderPriorMmHg: positive(100)
-      .default(1.5)
-      .describe('typical window rise assumed before the line has shown its own (worth 4 windows of evidence)'),
-    evenness: fraction
-      .default(0.3)
-      .describe('each of the three quarter-to-quarter rises must be at least this fraction of an even share: a step puts all the rise in one place'),
-    confirmSlabs: z
-      .number()
-      .int()
-      .min(1)
-      .max(20)
-      .default(4)
-      .describe('consecutive slabs that must pass before raising: the rise must persist over 0.08 mL more, which slow drift seldom does'),
+    thresholdNats: positive(1000)
+      .default(9)
+      .describe(
+        'ward-wide decision threshold of the sequential tissue-slope test (CUSUM log-likelihood ratio, nats); higher is fewer false advisories and later detection. 9 nats keeps the ward, vesicant lines included, within 0.05 false advisories per pump-day on the tuning-seed curve (7 nats on every line: 0.18)',
+      ),
+    slopeLowMmHgPerMl: positive(10_000)
+      .default(10)
+      .describe('low end of the tissue slope range tested: 1/C_site for a site of 0.1 mL/mmHg (medium); flatter sites are not claimed'),
+    slopeHighMmHgPerMl: positive(10_000)
+      .default(33)
+      .describe('high end: 1/C_site for a tight site of 0.03 mL/mmHg'),
+    ceilingMmHgPerMl: positive(100_000)
+      .default(100)
+      .describe('a step steeper than this is occlusion-like or the refill of a lowered line, not tissue: it moves the reference and adds no evidence'),
+    clipSd: positive(20).default(2.5).describe("each step's standardised deviation is clipped at this many SDs, so one step (height change, knock) adds a bounded amount"),
+    stepCapNats: positive(100)
+      .default(2.5)
+      .describe('and no step adds more than this much evidence: a decision always rests on several slabs, never on one jump'),
+    driftPriorMmHg2PerHour: positive(10_000)
+      .default(18)
+      .describe(
+        'slow venous and limb drift assumed before the line has shown its own, as a random-walk variance rate: limb wander of 2.5 cm SD with τ ≈ 25 min gives ≈ 16, venous drift of 1 mmHg SD with τ ≈ 60 min ≈ 2 (2σ²/τ)',
+      ),
+    driftWeight: fraction.default(1 / 16).describe('weight of one quiet step in the drift rate learned on the line'),
+    riseMmHg: positive(1000).default(3).describe("minimum rise since the run of evidence began (and at least one step of the pump's reporting resolution)"),
     holdOffMinutes: z.number().min(0).max(1440).default(30).describe('no new advisory on the channel for this long after one ends'),
     priorityVesicant: z.enum(['medium', 'low']).default('medium').describe('priority on a vesicant line (never high: this is an advisory)'),
     priorityOther: z.enum(['medium', 'low']).default('low').describe('priority on any other line'),
   })
-  .describe('possible infiltration: a slow, even rise against volume at tissue-compliance slope');
+  .describe('possible infiltration: a sequential test for a rise against volume at tissue-compliance slope, with slow drift as a random walk');
 
 export const SensitiveContextSchema = z
   .strictObject({
     careAreas: z
       .array(z.string().min(1))
       .default(['NICU'])
-      .describe('care areas (case-insensitive) where a vesicant line gets the earlier advisory'),
-    windowFactor: z.number().min(0.2).max(1).default(1).describe('infiltration window multiplied by this on a vesicant line in those care areas (shorter is sooner but noisier)'),
-    riseFactor: z.number().min(0.2).max(1).default(0.85).describe('infiltration rise thresholds multiplied by this'),
-    confirmSlabs: z.number().int().min(1).max(20).default(3).describe('consecutive slabs that must pass there'),
+      .describe('care areas (case-insensitive) where a vesicant line gets the vesicant-line operating point'),
+    thresholdNats: positive(1000)
+      .default(7)
+      .describe(
+        'decision threshold of the tissue-slope test on a vesicant line in those care areas: the vesicant-line operating point, with its own false-advisory budget per vesicant-line-day (≤ 0.2). 7 nats is the most sensitive point of the tuning-seed curve within that budget (0.13 per vesicant-line-day; 6 nats gave 0.26)',
+      ),
   })
-  .describe('earlier advisories where harm is likeliest: vesicant drugs in the NICU');
+  .describe('a more sensitive operating point where harm is likeliest: vesicant drugs in sensitive care areas');
 
 export const DrugEntrySchema = z.strictObject({
   name: z.string().min(1).describe('matched case-insensitively, ignoring punctuation, as a prefix of the pump\u2019s drug name'),
@@ -144,7 +147,6 @@ export const DisturbanceSettingsSchema = z
       .describe("a block or slab whose samples scatter around their own line more than this many times the line's quiet scatter is disturbed (crying, movement, handling) and left out of the trend tests"),
     jaggednessFloorMmHg: positive(50).default(0.5).describe('quiet scatter assumed at least this large, so sensor quantisation does not mark every block disturbed'),
     resolutionFraction: fraction.default(0.6).describe("and at least this fraction of the pump's reporting resolution (learned as the smallest step between reported pressures)"),
-    minCleanFraction: fraction.default(0.75).describe('the infiltration window is judged only when at least this share of its slabs is undisturbed'),
   })
   .describe('patient and handling disturbances: fast, jagged pressure changes that delivered volume cannot cause');
 

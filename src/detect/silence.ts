@@ -1,3 +1,4 @@
+import type { InfusionState } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import type { FindingSink } from '../alarms/finding.js';
 
@@ -7,6 +8,18 @@ interface ChannelLiveness {
   lastSampleTs: number;
   lost: boolean;
   limitMs: number;
+  /** The last sample said stopped or paused: silence then means the pump was put away. */
+  idle: boolean;
+  lastState: InfusionState | undefined;
+}
+
+/** A channel retired for silence after it stopped: its alarms end and it is forgotten. */
+export interface RetiredChannel {
+  pumpId: string;
+  channel: string;
+  atMs: number;
+  silentSeconds: number;
+  lastState: InfusionState | undefined;
 }
 
 /**
@@ -14,16 +27,28 @@ interface ChannelLiveness {
  * when data returns. Time is the gateway clock at receipt (pump clocks drift); in replay that
  * clock is the sample time. A channel is known from its first sample, or earlier through
  * `watch` (a serial port's configured pumps), so a pump that never answers is reported too.
+ *
+ * A channel whose last sample said `stopped` or `paused` raises nothing when it falls silent:
+ * pumps are stopped and switched off all day on a ward, and alarming for each would be the flood
+ * that teaches staff to ignore alarms. It is retired once silent for `retireAfterMs` instead.
  */
 export class SilenceWatch {
   readonly #silenceLimitMs: number;
+  readonly #retireAfterMs: number;
   readonly #channels: ChannelMap<ChannelLiveness>;
   readonly #emit: FindingSink;
+  readonly #retire: (retired: RetiredChannel) => void;
 
-  constructor(silenceLimitMs: number, emit: FindingSink) {
+  constructor(
+    silenceLimitMs: number,
+    emit: FindingSink,
+    lifecycle: { retireAfterMs: number; retire: (retired: RetiredChannel) => void } = { retireAfterMs: Number.POSITIVE_INFINITY, retire: () => undefined },
+  ) {
     this.#silenceLimitMs = silenceLimitMs;
+    this.#retireAfterMs = lifecycle.retireAfterMs;
+    this.#retire = lifecycle.retire;
     this.#emit = emit;
-    this.#channels = new ChannelMap(() => ({ lastReceivedMs: 0, lastSampleTs: Number.NaN, lost: false, limitMs: silenceLimitMs }));
+    this.#channels = new ChannelMap(() => ({ lastReceivedMs: 0, lastSampleTs: Number.NaN, lost: false, limitMs: silenceLimitMs, idle: false, lastState: undefined }));
   }
 
   get channelCount(): number {
@@ -47,10 +72,17 @@ export class SilenceWatch {
     created.limitMs = limitMs;
   }
 
-  onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number): void {
+  /** Stops watching a channel (retired): nothing more is raised for it until it is heard again. */
+  forget(pumpId: string, channel: string): boolean {
+    return this.#channels.delete(pumpId, channel);
+  }
+
+  onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number, state?: InfusionState): void {
     const liveness = this.#channels.getOrCreate(pumpId, channel);
     liveness.lastReceivedMs = receivedMs;
     liveness.lastSampleTs = sampleTs;
+    liveness.lastState = state;
+    liveness.idle = state === 'stopped' || state === 'paused';
     if (!liveness.lost) return;
     liveness.lost = false;
     this.#emit({
@@ -67,6 +99,13 @@ export class SilenceWatch {
   check(nowMs: number): void {
     for (const [pumpId, channel, liveness] of this.#channels.entries()) {
       const silentMs = nowMs - liveness.lastReceivedMs;
+      if (liveness.idle) {
+        if (silentMs > this.#retireAfterMs) {
+          this.#channels.delete(pumpId, channel);
+          this.#retire({ pumpId, channel, atMs: nowMs, silentSeconds: Math.round(silentMs / 1000), lastState: liveness.lastState });
+        }
+        continue;
+      }
       if (liveness.lost || silentMs <= liveness.limitMs) continue;
       liveness.lost = true;
       this.#emit({

@@ -3,10 +3,12 @@ import { createInterface } from 'node:readline';
 import { monotonicClock, type MonotonicClock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { createWard, Ward, type SimLabel } from '../simulate/index.js';
+import { operatingCurves, type CurvePoint } from './curves.js';
 import type { EvaluationPlan } from './plan.js';
 import { runWard, TelemetryCollector, type AlarmRecord, type RunOutcome } from './runner.js';
 import { scoreRuns, type EventScore, type Scores } from './score.js';
 import { summarise, type Summary } from './summary.js';
+import { DEFAULT_SWEEP, type SweepPoint } from './sweep.js';
 
 const MIN_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -36,6 +38,8 @@ export interface EvaluationResult {
   runs: { name: string; family: string; seed: number | null; samples: number; rejected: number; channels: number; alarms: number; seconds: number }[];
   scores: Scores;
   summary: Summary;
+  /** Operating curves: one point per swept threshold set (`sweep.ts`). */
+  curves: CurvePoint[];
   examples: ExampleTrace[];
   seconds: number;
 }
@@ -48,6 +52,8 @@ export interface EvaluateOptions {
   progress?: (message: string) => void;
   /** Times the runs for the report. */
   monotonic?: MonotonicClock;
+  /** Threshold sets for the operating curves (default `DEFAULT_SWEEP`; empty: no curves). */
+  sweep?: readonly SweepPoint[];
 }
 
 async function readLines(path: string, onLine: (line: string) => void): Promise<void> {
@@ -81,9 +87,9 @@ async function readLabels(path: string): Promise<LabelFile> {
   return { name: typeof name === 'string' ? name : path, seed: typeof seed === 'number' ? seed : null, startMs, endMs, labels };
 }
 
-async function runFile(files: { telemetry: string; labels: string }, config: Config): Promise<RunOutcome> {
+async function runFile(files: { telemetry: string; labels: string }, config: Config, sweep: readonly SweepPoint[]): Promise<RunOutcome> {
   const labelFile = await readLabels(files.labels);
-  const collector = new TelemetryCollector(config);
+  const collector = new TelemetryCollector(config, sweep);
   await readLines(files.telemetry, (line) => collector.feedLine(line));
   return { name: files.telemetry, family: labelFile.name, seed: labelFile.seed, startMs: labelFile.startMs, endMs: labelFile.endMs, labels: labelFile.labels, spec: null, ...collector.finish() };
 }
@@ -174,6 +180,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
   const monotonic = options.monotonic ?? monotonicClock;
   const now = () => monotonic.elapsedMs();
   const progress = options.progress ?? (() => undefined);
+  const sweep = options.sweep ?? DEFAULT_SWEEP;
   const started = now();
   const runs: RunOutcome[] = [];
   const runInfo: EvaluationResult['runs'] = [];
@@ -185,7 +192,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
     for (const [index, files] of options.files.entries()) {
       progress(`[${index + 1}/${options.files.length}] ${files.telemetry}`);
       const runStarted = now();
-      record(await runFile(files, options.config), (now() - runStarted) / 1000);
+      record(await runFile(files, options.config, sweep), (now() - runStarted) / 1000);
     }
   } else {
     const jobs = options.plan.seeds.flatMap((seed) => options.plan.families.map((family) => ({ seed, ...family })));
@@ -200,6 +207,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
         name,
         family: job.family,
         seed: job.seed,
+        sweep,
         onProgress: (fraction) => {
           const decile = Math.floor(fraction * 10);
           if (decile > lastDecile && decile < 10) {
@@ -215,7 +223,9 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
   }
   const scores = scoreRuns(runs);
   const summary = summarise(scores);
+  progress('scoring the operating curves');
+  const curves = operatingCurves(runs, sweep);
   progress('drawing example traces');
   const examples = pickExamples(runs, scores);
-  return { plan: options.plan, runs: runInfo, scores, summary, examples, seconds: (now() - started) / 1000 };
+  return { plan: options.plan, runs: runInfo, scores, summary, curves, examples, seconds: (now() - started) / 1000 };
 }

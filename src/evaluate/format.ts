@@ -1,3 +1,4 @@
+import type { CurvePoint } from './curves.js';
 import type { Cell, Row, Summary } from './summary.js';
 
 export function percent(value: number | null): string {
@@ -104,4 +105,59 @@ export function formatSummary(summary: Summary, heading: string): string {
   );
   if (summary.withoutPressure > 0) parts.push('', `${summary.withoutPressure} true events fell on channels that report no pressure and are left out above (pumpwatch can only relay the pump's own alarm there).`);
   return parts.join('\n');
+}
+
+/** Where the configured thresholds sit on the curve. */
+export interface CurveMarks {
+  wardNats: number;
+  vesicantNats: number;
+}
+
+function bandCell(point: CurvePoint['occlusion']['bands'], band: string): string {
+  const figure = point.find((entry) => entry.band === band);
+  return figure === undefined || figure.n === 0 ? '–' : `${percent(figure.sensitivity)} / ${minutes(figure.medianDelayMin)}`;
+}
+
+function siteCell(sites: CurvePoint['infiltration']['sites'], site: string): string {
+  const figure = sites.find((entry) => entry.site === site);
+  return figure === undefined || figure.n === 0 ? '–' : `${percent(figure.sensitivity)} @ ${millilitres(figure.medianVolumeMl)} mL; ≤ ${figure.goalMl} mL: ${percent(figure.caughtByGoal)}`;
+}
+
+/** The operating curves as two tables, with the configured points marked. */
+export function formatCurves(curves: readonly CurvePoint[], marks: CurveMarks): string {
+  if (curves.length === 0) return '';
+  return [
+    'Operating curve — downstream occlusion (rise thresholds × scale); sustained occlusions; full ones by rate band: sensitivity / median delay (min); false alarms per pump-day (trend), everyday families and harsh physics',
+    table(
+      ['scale', 'sensitivity', 'harsh', '≤0.5 mL/h', '0.5–2', '2–10', 'false/day', 'harsh false/day', 'chosen'],
+      curves.map((point) => [
+        String(point.occlusionScale),
+        percent(point.occlusion.sensitivity),
+        percent(point.occlusion.harshSensitivity),
+        bandCell(point.occlusion.bands, '≤0.5'),
+        bandCell(point.occlusion.bands, '0.5–2'),
+        bandCell(point.occlusion.bands, '2–10'),
+        point.occlusion.falsePerPumpDay.toFixed(3),
+        point.occlusion.harshFalsePerPumpDay.toFixed(3),
+        point.occlusionScale === 1 ? 'default' : '',
+      ]),
+    ),
+    '',
+    'Operating curve — possible infiltration (tissue-slope test threshold, nats): sensitivity @ median infiltrated volume, share caught by the goal volume; false advisories per pump-day (everyday families), per pump-day on harsh physics, per vesicant-line-day; advisories on lines that were in fact occluded',
+    table(
+      ['nats', 'tight', 'medium', 'compliant', 'tight, harsh', 'false/day', 'harsh', 'vesicant-line', 'on occluded', 'chosen'],
+      curves.map((point) => [
+        String(point.infiltrationNats),
+        siteCell(point.infiltration.sites, 'tight'),
+        siteCell(point.infiltration.sites, 'medium'),
+        siteCell(point.infiltration.sites, 'compliant'),
+        siteCell(point.infiltration.harshSites, 'tight'),
+        point.infiltration.falsePerPumpDay.toFixed(3),
+        point.infiltration.harshFalsePerPumpDay.toFixed(3),
+        point.infiltration.vesicantFalsePerLineDay.toFixed(3),
+        String(point.infiltration.onOccludedLines),
+        [point.infiltrationNats === marks.wardNats ? 'ward' : '', point.infiltrationNats === marks.vesicantNats ? 'vesicant line' : ''].filter((text) => text !== '').join(', '),
+      ]),
+    ),
+  ].join('\n');
 }

@@ -1,7 +1,8 @@
 import { chartDocument, chartSlot, escapeHtml as escape } from '../view/assets.js';
 import type { ChannelSeries, ChartMarker } from '../view/series.js';
 import type { EvaluationResult, ExampleTrace } from './evaluate.js';
-import { millilitres, minutes, percent } from './format.js';
+import type { CurvePoint } from './curves.js';
+import { formatCurves, millilitres, minutes, percent, type CurveMarks } from './format.js';
 import type { Row } from './summary.js';
 
 /** One example trace as the ward page's chart input: pressure against minutes from the true onset, every detection marked. */
@@ -26,6 +27,90 @@ export function traceSeries(trace: ExampleTrace): ChannelSeries {
   };
 }
 
+const PAD = { left: 48, right: 12, top: 12, bottom: 28 };
+
+/** A round tick spacing that gives about `ticks` ticks over `span`. */
+function niceStep(span: number, ticks: number): number {
+  const raw = span / ticks;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const scaled = raw / power;
+  return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
+}
+
+interface CurveSeries {
+  name: string;
+  colour: string;
+  /** `[false alarms per day, sensitivity, label, chosen]`. */
+  points: [number, number, string, boolean][];
+}
+
+/** Sensitivity against false alarms per day, one polyline per series; chosen points ringed. */
+export function curveSvg(series: readonly CurveSeries[], xLabel: string): string {
+  const width = 480;
+  const height = 260;
+  const xs = series.flatMap((line) => line.points.map((point) => point[0]));
+  const xMax = Math.max(0.05, ...xs) * 1.05;
+  const plotW = width - PAD.left - PAD.right;
+  const plotH = height - PAD.top - PAD.bottom;
+  const sx = (value: number) => PAD.left + (value / xMax) * plotW;
+  const sy = (value: number) => PAD.top + (1 - value) * plotH;
+  const parts: string[] = [];
+  const xStep = niceStep(xMax, 5);
+  for (let tick = 0; tick <= xMax; tick += xStep) {
+    parts.push(`<line x1="${sx(tick).toFixed(1)}" x2="${sx(tick).toFixed(1)}" y1="${PAD.top}" y2="${height - PAD.bottom}" class="grid"/>`);
+    parts.push(`<text x="${sx(tick).toFixed(1)}" y="${height - 10}" text-anchor="middle">${Number(tick.toFixed(4))}</text>`);
+  }
+  for (let tick = 0; tick <= 1.0001; tick += 0.2) {
+    parts.push(`<line x1="${PAD.left}" x2="${width - PAD.right}" y1="${sy(tick).toFixed(1)}" y2="${sy(tick).toFixed(1)}" class="grid"/>`);
+    parts.push(`<text x="${PAD.left - 6}" y="${(sy(tick) + 4).toFixed(1)}" text-anchor="end">${Math.round(tick * 100)} %</text>`);
+  }
+  series.forEach((line, index) => {
+    const points = line.points.map((point) => `${sx(point[0]).toFixed(1)},${sy(point[1]).toFixed(1)}`).join(' ');
+    parts.push(`<polyline points="${points}" fill="none" stroke="${line.colour}" stroke-width="1.5"/>`);
+    for (const [x, y, label, chosen] of line.points) {
+      parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="${chosen ? 5 : 2.5}" fill="${chosen ? 'none' : line.colour}" stroke="${line.colour}" stroke-width="1.5"><title>${escape(`${line.name}: ${label}, ${percent(y)} at ${x.toFixed(3)}/day`)}</title></circle>`);
+    }
+    parts.push(`<text x="${width - PAD.right - 4}" y="${PAD.top + 14 + index * 14}" text-anchor="end" fill="${line.colour}">${escape(line.name)}</text>`);
+  });
+  parts.push(`<text x="${PAD.left + 4}" y="${height - PAD.bottom - 6}" class="axis">${escape(xLabel)}</text>`);
+  return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="operating curve">${parts.join('')}</svg>`;
+}
+
+function site(point: CurvePoint, name: string, harsh = false): number {
+  return (harsh ? point.infiltration.harshSites : point.infiltration.sites).find((entry) => entry.site === name)?.sensitivity ?? 0;
+}
+
+function curvesHtml(curves: readonly CurvePoint[], marks: CurveMarks): string {
+  if (curves.length === 0) return '';
+  const ward = (point: CurvePoint) => point.infiltrationNats === marks.wardNats;
+  const vesicant = (point: CurvePoint) => point.infiltrationNats === marks.vesicantNats;
+  const wardChart = curveSvg(
+    [
+      { name: 'tight sites', colour: '#cf222e', points: curves.map((p) => [p.infiltration.falsePerPumpDay, site(p, 'tight'), `${p.infiltrationNats} nats`, ward(p)]) },
+      { name: 'medium sites', colour: '#bc4c00', points: curves.map((p) => [p.infiltration.falsePerPumpDay, site(p, 'medium'), `${p.infiltrationNats} nats`, ward(p)]) },
+      { name: 'compliant sites', colour: '#8c959f', points: curves.map((p) => [p.infiltration.falsePerPumpDay, site(p, 'compliant'), `${p.infiltrationNats} nats`, ward(p)]) },
+      { name: 'tight, harsh physics', colour: '#8250df', points: curves.map((p) => [p.infiltration.harshFalsePerPumpDay, site(p, 'tight', true), `${p.infiltrationNats} nats`, ward(p)]) },
+    ],
+    'false advisories per pump-day',
+  );
+  const vesicantChart = curveSvg(
+    [{ name: 'tight sites', colour: '#cf222e', points: curves.map((p) => [p.infiltration.vesicantFalsePerLineDay, site(p, 'tight'), `${p.infiltrationNats} nats`, vesicant(p)]) }],
+    'false advisories per vesicant-line-day',
+  );
+  const occlusionChart = curveSvg(
+    [
+      { name: 'sustained occlusions', colour: '#cf222e', points: curves.map((p) => [p.occlusion.falsePerPumpDay, p.occlusion.sensitivity ?? 0, `× ${p.occlusionScale}`, p.occlusionScale === 1]) },
+      { name: 'harsh physics', colour: '#8250df', points: curves.map((p) => [p.occlusion.harshFalsePerPumpDay, p.occlusion.harshSensitivity ?? 0, `× ${p.occlusionScale}`, p.occlusionScale === 1]) },
+    ],
+    'false occlusion alarms (trend) per pump-day',
+  );
+  return `<h2>Operating curves</h2><p class="muted">The same telemetry through detectors that differ only in their thresholds; ringed points are the configured ones (ward ${marks.wardNats} nats, vesicant line ${marks.vesicantNats} nats, occlusion × 1).</p>
+<figure><figcaption>Possible infiltration, ward-wide</figcaption>${wardChart}</figure>
+<figure><figcaption>Possible infiltration, vesicant lines</figcaption>${vesicantChart}</figure>
+<figure><figcaption>Downstream occlusion</figcaption>${occlusionChart}</figure>
+<pre>${escape(formatCurves(curves, marks))}</pre>`;
+}
+
 function htmlTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const head = header.map((cell) => `<th>${escape(cell)}</th>`).join('');
   const body = rows.map((row) => `<tr>${row.map((cell, index) => (index === 0 ? `<th>${escape(cell)}</th>` : `<td>${escape(cell)}</td>`)).join('')}</tr>`).join('');
@@ -42,7 +127,7 @@ function infiltrationCells(row: Row): string[] {
   return [row.group, row.band, String(c.n), percent(c.sensitivity), minutes(c.medianDelayMin), minutes(c.p90DelayMin), millilitres(c.medianVolumeMl), percent(c.pumpSensitivity), String(c.confused)];
 }
 
-export function renderHtml(result: EvaluationResult, heading: string): string {
+export function renderHtml(result: EvaluationResult, heading: string, marks: CurveMarks): string {
   const s = result.summary;
   const targets = htmlTable(
     ['measure', 'result', 'target', 'met', 'basis'],
@@ -69,6 +154,7 @@ ${htmlTable(['site', 'mL/h', 'n', 'pumpwatch', 'median', 'p90', 'volume', 'pump 
 <p>Recurrent occlusion: ${s.recurrent.detected}/${s.recurrent.n} raised (${percent(s.recurrent.sensitivity)}).</p>
 <h2>False alarms per pump-day</h2><p class="muted">One pump channel for 24 h, outside true events.</p>
 ${htmlTable(['family', 'pump-days', 'occlusion (trend)', 'occlusion (relayed)', 'infiltration', 'recurrent', "pump's own occlusion"], s.falseAlarms.map((r) => [r.family, r.channelDays.toFixed(1), r.occlusionTrendPerDay.toFixed(3), r.occlusionRelayedPerDay.toFixed(3), r.infiltrationPerDay.toFixed(3), r.recurrentPerDay.toFixed(3), r.pumpOwnOcclusionPerDay.toFixed(3)]))}
+${curvesHtml(result.curves, marks)}
 <h2>Artefacts</h2>${htmlTable(['artefact', 'n', 'silent'], s.artefacts.map((r) => [r.kind, String(r.n), percent(r.silentShare)]))}
 <h2>Example traces</h2><p class="muted">Pressure against minutes from the true onset (or the alarm), drawn by the ward page's chart code. Vertical lines: true onset and event end (dashed), pumpwatch's detections (red, named in the list under each chart with the finding's source), the pump's own occlusion alarm (black).</p>
 ${examples}

@@ -19,11 +19,14 @@ export interface FamilyRun {
 /**
  * One day of each family per seed: the occlusion and infiltration families hold one true event per
  * channel; `mixed` is an everyday ward (artefacts at everyday rates, enriched true events), the
- * source of the false-alarm figures; `artefacts` triples every artefact class (stress test).
+ * source of the false-alarm figures; `harsh` holds one true event per channel on harsh physics
+ * (coarse steps, stick-slip, onset dips, large drift); `artefacts` triples every artefact class on
+ * harsh physics (stress test).
  */
 export const DEFAULT_FAMILIES: readonly FamilyRun[] = [
   { family: 'occlusion', pumps: 40, hours: 24 },
   { family: 'infiltration', pumps: 40, hours: 24 },
+  { family: 'harsh', pumps: 40, hours: 24 },
   { family: 'mixed', pumps: 40, hours: 24 },
   { family: 'artefacts', pumps: 20, hours: 24 },
 ];

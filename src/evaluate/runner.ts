@@ -1,11 +1,13 @@
 import { pino } from 'pino';
 import type { AlarmEvent } from '../alarms/event.js';
 import type { Config } from '../config/schema.js';
+import { DrugLibrary } from '../detect/drug-library.js';
 import { ReplayLoop } from '../pipeline.js';
 import type { SimLabel, Ward, WardSpec } from '../simulate/index.js';
 import { HYDROSTATIC_MMHG_PER_CM } from '../simulate/parameters.js';
 import { decodeJsonFrame } from '../telemetry/decode.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
+import { DetectorBank, type SweepPoint } from './sweep.js';
 
 /** What happened on one channel, as far as scoring needs it. */
 export interface ChannelLog {
@@ -21,6 +23,8 @@ export interface ChannelLog {
    * quantisation, stick-slip or ripple, slow venous drift and limb movement, added in quadrature.
    */
   nuisanceMmHg: number | null;
+  /** A vesicant drug in a sensitive care area: judged at the vesicant-line operating point. */
+  vesicantLine: boolean;
 }
 
 export interface AlarmRecord {
@@ -48,6 +52,8 @@ export interface RunOutcome {
   rejected: number;
   /** The simulated ward, so examples can be simulated again exactly; absent for recorded files. */
   spec: WardSpec | null;
+  /** Trend alarms at each operating-curve point (`sweep.ts`), when a sweep ran. */
+  sweepAlarms: AlarmRecord[][] | null;
 }
 
 export const PUMP_OCCLUSION_CODES: readonly string[] = ['OCCLUSION_DOWNSTREAM', 'DOWNSTREAM_OCCLUSION'];
@@ -67,11 +73,15 @@ export class TelemetryCollector {
   readonly #alarms: AlarmRecord[] = [];
   readonly #open = new Map<string, AlarmRecord>();
   readonly #occlusionCodes: ReadonlySet<string>;
+  readonly #drugs: DrugLibrary;
+  readonly #bank: DetectorBank | null;
   #samples = 0;
   #rejected = 0;
 
-  constructor(config: Config) {
+  constructor(config: Config, sweep: readonly SweepPoint[] = []) {
     this.#occlusionCodes = new Set(config.detection.occlusionAlarmCodes);
+    this.#drugs = new DrugLibrary(config.detection.drugLibrary, config.detection.sensitiveContext.careAreas);
+    this.#bank = sweep.length > 0 ? new DetectorBank(config, sweep) : null;
     this.#replay = new ReplayLoop({ config, logger: pino({ level: 'silent' }), sinks: [{ deliver: (event) => this.#onEvent(event) }], source: 'evaluate' });
   }
 
@@ -94,19 +104,23 @@ export class TelemetryCollector {
     this.#onSample(sample);
   }
 
-  finish(): { channels: ChannelLog[]; alarms: AlarmRecord[]; samples: number; rejected: number } {
+  finish(): { channels: ChannelLog[]; alarms: AlarmRecord[]; samples: number; rejected: number; sweepAlarms: AlarmRecord[][] | null } {
     const channels = [...this.#channels.values()].map(({ lastRate: _rate, occluded: _occluded, ...log }) => log);
-    return { channels, alarms: this.#alarms, samples: this.#samples, rejected: this.#rejected };
+    return { channels, alarms: this.#alarms, samples: this.#samples, rejected: this.#rejected, sweepAlarms: this.#bank?.alarms() ?? null };
   }
 
   #onSample(sample: TelemetrySample): void {
     this.#samples++;
     this.#replay.sample(sample);
+    this.#bank?.onSample(sample);
     const key = channelKey(sample.pumpId, sample.channel);
     let log = this.#channels.get(key);
     if (log === undefined) {
-      log = { pumpId: sample.pumpId, channel: sample.channel, rates: [], reportsPressure: false, pumpOcclusionMs: [], nuisanceMmHg: null, lastRate: Number.NaN, occluded: false };
+      log = { pumpId: sample.pumpId, channel: sample.channel, rates: [], reportsPressure: false, pumpOcclusionMs: [], nuisanceMmHg: null, vesicantLine: false, lastRate: Number.NaN, occluded: false };
       this.#channels.set(key, log);
+    }
+    if (!log.vesicantLine && sample.drug !== undefined) {
+      log.vesicantLine = (this.#drugs.match(sample.drug)?.vesicant ?? false) && this.#drugs.isSensitiveCareArea(sample.careArea);
     }
     const rate = sample.rateMlPerH ?? 0;
     if (rate !== log.lastRate && sample.state === 'infusing') {
@@ -163,13 +177,15 @@ export interface RunWardOptions {
   name: string;
   family: string;
   seed: number;
+  /** Operating-curve points to run alongside the configured detector. */
+  sweep?: readonly SweepPoint[];
   /** Called now and then with the share of simulated time covered, 0–1. */
   onProgress?: (fraction: number) => void;
 }
 
 /** Runs a simulated ward through the pipeline, sample by sample in arrival order. */
 export function runWard(ward: Ward, options: RunWardOptions): RunOutcome {
-  const collector = new TelemetryCollector(options.config);
+  const collector = new TelemetryCollector(options.config, options.sweep);
   const labels: SimLabel[] = [];
   let count = 0;
   for (let emission = ward.next(); emission !== undefined; emission = ward.next()) {

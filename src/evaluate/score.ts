@@ -11,6 +11,11 @@ import type { AlarmRecord, ChannelLog, RunOutcome } from './runner.js';
  *   or the reverse, counts as confusion, not as a false alarm;
  * - exposure for false alarms is channel time outside those windows; a "pump-day" is one pump
  *   channel for 24 h;
+ * - a possible-infiltration advisory raised while the line is in fact occluded (inside a
+ *   downstream-occlusion event) never counts as detecting an infiltration; such advisories are
+ *   counted apart (`infiltrationOnOccluded`);
+ * - vesicant lines (a vesicant drug in a sensitive care area) also get their own false-advisory
+ *   count and exposure, for the vesicant-line operating point;
  * - an artefact is silent when no pumpwatch detection (pressure-trend source) is raised on its
  *   channel from its onset to ten minutes after its end; artefacts overlapping a true event are
  *   left out.
@@ -70,6 +75,11 @@ export interface FalseAlarmTally {
   infiltration: number;
   recurrent: number;
   pumpOwnOcclusion: number;
+  /** Exposure and false advisories on vesicant lines alone. */
+  vesicantChannelDays: number;
+  vesicantInfiltration: number;
+  /** Possible-infiltration advisories (trend) raised while the line was in fact occluded. */
+  infiltrationOnOccluded: number;
 }
 
 export interface ArtefactTally {
@@ -166,6 +176,8 @@ function scoreRun(run: RunOutcome, scores: Scores): void {
     labelsByChannel.set(key, list);
   }
   const endOf = (label: SimLabel) => label.endMs ?? run.endMs;
+  const occludedAt = (key: string, atMs: number) =>
+    (labelsByChannel.get(key) ?? []).some((label) => label.category === 'downstream-occlusion' && atMs >= label.onsetMs && atMs <= endOf(label) + DETECTION_GRACE_MS);
 
   for (const label of run.labels) {
     if (!isScoredKind(label.kind)) continue;
@@ -186,7 +198,9 @@ function scoreRun(run: RunOutcome, scores: Scores): void {
     const alarms = alarmsByChannel.get(key) ?? [];
     const until = endOf(label) + DETECTION_GRACE_MS;
     const inWindow = (alarm: AlarmRecord) => alarm.atMs >= label.onsetMs && alarm.atMs <= until;
-    const detection = alarms.find((alarm) => alarm.condition === condition && inWindow(alarm));
+    const detection = alarms.find(
+      (alarm) => alarm.condition === condition && inWindow(alarm) && !(label.kind === 'infiltration' && occludedAt(key, alarm.atMs)),
+    );
     const other = label.kind === 'infiltration' ? 'downstream-occlusion' : label.kind === 'recurrent-occlusion' ? null : 'possible-infiltration';
     const confusion = other === null ? undefined : alarms.find((alarm) => alarm.condition === other && alarm.source === 'pressure-trend' && inWindow(alarm));
     const pumpMs = log?.pumpOcclusionMs.find((ts) => ts >= label.onsetMs && ts <= until) ?? null;
@@ -221,7 +235,18 @@ function scoreRun(run: RunOutcome, scores: Scores): void {
   }
 
   // False alarms: outside every true or delivery event window on the channel.
-  const tally: FalseAlarmTally = { family: run.family, channelDays: 0, occlusionTrend: 0, occlusionRelayed: 0, infiltration: 0, recurrent: 0, pumpOwnOcclusion: 0 };
+  const tally: FalseAlarmTally = {
+    family: run.family,
+    channelDays: 0,
+    occlusionTrend: 0,
+    occlusionRelayed: 0,
+    infiltration: 0,
+    recurrent: 0,
+    pumpOwnOcclusion: 0,
+    vesicantChannelDays: 0,
+    vesicantInfiltration: 0,
+    infiltrationOnOccluded: 0,
+  };
   for (const log of run.channels) {
     const key = `${log.pumpId}/${log.channel}`;
     const windows = (labelsByChannel.get(key) ?? [])
@@ -230,14 +255,20 @@ function scoreRun(run: RunOutcome, scores: Scores): void {
     const covered = (atMs: number) => windows.some(([from, to]) => atMs >= from && atMs <= to);
     let excludedMs = 0;
     for (const [from, to] of windows) excludedMs += Math.min(to, run.endMs) - Math.max(from, run.startMs);
-    tally.channelDays += Math.max(0, run.endMs - run.startMs - excludedMs) / DAY_MS;
+    const exposureDays = Math.max(0, run.endMs - run.startMs - excludedMs) / DAY_MS;
+    tally.channelDays += exposureDays;
+    if (log.vesicantLine) tally.vesicantChannelDays += exposureDays;
     for (const alarm of alarmsByChannel.get(key) ?? []) {
+      if (alarm.condition === 'possible-infiltration' && alarm.source === 'pressure-trend' && occludedAt(key, alarm.atMs)) tally.infiltrationOnOccluded++;
       if (covered(alarm.atMs)) continue;
       scores.falseAlarmList.push({ ...alarm, run: run.name });
       if (alarm.condition === 'downstream-occlusion') {
         if (alarm.source === 'pressure-trend') tally.occlusionTrend++;
         else tally.occlusionRelayed++;
-      } else if (alarm.condition === 'possible-infiltration') tally.infiltration++;
+      } else if (alarm.condition === 'possible-infiltration') {
+        tally.infiltration++;
+        if (log.vesicantLine) tally.vesicantInfiltration++;
+      }
       else if (alarm.condition === 'recurrent-occlusion') tally.recurrent++;
     }
     for (const ts of log.pumpOcclusionMs) if (!covered(ts)) tally.pumpOwnOcclusion++;

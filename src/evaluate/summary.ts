@@ -30,6 +30,11 @@ export interface FalseAlarmRow {
   infiltrationPerDay: number;
   recurrentPerDay: number;
   pumpOwnOcclusionPerDay: number;
+  vesicantLineDays: number;
+  /** False advisories per vesicant-line-day (vesicant drug, sensitive care area). */
+  vesicantInfiltrationPerDay: number;
+  /** Advisories raised on lines that were in fact occluded (not counted as detections). */
+  infiltrationOnOccluded: number;
 }
 
 export interface ArtefactRow {
@@ -122,6 +127,9 @@ function falseAlarmRow(family: string, tallies: Scores['falseAlarms']): FalseAla
     infiltrationPerDay: perDay(sum((tally) => tally.infiltration), days),
     recurrentPerDay: perDay(sum((tally) => tally.recurrent), days),
     pumpOwnOcclusionPerDay: perDay(sum((tally) => tally.pumpOwnOcclusion), days),
+    vesicantLineDays: sum((tally) => tally.vesicantChannelDays),
+    vesicantInfiltrationPerDay: perDay(sum((tally) => tally.vesicantInfiltration), sum((tally) => tally.vesicantChannelDays)),
+    infiltrationOnOccluded: sum((tally) => tally.infiltrationOnOccluded),
   };
 }
 

@@ -22,6 +22,10 @@ export interface GatewayStatus {
   heartbeatSeconds?: number;
   /** Only on `online`: when this heartbeat was sent. */
   at?: string;
+  /** Only on `online`: the pumpwatch version running. */
+  version?: string;
+  /** Only on `online`: whether the gateway clock is NTP-synchronised (null: cannot tell). */
+  clock?: { synchronized: boolean | null; source: string };
 }
 
 export function onlineStatus(gateway: Config['gateway'], sinceMs: number, heartbeat?: { atMs: number; heartbeatSeconds: number }): GatewayStatus {

@@ -26,6 +26,8 @@ export interface MqttTopics {
   readonly events: string;
   /** Station acknowledgements, inbound. */
   readonly ack: string;
+  /** Station commands (retire a channel), inbound. */
+  readonly cmd: string;
   /**
    * Retained per-condition alarm state. Throws `PW_MQTT_TOPIC_INVALID` when a part cannot be a
    * topic level, so a hostile pump id never reaches the broker (a `+` there makes brokers drop
@@ -44,6 +46,7 @@ export function createTopics(config: Pick<Config, 'gateway' | 'mqtt'>): MqttTopi
     status: `${prefix}/status`,
     events: `${prefix}/events`,
     ack: `${prefix}/ack`,
+    cmd: `${prefix}/cmd`,
     alarm(pumpId, channel, condition) {
       assertTopicSegment('pumpId', pumpId);
       assertTopicSegment('channel', channel);

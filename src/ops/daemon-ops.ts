@@ -6,9 +6,10 @@ import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { ProtocolObservations } from '../protocols/protocol.js';
 import type { SourceTarget, TelemetrySource } from '../sources/source.js';
+import type { ClockHealthStatus } from './clock-health.js';
 import { observeDeliveries } from './delivery.js';
 import { evaluateHealth, type HealthCheck, type HealthReport } from './health.js';
-import { DaemonMetrics, type BrokerLinkStatus, type JournalStatus, type SourceLinkStatus } from './metrics.js';
+import { DaemonMetrics, type BrokerLinkStatus, type InboxCounts, type JournalStatus, type SourceLinkStatus } from './metrics.js';
 
 /** The running daemon's parts that operations watch; read only at scrape or check time. */
 export interface OpsParts {
@@ -17,6 +18,9 @@ export interface OpsParts {
   sources: readonly TelemetrySource[];
   journal?: () => JournalStatus | undefined;
   ingest?: () => IngestStatus;
+  /** Station acks and commands by verdict. */
+  inbox?: () => InboxCounts;
+  clock?: () => ClockHealthStatus;
 }
 
 export interface DaemonOpsOptions {
@@ -74,7 +78,7 @@ function brokerLink(client: string, state: string): BrokerLinkStatus {
   return { client, state, states: withState(MQTT_STATES, state), connected: state === 'connected' };
 }
 
-/** watched: every channel seen; silent: telemetry lost; alarming: an active clinical or advisory alarm. */
+/** watched: every channel seen; silent: telemetry lost; alarming: an active clinical or advisory alarm; clock-skewed: judged on arrival time. */
 function channelStates(parts: OpsParts): Record<string, number> {
   const silent = new Set<string>();
   const alarming = new Set<string>();
@@ -83,7 +87,9 @@ function channelStates(parts: OpsParts): Record<string, number> {
     if (alarm.condition === 'telemetry-lost') silent.add(key);
     else if (alarm.kind !== 'technical') alarming.add(key);
   }
-  return { watched: parts.pipeline.channelCount, silent: silent.size, alarming: alarming.size };
+  let clockSkewed = 0;
+  for (const alarm of parts.pipeline.alarms.activeAlarms()) if (alarm.condition === 'pump-clock-skew') clockSkewed++;
+  return { watched: parts.pipeline.channelCount, silent: silent.size, alarming: alarming.size, 'clock-skewed': clockSkewed };
 }
 
 export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
@@ -146,6 +152,8 @@ export function createDaemonOps(options: DaemonOpsOptions): DaemonOps {
         ready: () => readiness().ok,
         tlsInsecure: () => tlsInsecure,
         ingest: () => attached.ingest?.(),
+        inbox: () => attached.inbox?.(),
+        clock: () => attached.clock?.(),
       });
     },
     livenessChecks,

@@ -35,6 +35,12 @@ export interface JournalStatus {
   oldestUndeliveredAgeMs: number | undefined;
 }
 
+/** Station messages by verdict (accepted, malformed, unknown, …). */
+export interface InboxCounts {
+  acks: Readonly<Record<string, number>>;
+  commands: Readonly<Record<string, number>>;
+}
+
 /** Read at scrape time only, so nothing on the sample path pays for them. */
 export interface MetricsProbes {
   sources(): readonly SourceLinkStatus[];
@@ -48,6 +54,8 @@ export interface MetricsProbes {
   tlsInsecure(): boolean;
   /** Overload protection: what reached the detector, was shed or waits, and the gateway's own CPU share. */
   ingest?(): IngestStatus | undefined;
+  inbox?(): InboxCounts | undefined;
+  clock?(): { synchronized: boolean | null } | undefined;
 }
 
 export interface DaemonMetricsOptions {
@@ -343,6 +351,35 @@ export class DaemonMetrics {
       collect() {
         const ingest = probes().ingest?.();
         if (ingest !== undefined) this.set(ingest.utilization);
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_station_acks_total',
+      help: 'Station acknowledgements received on <prefix>/ack, by verdict (accepted, malformed, unknown, replayed, cross-ward).',
+      labelNames: ['verdict'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [verdict, count] of Object.entries(probes().inbox?.()?.acks ?? {})) this.inc({ verdict }, count);
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_station_commands_total',
+      help: 'Station commands received on <prefix>/cmd, by verdict (accepted, malformed, unknown, retained, cross-ward).',
+      labelNames: ['verdict'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [verdict, count] of Object.entries(probes().inbox?.()?.commands ?? {})) this.inc({ verdict }, count);
+      },
+    });
+    new Gauge({
+      name: 'pumpwatch_gateway_clock_synchronized',
+      help: '1 when the gateway clock is NTP-synchronised (timedatectl), 0 when not, -1 when it cannot be told. Pump sample times are judged against this clock.',
+      registers,
+      collect() {
+        const clock = probes().clock?.();
+        if (clock !== undefined) this.set(clock.synchronized === null ? -1 : clock.synchronized ? 1 : 0);
       },
     });
     new Gauge({

@@ -17,14 +17,15 @@ import type { ChannelEventSpec, ChannelSpec, DrugSpec, PatientEventSpec, Patient
  * own stream (seed, family, pump index), so a ward of 40 pumps starts with the same 20 pumps as
  * a ward of 20.
  */
-export const FAMILY_NAMES = ['mixed', 'occlusion', 'infiltration', 'artefacts', 'telemetry', 'quiet'] as const;
+export const FAMILY_NAMES = ['mixed', 'occlusion', 'infiltration', 'harsh', 'artefacts', 'telemetry', 'quiet'] as const;
 export type FamilyName = (typeof FAMILY_NAMES)[number];
 
 export const FAMILY_DESCRIPTIONS: Record<FamilyName, string> = {
   mixed: 'a realistic ward: artefacts at everyday rates, true occlusions and infiltrations (enriched), telemetry faults',
   occlusion: 'one true downstream occlusion per channel (clamp, kink, clot or recurrent positional), everyday artefacts',
   infiltration: 'one infiltration per channel (tight, medium or compliant site), everyday artefacts',
-  artefacts: 'no true events; artefacts at three times the everyday rate (false-alert testing)',
+  harsh: 'one true occlusion or infiltration per channel, on harsh physics: coarse pressure steps, strong stick-slip, onset dips, large slow drift, patient events ×2',
+  artefacts: 'no true events; artefacts at three times the everyday rate, on harsh physics (false-alert testing)',
   telemetry: 'quiet infusions with dropouts, duplicated and reordered samples at five times the everyday rate',
   quiet: 'steady infusions and patient noise only',
 };
@@ -80,19 +81,22 @@ export const DRUG_PROFILES: readonly DrugProfile[] = [
 ];
 
 interface FamilyMix {
-  trueEvents: 'rates' | 'one-occlusion' | 'one-infiltration' | 'none';
+  trueEvents: 'rates' | 'one-occlusion' | 'one-infiltration' | 'one-either' | 'none';
   artefactScale: number;
   telemetryScale: number;
   patientScale: number;
+  /** `harsh`: the physics that fools a detector, at the bad end of its range (see `harshen`). */
+  physics: 'everyday' | 'harsh';
 }
 
 const MIXES: Record<FamilyName, FamilyMix> = {
-  mixed: { trueEvents: 'rates', artefactScale: 1, telemetryScale: 1, patientScale: 1 },
-  occlusion: { trueEvents: 'one-occlusion', artefactScale: 1, telemetryScale: 0, patientScale: 1 },
-  infiltration: { trueEvents: 'one-infiltration', artefactScale: 1, telemetryScale: 0, patientScale: 1 },
-  artefacts: { trueEvents: 'none', artefactScale: 3, telemetryScale: 0, patientScale: 2 },
-  telemetry: { trueEvents: 'none', artefactScale: 0, telemetryScale: 5, patientScale: 0 },
-  quiet: { trueEvents: 'none', artefactScale: 0, telemetryScale: 0, patientScale: 0 },
+  mixed: { trueEvents: 'rates', artefactScale: 1, telemetryScale: 1, patientScale: 1, physics: 'everyday' },
+  occlusion: { trueEvents: 'one-occlusion', artefactScale: 1, telemetryScale: 0, patientScale: 1, physics: 'everyday' },
+  infiltration: { trueEvents: 'one-infiltration', artefactScale: 1, telemetryScale: 0, patientScale: 1, physics: 'everyday' },
+  harsh: { trueEvents: 'one-either', artefactScale: 1, telemetryScale: 0, patientScale: 2, physics: 'harsh' },
+  artefacts: { trueEvents: 'none', artefactScale: 3, telemetryScale: 0, patientScale: 2, physics: 'harsh' },
+  telemetry: { trueEvents: 'none', artefactScale: 0, telemetryScale: 5, patientScale: 0, physics: 'everyday' },
+  quiet: { trueEvents: 'none', artefactScale: 0, telemetryScale: 0, patientScale: 0, physics: 'everyday' },
 };
 
 export interface FamilyOptions {
@@ -117,10 +121,13 @@ export function familyPumps(options: FamilyOptions): PumpSpec[] {
     const channelCount = options.channelsPerPump ?? rng.weighted([[1, 0.4], [2, 0.35], [3, 0.25]] as const);
     const channels: ChannelSpec[] = [];
     for (let channel = 1; channel <= channelCount; channel++) channels.push(drawChannel(rng, String(channel), options.durationMs, mix));
+    const patient = drawPatient(rng, options.durationMs, mix.patientScale);
+    // Drawn last, so the everyday families keep the pumps they always had.
+    if (mix.physics === 'harsh') harshen(rng, patient, channels);
     pumps.push({
       pumpId,
       ...(options.careArea === undefined ? {} : { careArea: options.careArea }),
-      patient: drawPatient(rng, options.durationMs, mix.patientScale),
+      patient,
       channels,
     });
   }
@@ -233,6 +240,38 @@ function drawTrueEvents(rng: Rng, spec: ChannelSpec, durationMs: number, mix: Fa
     events.push(rng.chance(0.2) ? drawRecurrent(rng, atMs) : drawOcclusion(rng, atMs));
   } else if (mix.trueEvents === 'one-infiltration') {
     events.push(drawInfiltration(rng, Math.round(rng.uniform(0.1, 0.6) * durationMs)));
+  } else if (mix.trueEvents === 'one-either') {
+    const atMs = Math.round(rng.uniform(0.1, 0.6) * durationMs);
+    events.push(rng.chance(0.5) ? drawInfiltration(rng, atMs) : drawOcclusion(rng, atMs));
+  }
+}
+
+/**
+ * Harsh physics (docs/simulator.md, "harsh physics"): everything that makes pressure hard to read,
+ * at the bad end of its documented range, so a detector is not tuned to a gentle simulator.
+ * - coarse pressure: half the pumps report whole 5 mmHg steps (issue 14; some pumps do);
+ * - plunger stick-slip: 2–5 mmHg sawtooth over 2–5 µL, which at 0.1 mL/h is a 1–3 min ramp and drop;
+ * - onset transient: the tip leaves the vein in 5–60 s from a vein at 6–10 mmHg, so the line first
+ *   drops by the venous-to-interstitial difference (7–14 mmHg) before tissue pressure builds;
+ * - slow drift of three sizes: venous drift SD 0.5, 1.5 or 3 mmHg (τ 10–240 min) and limb wander
+ *   SD 1–8 cm (held, moving infants), a random walk over any detection window shorter than τ;
+ * - crying and movement: twice the everyday rate (the family's patient scale), movement spikes to 30 mmHg.
+ */
+function harshen(rng: Rng, patient: PatientSpec, channels: ChannelSpec[]): void {
+  const P = PARAMETERS;
+  patient.venousDriftSdMmHg = rng.weighted([[0.5, 1 / 3], [1.5, 1 / 3], [3, 1 / 3]] as const);
+  patient.venousDriftTauMin = rng.logUniform(P.venousDriftTauMin.min, P.venousDriftTauMin.max);
+  patient.limbHeightSdCm = rng.uniform(1, P.limbHeightSdCm.max);
+  for (const spec of channels) {
+    spec.quantisationMmHg = rng.weighted([[5, 0.5], [1, 0.4], [0.1, 0.1]] as const);
+    spec.venousPressureMmHg = rng.uniform(6, P.venousPressureMmHg.max);
+    if (spec.pumpType === 'syringe') {
+      spec.stickSlipMmHg = rng.uniform(2, P.stickSlipMmHg.max);
+      spec.stickVolumeUl = rng.uniform(2, P.stickVolumeUl.max);
+    }
+    for (const event of spec.events) {
+      if (event.kind === 'infiltration') event.tipOutMs = Math.round(rng.logUniform(5, 60) * 1000);
+    }
   }
 }
 

@@ -10,17 +10,20 @@ export interface InboundAck {
 }
 
 /**
- * Station acks in on `<prefix>/ack`: subscribed on every CONNACK whose session did not keep the
- * subscription, handed to listeners as they arrive.
+ * Station acks in on `<prefix>/ack` and station commands on `<prefix>/cmd`: subscribed on every
+ * CONNACK whose session did not keep the subscription, handed to listeners as they arrive.
  */
 export class AckInbox {
   readonly #topic: string;
+  readonly #commandTopic: string;
   readonly #session: MqttSession;
   readonly #logger: Logger;
   readonly #listeners = new Set<(ack: InboundAck) => void>();
+  readonly #commandListeners = new Set<(command: InboundAck) => void>();
 
-  constructor(options: { session: MqttSession; topic: string; logger: Logger }) {
+  constructor(options: { session: MqttSession; topic: string; commandTopic: string; logger: Logger }) {
     this.#topic = options.topic;
+    this.#commandTopic = options.commandTopic;
     this.#session = options.session;
     this.#logger = options.logger.child({ component: 'mqtt-alarms' });
     options.session.onConnected((connack) => {
@@ -28,8 +31,9 @@ export class AckInbox {
       if (!connack.sessionPresent && client !== undefined) this.#subscribe(client);
     });
     options.session.onMessage((topic, payload, packet) => {
-      if (topic !== this.#topic) return;
-      for (const listener of this.#listeners) listener({ payload, retained: packet.retain });
+      const listeners = topic === this.#topic ? this.#listeners : topic === this.#commandTopic ? this.#commandListeners : undefined;
+      if (listeners === undefined) return;
+      for (const listener of listeners) listener({ payload, retained: packet.retain });
     });
   }
 
@@ -38,8 +42,15 @@ export class AckInbox {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Station commands on `<prefix>/cmd`, as they arrived (same shape and rules as acks). */
+  onCommand(listener: (command: InboundAck) => void): () => void {
+    this.#commandListeners.add(listener);
+    return () => this.#commandListeners.delete(listener);
+  }
+
   #subscribe(client: MqttClient): void {
-    client.subscribe(this.#topic, { qos: 1 }, (error, granted) => {
+    // Retain As Published (MQTT 5): a retained ack keeps its flag even when sent while we are connected.
+    client.subscribe([this.#topic, this.#commandTopic], { qos: 1, rap: true }, (error, granted) => {
       const refused = granted?.some((grant) => grant.qos >= 0x80) === true;
       if (error !== null && error !== undefined) {
         if (this.#session.connected) this.#logger.warn({ code: 'PW_ACK_SUBSCRIBE_FAILED', error: error.message }, 'could not subscribe to station acks');

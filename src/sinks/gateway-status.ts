@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { MqttError, type MqttErrorCode } from '../mqtt/errors.js';
-import { onlineStatus, stoppedStatus } from '../mqtt/status.js';
+import { onlineStatus, stoppedStatus, type GatewayStatus as StatusPayload } from '../mqtt/status.js';
 import type { MqttSession } from './mqtt-session.js';
 
 /** How long a clean stop waits for the broker to take the `offline` status. */
@@ -17,6 +17,8 @@ export interface GatewayStatusOptions {
   clock: Clock;
   /** The online status is republished this often; default ⅔ of `mqtt.keepaliveSeconds`. */
   heartbeatSeconds?: number;
+  /** Added to every online status (version, clock health). */
+  statusExtras?: () => Pick<StatusPayload, 'version' | 'clock'>;
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
@@ -96,6 +98,7 @@ export class GatewayStatus {
 
   #onlinePayload(): Buffer {
     const now = this.#options.clock.now();
-    return Buffer.from(JSON.stringify(onlineStatus(this.#options.config.gateway, this.#onlineSinceMs, { atMs: now, heartbeatSeconds: this.#heartbeatSeconds() })));
+    const status = onlineStatus(this.#options.config.gateway, this.#onlineSinceMs, { atMs: now, heartbeatSeconds: this.#heartbeatSeconds() });
+    return Buffer.from(JSON.stringify({ ...status, ...this.#options.statusExtras?.() }));
   }
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { MqttConnect } from '../mqtt/client-options.js';
 import { MqttError } from '../mqtt/errors.js';
 import type { MqttLinkState } from '../mqtt/link.js';
+import type { GatewayStatus as StatusPayload } from '../mqtt/status.js';
 import { createTopics, type MqttTopics } from '../mqtt/topics.js';
 import { AckInbox } from './ack-inbox.js';
 import { errorCode, errorMessage, GatewayStatus } from './gateway-status.js';
@@ -200,6 +201,8 @@ export interface MqttAlarmSideOptions {
   maxInFlight?: number;
   eventExpirySeconds?: number;
   heartbeatSeconds?: number;
+  /** Added to every online status (version, clock health). */
+  statusExtras?: () => Pick<StatusPayload, 'version' | 'clock'>;
 }
 
 /** The MQTT side of the gateway: one connection carrying the alarm publisher, the gateway status and the ack inbox. */
@@ -229,8 +232,16 @@ export function createMqttAlarmSide(options: MqttAlarmSideOptions): MqttAlarmSid
     ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
   });
   // Listeners run in this order on every CONNACK: status first, then the ack subscription, then alarm state and the outbox.
-  const status = new GatewayStatus({ session, topic: topics.status, config, logger, clock, ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }) });
-  const acks = new AckInbox({ session, topic: topics.ack, logger });
+  const status = new GatewayStatus({
+    session,
+    topic: topics.status,
+    config,
+    logger,
+    clock,
+    ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
+    ...(options.statusExtras === undefined ? {} : { statusExtras: options.statusExtras }),
+  });
+  const acks = new AckInbox({ session, topic: topics.ack, commandTopic: topics.cmd, logger });
   const publisher = new MqttAlarmPublisher({
     session,
     topics,

@@ -19,7 +19,7 @@ export interface SerialSourceDeps {
   timers?: TimeoutTimers;
   /** Stamps samples of protocols whose frames carry no time. */
   clock?: Clock;
-  /** A line may carry an array of samples; more than this is refused as `too-many-samples`. */
+  /** A line may carry an array of samples; those past this many are refused as `too-many-samples`. */
   maxSamplesPerFrame?: number;
 }
 

@@ -8,6 +8,9 @@ export const REJECT_REASONS = [
   'frame-too-long',
   'not-an-object',
   'too-many-samples',
+  // JSON nested deeper than any sample: refused before anything walks it.
+  'too-deep',
+  'missing-id',
   'bad-id',
   'schema',
   'checksum',
@@ -15,6 +18,10 @@ export const REJECT_REASONS = [
   'framing',
   // A well-formed pump frame pumpwatch cannot map: an unknown mode or unit, or an error reply.
   'unsupported',
+  // Sample times (src/telemetry/time-guard.ts): too far ahead of or behind the reference, or not after the last.
+  'time-future',
+  'time-past',
+  'out-of-order',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -38,6 +45,36 @@ const ID_FIELDS = new Set<PropertyKey>(['pumpId', 'channel']);
  */
 const CompiledSampleSchema = z.compile(TelemetrySampleSchema);
 /**
+ * A sample is an object holding at most an object or array of scalars (depth 2), a frame an array
+ * of them (3). JSON.parse itself is iterative, but everything after it (zod, JSON.stringify,
+ * String) recurses: 100k nested arrays overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 16;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The deepest nesting of arrays and objects in JSON text, stopping as soon as it passes `limit`. O(n), no allocation. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index++;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) inString = true;
+    else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--;
+  }
+  return false;
+}
+
+/**
  * Identity a source knows better than the frame (one serial port wired to one pump): it replaces
  * the frame's own fields before validation, so a pump that sends no id still decodes.
  */
@@ -59,11 +96,12 @@ export function decodeSampleValue(value: unknown, into: DecodeTarget, overrides?
     return;
   }
   const badId = parsed.error.issues.some((issue) => issue.path.length > 0 && ID_FIELDS.has(issue.path[0]!));
-  into.reject({ reason: badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, input).join('; ') });
+  const missingId = badId && (input as { pumpId?: unknown }).pumpId === undefined;
+  into.reject({ reason: missingId ? 'missing-id' : badId ? 'bad-id' : 'schema', detail: describeIssues(parsed.error.issues, input).join('; ') });
 }
 
 export interface JsonDecodeOptions {
-  /** An MQTT message may carry an array of samples; cap it so one message cannot flood the core. */
+  /** An MQTT message may carry an array of samples; past this many the rest are refused, so one message cannot flood the core. */
   maxSamplesPerFrame: number;
   overrides?: SampleOverrides;
 }
@@ -73,6 +111,10 @@ export interface JsonDecodeOptions {
  * or an array of samples.
  */
 export function decodeJsonFrame(frame: string, into: DecodeTarget, options: JsonDecodeOptions): void {
+  if (jsonDepthExceeds(frame, MAX_JSON_DEPTH)) {
+    into.reject({ reason: 'too-deep', detail: `JSON nested deeper than ${MAX_JSON_DEPTH} levels in a frame of ${frame.length} characters` });
+    return;
+  }
   let value: unknown;
   try {
     value = JSON.parse(frame);
@@ -84,12 +126,21 @@ export function decodeJsonFrame(frame: string, into: DecodeTarget, options: Json
     decodeSampleValue(value, into, options.overrides);
     return;
   }
-  if (value.length > options.maxSamplesPerFrame) {
+  // Over the cap, the first samples are still decoded and only the excess is refused: refusing the
+  // whole frame would silence every pump in it, while this silences only the excess, whose channels
+  // then raise telemetry-lost. The work per frame stays bounded by the cap either way.
+  const decoded = Math.min(value.length, options.maxSamplesPerFrame);
+  for (let index = 0; index < decoded; index++) decodeSampleValue(value[index], into, options.overrides);
+  if (value.length > decoded) {
     into.reject({
       reason: 'too-many-samples',
-      detail: `frame holds ${value.length} samples, more than the limit of ${options.maxSamplesPerFrame}`,
+      detail: `frame holds ${value.length} samples, more than the limit of ${options.maxSamplesPerFrame}: decoded the first ${decoded}, dropped ${value.length - decoded} from index ${decoded} (${describeDropped(value[decoded])} onwards)`,
     });
-    return;
   }
-  for (const element of value) decodeSampleValue(element, into, options.overrides);
+}
+
+/** Names the first dropped sample by its pump, so an engineer knows where the cut fell. */
+function describeDropped(value: unknown): string {
+  const pumpId = value !== null && typeof value === 'object' ? (value as { pumpId?: unknown }).pumpId : undefined;
+  return pumpId === undefined ? 'a sample without pumpId' : `pumpId ${showValue(pumpId)}`;
 }

@@ -4,7 +4,7 @@ import type { ChartSlope } from './series.js';
 
 /**
  * The one place the ward page reads the detector's mind. Everything here is read-only and goes
- * through `LineWatch.inspect`, so a detector rewrite re-points this file and nothing else.
+ * through `LineWatch.state`, so a detector rewrite re-points this file and nothing else.
  */
 export interface DetectorChannelView {
   /** Volume delivered as the detector integrates it from the rate: the chart's x axis. */
@@ -75,15 +75,15 @@ class LineStateView implements DetectorChannelView {
 
 /** The detector of one pipeline, seen per channel. */
 export class DetectorView {
-  readonly #watch: Pick<LineWatch, 'inspect'>;
+  readonly #watch: Pick<LineWatch, 'state'>;
 
-  constructor(watch: Pick<LineWatch, 'inspect'>) {
+  constructor(watch: Pick<LineWatch, 'state'>) {
     this.#watch = watch;
   }
 
   /** A live view (its getters follow the detector); keep it, it never goes stale. */
   channel(pumpId: string, channel: string): DetectorChannelView | undefined {
-    const state = this.#watch.inspect(pumpId, channel);
+    const state = this.#watch.state(pumpId, channel);
     return state === undefined ? undefined : new LineStateView(state);
   }
 }

@@ -21,7 +21,7 @@ export interface WardSnapshot {
 /**
  * One channel as a row of values, not an object: at 1,000 channels the keys would be most of the
  * bytes sent to every page every second. `link` is `lost` while telemetry-lost is active; the
- * alarm is the channel's most urgent active clinical or advisory alarm.
+ * alarm is the channel's most urgent other active alarm.
  */
 export const CHANNEL_COLUMNS = [
   'pumpId',
@@ -110,8 +110,10 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
   const alarms: WardAlarm[] = [];
   for (const alarm of inputs.activeAlarms) {
     const key = channelKey(alarm.pumpId, alarm.channel);
+    // Telemetry-lost shows as the link; every other alarm on a channel (downstream-occlusion is a
+    // technical alarm) is the channel's to show. The gateway's own alarms match no channel row.
     if (alarm.condition === 'telemetry-lost') lost.add(key);
-    if (alarm.kind !== 'technical') {
+    else {
       const current = worst.get(key);
       if (current === undefined || (PRIORITY_RANK[alarm.priority] ?? 0) > (PRIORITY_RANK[current.priority] ?? 0)) worst.set(key, { condition: alarm.condition, priority: alarm.priority });
     }

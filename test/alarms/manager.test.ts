@@ -66,7 +66,7 @@ describe('alarm lifecycle', () => {
 
   it('escalates an unacknowledged alarm one priority step per interval, up to the configured steps', () => {
     const run = setup({ escalateAfterMs: 60_000, maxEscalations: 2 });
-    run.finding(0, true, { condition: 'possible-infiltration' });
+    run.finding(0, true, { condition: 'pressure-signal-invalid' });
     run.at(59);
     expect(run.types()).toEqual(['raised']);
     run.at(60);
@@ -75,8 +75,15 @@ describe('alarm lifecycle', () => {
     expect(run.events().map((e) => [e.event, e.priority, e.state?.escalations])).toEqual([
       ['raised', 'low', 0],
       ['escalated', 'medium', 1],
-      ['escalated', 'high', 2],
+      ['escalated', 'medium', 2],
     ]);
+  });
+
+  it('re-notifies an unacknowledged advisory but never lifts it above medium', () => {
+    const run = setup({ escalateAfterMs: 60_000, maxEscalations: 5 });
+    run.finding(0, true, { condition: 'possible-infiltration' });
+    for (let minute = 1; minute <= 6; minute++) run.at(minute * 60);
+    expect(run.events().map((e) => e.priority)).toEqual(['low', 'medium', 'medium', 'medium', 'medium', 'medium']);
   });
 
   it('stops escalating once a station acknowledges, and answers the ack with an acknowledged event', () => {

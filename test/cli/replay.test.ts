@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,27 @@ describe('pumpwatch config check', () => {
     expect(run.stdout).toMatch(/default\.yaml: ok/);
   });
 
+  it.each([
+    ['an empty file', '', 'the file is empty'],
+    ['a file of comments', '# nothing yet\n', 'the file is empty'],
+    ['an empty mapping', '{}\n', 'no telemetry source configured'],
+    ['a gateway and nothing to watch', 'gateway: { id: gw-3 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n', 'no telemetry source configured'],
+  ])('refuses %s with exit 3, and the daemon will not start on it', async (_label, text, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'pumpwatch-empty-config-'));
+    try {
+      const file = join(dir, 'pumpwatch.yaml');
+      await writeFile(file, text);
+      const check = await runCommand(['config', 'check', file]);
+      expect(check.code).toBe(3);
+      expect(check.stderr).toContain(message);
+      const run = await runCommand(['run', '--config', file]);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toContain(message);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names each bad path and exits 3', async () => {
     const run = await runCommand(['config', 'check', join(root, 'test', 'fixtures', 'broken-config.yaml')]);
     expect(run.code).toBe(3);
@@ -80,5 +102,16 @@ describe('pumpwatch', () => {
     const run = await runCommand(['frobnicate']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown command "frobnicate"');
+  });
+});
+
+describe('pumpwatch --version', () => {
+  it('prints the package version', async () => {
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const run = await runCommand([flag]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`pumpwatch ${version}\n`);
+    }
   });
 });

@@ -56,6 +56,7 @@ describe('pumpwatch run under a (recorded) service manager', () => {
       configPath,
       [
         `mqtt: { url: "${broker.url}", protocolVersion: ${broker.protocolVersion}, topicPrefix: "${prefix}" }`,
+        `sources: { mqtt: { topics: ["${prefix}-pumps/+/telemetry"] } }`,
         'ops: { http: { port: 0 }, watchdog: { maxEventLoopLagSeconds: 0.5 } }',
         `journal: { directory: "${join(directory, 'journal')}" }`,
       ].join('\n'),

@@ -9,8 +9,12 @@ async function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('loadConfigText', () => {
-  it('fills every default from an empty file', async () => {
-    const result = await load('');
+  it('refuses an empty file, saying so', async () => {
+    expect(await load('')).toEqual({ ok: false, problems: [expect.stringContaining('the file is empty')] });
+  });
+
+  it('fills every default from an empty mapping', async () => {
+    const result = await load('{}');
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value.config.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', protocolVersion: 5, keepaliveSeconds: 15 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/alarms/finding.js';
-import { LineWatch } from '../../src/detect/line-watch.js';
+import { LineWatch, type ChannelInspection } from '../../src/detect/line-watch.js';
 import { DetectorSettingsSchema, detectorSettings, type DetectorSettingsInput } from '../../src/detect/settings.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 import { buildTrace, flat, ramp, seededRandom, type SegmentContext, type TraceOptions, type TraceSegment } from './trace.js';
@@ -167,11 +167,11 @@ describe('LineWatch: downstream occlusion', () => {
 });
 
 describe('LineWatch: possible infiltration', () => {
-  it('raises a tissue-like dP/dV ramp as a low-priority advisory within 0.5 mL, saying what to check', () => {
+  it('raises a tissue-like dP/dV ramp as a low-priority advisory within 0.9 mL, saying what to check', () => {
     const samples = infiltrationTrace(0.04);
     const [finding] = raised(watch(samples), 'possible-infiltration');
     const infiltratedMl = ((finding!.atMs - startOf(samples) - INFILTRATION_ONSET_MIN * MIN) / 3_600_000) * 1;
-    expect(infiltratedMl).toBeLessThanOrEqual(0.5);
+    expect(infiltratedMl).toBeLessThanOrEqual(0.9);
     expect(finding!.priority).toBe('low');
     expect(finding!.message).toMatch(/check the IV site/i);
     expect(finding!.message).not.toMatch(/infiltrat/i);
@@ -229,6 +229,27 @@ describe('LineWatch: possible infiltration', () => {
       [true, undefined],
       [false, 'new-infusion'],
     ]);
+  });
+});
+
+describe('LineWatch: inspection', () => {
+  it('shows the learned baseline, the slope being judged and the operating point of a channel', () => {
+    const detector = new LineWatch({ settings: detectorSettings(), occlusionAlarmCodes: [OCCLUSION_CODE], emit: () => undefined });
+    expect(detector.inspect('P-01', '1')).toBeUndefined();
+    const samples = infiltrationTrace(0.04, { drug: 'calcium gluconate', careArea: 'NICU' });
+    const onsetTs = startOf(samples) + INFILTRATION_ONSET_MIN * MIN;
+    let beforeOnset: ChannelInspection | undefined;
+    let duringRise: ChannelInspection | undefined;
+    for (const sample of samples) {
+      detector.onSample(sample);
+      if (sample.ts === onsetTs - MIN) beforeOnset = detector.inspect('P-01', '1');
+      if (sample.ts === onsetTs + 20 * MIN) duringRise = detector.inspect('P-01', '1');
+    }
+    expect(beforeOnset!.baselineMmHg).toBeCloseTo(8, 0);
+    expect(beforeOnset!.segment.baselineLearned).toBe(true);
+    expect(beforeOnset!.tissue.operatingPoint).toBe('vesicant-line');
+    expect(duringRise!.tissue.scoreNats).toBeGreaterThan(0);
+    expect(duringRise!.tissue.judgedSlopeMmHgPerMl).toBeGreaterThan(10);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ExampleTrace } from '../../src/evaluate/evaluate.js';
-import { traceSeries } from '../../src/evaluate/html.js';
+import { curveSvg, traceSeries } from '../../src/evaluate/html.js';
 import { chartDocument, chartSlot } from '../../src/view/assets.js';
 
 const trace: ExampleTrace = {
@@ -38,5 +38,20 @@ describe('example traces, drawn by the ward page\'s chart code', () => {
     expect(page).not.toContain('Full occlusion <clamp>');
     expect(page.match(/<(script|link|img)[^>]*(src|href)=/g)).toBeNull();
     expect(page).toContain('export function drawChannelCharts');
+  });
+});
+
+describe('operating curve SVG', () => {
+  it('draws one line per series and rings the chosen point', () => {
+    const svg = curveSvg(
+      [
+        { name: 'tight sites', colour: '#cf222e', points: [[0.01, 0.2, '18 nats', false], [0.05, 0.5, '9 nats', true], [0.3, 0.8, '3 nats', false]] },
+        { name: 'medium sites', colour: '#bc4c00', points: [[0.01, 0.05, '18 nats', false], [0.05, 0.2, '9 nats', true]] },
+      ],
+      'false advisories per pump-day',
+    );
+    expect(svg.match(/<polyline/g)).toHaveLength(2);
+    expect(svg.match(/fill="none" stroke="#cf222e" stroke-width="1.5"><title>/g)).toHaveLength(1);
+    expect(svg).toContain('tight sites: 9 nats, 50.0 % at 0.050/day');
   });
 });

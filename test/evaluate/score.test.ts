@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlarmRecord, ChannelLog, RunOutcome } from '../../src/evaluate/runner.js';
+import { operatingCurves } from '../../src/evaluate/curves.js';
 import { infiltratedAt, rateBand, scoreRuns } from '../../src/evaluate/score.js';
 import type { SimLabel } from '../../src/simulate/index.js';
 
@@ -16,9 +17,9 @@ function alarm(condition: AlarmRecord['condition'], atMin: number, source = 'pre
   return { condition, pumpId: 'P1', channel: '1', priority: 'high', atMs: T0 + atMin * MIN, endedMs: null, source, evidence: { source } };
 }
 
-function run(labels: SimLabel[], alarms: AlarmRecord[], log: Partial<ChannelLog> = {}): RunOutcome {
-  const channel: ChannelLog = { pumpId: 'P1', channel: '1', rates: [[T0, 1]], reportsPressure: true, pumpOcclusionMs: [], nuisanceMmHg: 2, ...log };
-  return { name: 'r', family: 'mixed', seed: 1, startMs: T0, endMs: T0 + 24 * 60 * MIN, channels: [channel], labels, alarms, samples: 0, rejected: 0, spec: null };
+function run(labels: SimLabel[], alarms: AlarmRecord[], log: Partial<ChannelLog> = {}, sweepAlarms: AlarmRecord[][] | null = null): RunOutcome {
+  const channel: ChannelLog = { pumpId: 'P1', channel: '1', rates: [[T0, 1]], reportsPressure: true, pumpOcclusionMs: [], nuisanceMmHg: 2, vesicantLine: false, ...log };
+  return { name: 'r', family: 'mixed', seed: 1, startMs: T0, endMs: T0 + 24 * 60 * MIN, channels: [channel], labels, alarms, samples: 0, rejected: 0, spec: null, sweepAlarms };
 }
 
 describe('scoring', () => {
@@ -67,6 +68,38 @@ describe('scoring', () => {
       ['flush', 1, 1],
       ['crying', 1, 0],
     ]);
+  });
+
+  it('does not count an advisory raised while the line is occluded as detecting an infiltration, and counts it apart', () => {
+    const infiltration = label('infiltration', 'infiltration', 60, 300, { site: 'tight' });
+    const occlusion = { ...label('occlusion', 'downstream-occlusion', 100, 200, { severity: 'full' }), id: 'P1/1/occ' };
+    const scores = scoreRuns([run([infiltration, occlusion], [alarm('possible-infiltration', 150)])]);
+    expect(scores.events.find((event) => event.kind === 'infiltration')!.detectedMs).toBeNull();
+    expect(scores.falseAlarms[0]!.infiltrationOnOccluded).toBe(1);
+    const later = scoreRuns([run([infiltration, occlusion], [alarm('possible-infiltration', 250)])]);
+    expect(later.events.find((event) => event.kind === 'infiltration')!.delayMin).toBe(190);
+  });
+
+  it('counts false advisories and exposure on vesicant lines apart', () => {
+    const scores = scoreRuns([run([], [alarm('possible-infiltration', 100)], { vesicantLine: true })]);
+    expect(scores.falseAlarms[0]).toMatchObject({ infiltration: 1, vesicantInfiltration: 1 });
+    expect(scores.falseAlarms[0]!.vesicantChannelDays).toBeCloseTo(1);
+    const ward = scoreRuns([run([], [alarm('possible-infiltration', 100)])]);
+    expect(ward.falseAlarms[0]).toMatchObject({ infiltration: 1, vesicantInfiltration: 0, vesicantChannelDays: 0 });
+  });
+
+  it('scores each operating-curve point on its own alarms, with the pump alarms relayed', () => {
+    const occlusion = label('occlusion', 'downstream-occlusion', 60, 120, { cause: 'clamp', severity: 'full' });
+    const relayed = alarm('downstream-occlusion', 100, 'pump-alarm');
+    const outcome = run([occlusion], [alarm('downstream-occlusion', 64), relayed], {}, [[alarm('downstream-occlusion', 62), alarm('downstream-occlusion', 400)], []]);
+    const [sensitive, strict] = operatingCurves([outcome], [
+      { infiltrationNats: 3, occlusionScale: 0.5 },
+      { infiltrationNats: 9, occlusionScale: 2 },
+    ]);
+    expect(sensitive!.occlusion.bands.find((band) => band.band === '0.5–2')).toMatchObject({ n: 1, sensitivity: 1, medianDelayMin: 2 });
+    expect(sensitive!.occlusion.falsePerPumpDay).toBeGreaterThan(0.9);
+    expect(strict!.occlusion.bands.find((band) => band.band === '0.5–2')).toMatchObject({ n: 1, sensitivity: 1, medianDelayMin: 40 });
+    expect(strict!.occlusion.falsePerPumpDay).toBe(0);
   });
 
   it('works out the signal-to-noise of an infiltration from its site law and the channel nuisance', () => {

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlarmJournal } from '../../src/alarms/journal.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
+import { fillUp, mountTmpfs, unmountLazily } from './harness/disk.js';
 import { startInProcessDaemon } from './harness/in-process.js';
 import { Judge } from './harness/judge.js';
 import { createRng } from './harness/random.js';
@@ -16,21 +16,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Fills the file system until it refuses another byte; returns the filler file. */
-function fillUp(directory: string): string {
-  const path = join(directory, 'filler');
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(512, 0x66);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
-
 describe.skipIf(mosquittoMissingReason !== undefined)(`the journal on a tiny tmpfs that fills up ${mosquittoMissingReason ?? ''}`, () => {
   it('keeps alarms going out, flagged non-durable, with a storage-failure alarm, and becomes durable again when space returns', async (context) => {
     const rng = createRng();
@@ -38,12 +23,12 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`the journal on a tiny tmp
     cleanups.push(() => scratch.remove());
     const mountPoint = join(scratch.path, 'state');
     mkdirSync(mountPoint);
-    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES}`, 'tmpfs', mountPoint], { encoding: 'utf8' });
-    if (mount.status !== 0) {
-      context.skip(`mount -t tmpfs refused (needs root): ${(mount.stderr || String(mount.error)).trim()}`);
+    const refused = mountTmpfs(mountPoint, TMPFS_BYTES);
+    if (refused !== undefined) {
+      context.skip(refused);
       return;
     }
-    cleanups.push(() => void spawnSync('umount', ['-l', mountPoint]));
+    cleanups.push(() => unmountLazily(mountPoint));
     const journalDirectory = join(mountPoint, 'journal');
 
     const broker = await startMosquitto();

@@ -3,7 +3,7 @@ import { mosquittoMissingReason, startMosquitto, type OwnMosquitto } from '../he
 import { emptyFacts, spawnDaemon, writeDaemonConfig, type DaemonFacts } from './harness/daemon-process.js';
 import { Judge, type Verdict } from './harness/judge.js';
 import { countFromEnv, createRng, type Rng } from './harness/random.js';
-import { baseDaemonSettings, faultPrefix, percentile, report, scratchDirectory, sleep } from './harness/scenario.js';
+import { baseDaemonSettings, faultPrefix, killCycle, percentile, report, scratchDirectory, timeLimitMs } from './harness/scenario.js';
 import { TelemetryDriver } from './harness/telemetry-driver.js';
 
 const CYCLES = countFromEnv('FAULT_KILL_CYCLES', 200);
@@ -38,20 +38,7 @@ async function runLane(lane: number, cycles: number, broker: OwnMosquitto, rng: 
 
   const facts = emptyFacts();
   const cycleMs: number[] = [];
-  for (let cycle = 0; cycle < cycles; cycle++) {
-    const begin = Date.now();
-    const daemon = spawnDaemon(configPath, facts);
-    if (rng.chance(0.15)) {
-      // Now and then during start-up: the journal check, its torn-tail repair or a compaction.
-      await Promise.race([daemon.journalChecked, sleep(rng.between(0, 600))]);
-    } else {
-      // Mostly after the journal check: restore, re-drive, reconnect and the live burst.
-      await Promise.race([daemon.journalChecked, daemon.exited]);
-      await sleep(rng.between(0, 600));
-    }
-    await daemon.kill('SIGKILL');
-    cycleMs.push(Date.now() - begin);
-  }
+  for (let cycle = 0; cycle < cycles; cycle++) cycleMs.push(await killCycle(configPath, facts, rng));
   driver.settle();
   const last = spawnDaemon(configPath, facts);
   await last.started;
@@ -98,5 +85,5 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`kill -9 of the daemon dur
     // The run proves something only if alarms flowed, and some were left for a restart to re-drive.
     expect(figures.journaled).toBeGreaterThan(figures.cycles);
     expect(figures.redrives).toBeGreaterThan(0);
-  }, 600_000);
+  }, timeLimitMs(CYCLES, 1_000));
 });

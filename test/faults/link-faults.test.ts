@@ -1,53 +1,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
 import { emptyFacts, spawnDaemon, writeDaemonConfig } from './harness/daemon-process.js';
 import { Judge } from './harness/judge.js';
-import { countFromEnv, createRng, type Rng } from './harness/random.js';
-import { baseDaemonSettings, faultPrefix, report, scratchDirectory, sleep, verdictFigures } from './harness/scenario.js';
+import { injectLinkFault, LINK_FAULTS, type LinkFault } from './harness/link-faults.js';
+import { countFromEnv, createRng } from './harness/random.js';
+import { baseDaemonSettings, FAULT_KEEPALIVE_SECONDS, faultPrefix, report, scratchDirectory, sleep, timeLimitMs, verdictFigures } from './harness/scenario.js';
 import { TelemetryDriver } from './harness/telemetry-driver.js';
 
 const FAULTS = countFromEnv('FAULT_LINK_FAULTS', 12);
-const KEEPALIVE_SECONDS = 5;
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-type LinkFault = 'reset' | 'flap' | 'refuse' | 'blackhole';
-
-async function inject(fault: LinkFault, link: FaultProxy, rng: Rng): Promise<number> {
-  switch (fault) {
-    case 'reset':
-      link.reset();
-      return 0;
-    case 'flap': {
-      // Up a moment, down again: reconnects that die during their own re-drive.
-      const flaps = Math.round(rng.between(3, 6));
-      for (let i = 0; i < flaps; i++) {
-        link.reset();
-        await sleep(rng.between(100, 600));
-      }
-      return flaps;
-    }
-    case 'refuse': {
-      link.set('refuse');
-      link.reset();
-      const ms = rng.between(1_000, 2_000);
-      await sleep(ms);
-      link.set('pass');
-      return ms;
-    }
-    case 'blackhole': {
-      // Shorter and longer than keepalive: some end unnoticed, some only keepalive can detect.
-      link.set('blackhole');
-      const ms = rng.between(2_000, 1.5 * KEEPALIVE_SECONDS * 1000);
-      await sleep(ms);
-      link.set('pass');
-      return ms;
-    }
-  }
-}
 
 describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between daemon and broker ${mosquittoMissingReason ?? ''}`, () => {
   it(`loses no journaled alarm while the link is reset, flapped, refused and blackholed ${FAULTS} times`, async () => {
@@ -73,12 +38,11 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between
     await daemon.started;
     await sleep(1_500);
 
-    const kinds: LinkFault[] = ['reset', 'flap', 'refuse', 'blackhole'];
     const injected: Record<LinkFault, number> = { reset: 0, flap: 0, refuse: 0, blackhole: 0 };
     for (let i = 0; i < FAULTS; i++) {
-      const fault = kinds[i % kinds.length]!;
+      const fault = LINK_FAULTS[i % LINK_FAULTS.length]!;
       injected[fault]++;
-      await inject(fault, link, rng);
+      await injectLinkFault(fault, link, rng, FAULT_KEEPALIVE_SECONDS);
       await sleep(rng.between(1_000, 2_000));
     }
     driver.settle();
@@ -97,5 +61,5 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`a TCP fault proxy between
     expect(verdict.divergent).toEqual([]);
     expect(verdict.forks).toEqual([]);
     expect(facts.quarantined).toBe(0);
-  }, 600_000);
+  }, timeLimitMs(FAULTS, 12_000));
 });

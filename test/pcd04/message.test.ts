@@ -34,6 +34,7 @@ const KIND: Record<AlarmCondition, AlarmEvent['kind']> = {
   'delivery-failure': 'technical',
   'storage-failure': 'technical',
   overloaded: 'technical',
+  'pump-clock-skew': 'technical',
 };
 
 function alarmEvent(condition: AlarmCondition, type: AlarmEvent['event'], overrides: Partial<AlarmEvent> = {}): AlarmEvent {

@@ -32,6 +32,29 @@ describe('families', () => {
     expect(channels('artefacts').flatMap((channel) => channel.events).filter((event) => trueKinds.has(event.kind))).toEqual([]);
   });
 
+  it('puts harsh physics on the harsh and stress families, and one true event on each harsh channel', () => {
+    const pumps = familyPumps({ family: 'harsh', seed: 3, pumps: 60, durationMs: 24 * H });
+    const lines = pumps.flatMap((pump) => pump.channels);
+    const coarse = lines.filter((line) => line.quantisationMmHg === 5).length / lines.length;
+    expect(coarse).toBeGreaterThan(0.35);
+    expect(coarse).toBeLessThan(0.65);
+    expect(new Set(pumps.map((pump) => pump.patient.venousDriftSdMmHg))).toEqual(new Set([0.5, 1.5, 3]));
+    for (const line of lines) {
+      const trueEvents = line.events.filter((event) => event.kind === 'occlusion' || event.kind === 'infiltration');
+      expect(trueEvents).toHaveLength(1);
+      const event = trueEvents[0]!;
+      if (event.kind === 'infiltration') expect(event.tipOutMs).toBeLessThanOrEqual(60_000);
+      expect(line.venousPressureMmHg).toBeGreaterThanOrEqual(6);
+      if (line.pumpType === 'syringe') expect(line.stickSlipMmHg).toBeGreaterThanOrEqual(2);
+    }
+    expect(channels('artefacts').some((line) => line.quantisationMmHg === 5 && line.venousPressureMmHg >= 6)).toBe(true);
+  });
+
+  it('leaves the everyday families on everyday physics', () => {
+    expect(Math.max(...familyPumps({ family: 'mixed', seed: 3, pumps: 30, durationMs: 24 * H }).map((pump) => pump.patient.venousDriftSdMmHg))).toBeLessThanOrEqual(2);
+    expect(channels('infiltration').every((line) => line.stickSlipMmHg <= 3)).toBe(true);
+  });
+
   it('gives the quiet family no events and a still patient', () => {
     const pumps = familyPumps({ family: 'quiet', seed: 3, pumps: 10, durationMs: 24 * H });
     expect(pumps.flatMap((pump) => [...pump.patient.events, ...pump.channels.flatMap((channel) => channel.events)]).filter((event) => event.kind !== 'start-up')).toEqual([]);

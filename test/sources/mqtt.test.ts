@@ -86,11 +86,11 @@ describe(`MqttTelemetrySource (${process.env.MQTT_URL === undefined ? 'in-proces
     await expect.poll(() => s.samples.map((sample) => `${sample.pumpId}/${sample.channel}`)).toEqual(['P-01/1', 'P-01/B', 'P-02/1']);
   });
 
-  it('refuses an array longer than maxSamplesPerMessage as too-many-samples', async () => {
+  it('takes the first maxSamplesPerMessage samples of a longer array and refuses the rest as too-many-samples', async () => {
     const s = await setup(broker.url, broker.protocolVersion, 2);
-    await send(s, JSON.stringify([valid, valid, valid]));
-    await send(s, JSON.stringify(valid));
-    await expect.poll(() => s.samples).toHaveLength(1);
+    await send(s, JSON.stringify([valid, { ...valid, pumpId: 'P-02' }, { ...valid, pumpId: 'P-03' }]));
+    await send(s, JSON.stringify({ ...valid, pumpId: 'P-04' }));
+    await expect.poll(() => s.samples.map((sample) => sample.pumpId)).toEqual(['P-01', 'P-02', 'P-04']);
     expect(s.rejections.map((rejection) => rejection.reason)).toEqual(['too-many-samples']);
   });
 

@@ -190,6 +190,17 @@ describe('pumpwatch watch', () => {
     expect(await watch.code).toBe(0);
   });
 
+  it('answers a list typed at once only after the retained state is in', async () => {
+    const side = await gatewaySide();
+    await side.emit(alarm(side.prefix, { alarmId: 'already-active' }));
+    const watch = run(['--url', broker.url, '--protocol', String(broker.protocolVersion), '--prefix', side.prefix]);
+    watch.send('list');
+    await expect.poll(() => watch.output().match(/active alarms: \d+/g)?.length ?? 0).toBe(2);
+    expect(watch.output()).not.toContain('active alarms: 0');
+    watch.send('quit');
+    expect(await watch.code).toBe(0);
+  });
+
   it('exits 2 without a broker to watch', async () => {
     const watch = run([]);
     expect(await watch.code).toBe(2);

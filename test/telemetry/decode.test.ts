@@ -56,9 +56,18 @@ describe('decodeJsonFrame', () => {
     expect(rejections[0]?.detail).toMatch(/^rateMlPerH: .*\(got "1\.5"\)$/);
   });
 
-  it('refuses an array longer than the per-frame limit as a whole', () => {
-    const { samples, rejections } = decode(JSON.stringify([valid, valid, valid]), 2);
-    expect(samples).toEqual([]);
-    expect(rejections.map((r) => r.reason)).toEqual(['too-many-samples']);
+  it('decodes the first samples of an array over the per-frame limit and refuses only the excess, naming where it cut', () => {
+    const frame = JSON.stringify(['P-01', 'P-02', 'P-03', 'P-04'].map((pumpId) => ({ ...valid, pumpId })));
+    const { samples, rejections } = decode(frame, 2);
+    expect(samples.map((s) => s.pumpId)).toEqual(['P-01', 'P-02']);
+    expect(rejections).toHaveLength(1);
+    expect(rejections[0]?.reason).toBe('too-many-samples');
+    expect(rejections[0]?.detail).toBe('frame holds 4 samples, more than the limit of 2: decoded the first 2, dropped 2 from index 2 (pumpId "P-03" onwards)');
+  });
+
+  it('refuses nothing when an array holds exactly the per-frame limit', () => {
+    const { samples, rejections } = decode(JSON.stringify([valid, valid]), 2);
+    expect(samples).toHaveLength(2);
+    expect(rejections).toEqual([]);
   });
 });

@@ -40,6 +40,8 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       sources: { mqtt: { topics: [`${prefix}-pumps/+/telemetry`] } },
       journal: { directory: journalDirectory },
       ops: { http: { port: 0, web: { pointSeconds: 1 } } },
+      // The simulated pumps run SPEED× faster than the gateway clock: their time is not a clock fault.
+      time: { maxSkewSeconds: 86_400 },
     });
     station = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [`${prefix}/events`] });
     daemon = await startDaemon({ config, secrets: {}, overriddenFromEnv: [] }, {
@@ -115,6 +117,7 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       const alarmItem = page.locator(`li.pw-alarm[data-alarm-id="${raised.alarmId}"]`);
       await alarmItem.waitFor({ timeout: 5000 });
       await expect(alarmItem.textContent()).resolves.toMatch(/HIGH.*downstream-occlusion.*NICU-02/s);
+      await page.locator('tr[data-pump="NICU-02/1"] td', { hasText: 'HIGH: downstream-occlusion' }).waitFor({ timeout: 3000 });
 
       // The chart of the channel in view has drawn points, on both axes.
       // Polled from here: the page's CSP forbids the eval that waitForFunction's string predicates need.

@@ -63,12 +63,13 @@ let spawned = 0;
  * Its JSON log lines are read as they come: a `PW_ALARM_EVENT` line with `durable: true` is written
  * only after the event was fsync'd to the journal, so it is a promise the recorder must see kept.
  * The log goes to a file the harness tails, not a pipe: a busy test process must never make the
- * daemon wait on a full pipe.
+ * daemon wait on a full pipe. `wrapper` runs it under another command (strace for syscall faults).
  */
-export function spawnDaemon(configPath: string, facts: DaemonFacts, onLine?: (line: Record<string, unknown>) => void): DaemonProcess {
+export function spawnDaemon(configPath: string, facts: DaemonFacts, onLine?: (line: Record<string, unknown>) => void, wrapper: readonly string[] = []): DaemonProcess {
   const logPath = `${configPath}.${process.pid}.${++spawned}.log`;
   const logFd = openSync(logPath, 'w');
-  const child = spawn(process.execPath, [BIN, 'run', '--config', configPath], { stdio: ['ignore', logFd, 'pipe'], cwd: ROOT });
+  const command = [...wrapper, process.execPath, BIN, 'run', '--config', configPath];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', logFd, 'pipe'], cwd: ROOT });
   closeSync(logFd);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

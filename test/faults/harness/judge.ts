@@ -176,3 +176,23 @@ export class Judge {
     });
   }
 }
+
+/**
+ * Counts what the broker itself dropped (`$SYS/broker/publish/messages/dropped`: queue and in-flight
+ * limits), summed over the broker's restarts, so a run can tell the broker's losses from the
+ * daemon's. The broker must publish $SYS often (`sys_interval 1`).
+ */
+export function watchBrokerDrops(url: string): { dropped(): number; stop(): Promise<void> } {
+  const client = connect(url, { clientId: `pwdrops-${randomBytes(4).toString('hex')}`, reconnectPeriod: 100, connectTimeout: 2000 });
+  let earlierLives = 0;
+  let thisLife = 0;
+  client.on('connect', () => {
+    earlierLives += thisLife;
+    thisLife = 0;
+    client.subscribe('$SYS/broker/publish/messages/dropped');
+  });
+  client.on('message', (_topic, payload) => {
+    thisLife = Number(payload.toString('utf8'));
+  });
+  return { dropped: () => earlierLives + thisLife, stop: () => client.endAsync(true) };
+}

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnDaemon, type DaemonFacts } from './daemon-process.js';
 import type { Verdict } from './judge.js';
+import type { Rng } from './random.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -15,11 +17,14 @@ export function faultPrefix(label: string): string {
   return `pwfault/${label}-${randomBytes(3).toString('hex')}`;
 }
 
+/** The daemons' MQTT keepalive in the fault tests: a blackholed link is noticed after 1.5 times this. */
+export const FAULT_KEEPALIVE_SECONDS = 5;
+
 /** The daemon settings every fault test starts from: fast reconnects, short timers, MQTT 5. */
 export function baseDaemonSettings(options: { url: string; prefix: string; journalDirectory: string }): Record<string, unknown> {
   return {
     gateway: { id: 'gw-fault', site: 'fault-site', ward: 'fault-ward' },
-    mqtt: { url: options.url, protocolVersion: 5, topicPrefix: options.prefix, keepaliveSeconds: 5, reconnectSeconds: 0.1, sessionExpirySeconds: 300 },
+    mqtt: { url: options.url, protocolVersion: 5, topicPrefix: options.prefix, keepaliveSeconds: FAULT_KEEPALIVE_SECONDS, reconnectSeconds: 0.1, sessionExpirySeconds: 300 },
     sources: { mqtt: { topics: [`${options.prefix}-pumps/+/telemetry`], qos: 0 } },
     detection: { telemetryLostAfterSeconds: 2 },
     alarms: { escalation: { afterSeconds: 1, maxSteps: 2 }, restoreGraceSeconds: 5 },
@@ -27,6 +32,11 @@ export function baseDaemonSettings(options: { url: string; prefix: string; journ
     delivery: { stalledAfterSeconds: 3 },
     logging: { level: 'info' },
   };
+}
+
+/** A test's time limit: the suite's 10 minutes, or more when the count was raised for a long run. */
+export function timeLimitMs(count: number, perItemMs: number): number {
+  return Math.max(600_000, count * perItemMs);
 }
 
 export function percentile(values: readonly number[], fraction: number): number {
@@ -50,4 +60,20 @@ export function verdictFigures(verdict: Verdict): Record<string, number> {
     divergent: verdict.divergent.length,
     forks: verdict.forks.length,
   };
+}
+
+/** One kill -9 cycle: start the daemon, let it get somewhere, SIGKILL it. Resolves with its length in ms. */
+export async function killCycle(configPath: string, facts: DaemonFacts, rng: Rng): Promise<number> {
+  const begin = Date.now();
+  const daemon = spawnDaemon(configPath, facts);
+  if (rng.chance(0.15)) {
+    // Now and then during start-up: the journal check, its torn-tail repair or a compaction.
+    await Promise.race([daemon.journalChecked, sleep(rng.between(0, 600))]);
+  } else {
+    // Mostly after the journal check: restore, re-drive, reconnect and the live burst.
+    await Promise.race([daemon.journalChecked, daemon.exited]);
+    await sleep(rng.between(0, 600));
+  }
+  await daemon.kill('SIGKILL');
+  return Date.now() - begin;
 }

@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type MqttClient } from 'mqtt';
+import { MqttSourceSchema } from '../../../src/config/schema.js';
 import type { Rng } from './random.js';
+
+/** The daemon's default cap on samples in one MQTT message; the driver never sends more in one. */
+export const MAX_SAMPLES_PER_MESSAGE = MqttSourceSchema.parse({}).maxSamplesPerMessage;
 
 export interface TelemetryDriverOptions {
   url: string;
-  /** Samples go to `<topicRoot>/ward/telemetry`, one message carrying every pump's sample. */
+  /** Samples go to `<topicRoot>/ward/telemetry`, every pump's sample in messages of at most `samplesPerMessage`. */
   topicRoot: string;
   pumpIds: readonly string[];
   intervalMs: number;
   /** Chance per pump and tick that its own occlusion alarm switches on or off. */
   toggleProbability: number;
   rng: Rng;
+  /** Default: the daemon's default `maxSamplesPerMessage`. */
+  samplesPerMessage?: number;
 }
 
 /**
@@ -24,7 +30,7 @@ export class TelemetryDriver {
   readonly #occluded = new Map<string, boolean>();
   #toggleProbability: number;
   #timer: NodeJS.Timeout | undefined;
-  #extraPumps: string[] = [];
+  readonly #extraPumps = new Set<string>();
 
   constructor(options: TelemetryDriverOptions) {
     this.#options = options;
@@ -40,8 +46,13 @@ export class TelemetryDriver {
   /** A pump that starts with its occlusion alarm on: the "new alarm" of a latency measurement. */
   addOccludedPump(pumpId: string): void {
     this.#occluded.set(pumpId, true);
-    this.#extraPumps.push(pumpId);
+    this.#extraPumps.add(pumpId);
     this.#tick();
+  }
+
+  /** Ends the alarm of a pump added with `addOccludedPump`; it goes on reporting, infusing. */
+  clearPump(pumpId: string): void {
+    if (this.#occluded.has(pumpId)) this.#occluded.set(pumpId, false);
   }
 
   /** Stops the random switching; every pump then reports no alarm. */
@@ -56,14 +67,18 @@ export class TelemetryDriver {
   }
 
   #tick(): void {
-    const { rng, topicRoot } = this.#options;
+    const { rng, topicRoot, samplesPerMessage = MAX_SAMPLES_PER_MESSAGE } = this.#options;
     const toggleProbability = this.#toggleProbability;
     const ts = Date.now();
     const samples = [...this.#occluded.entries()].map(([pumpId, occluded]) => {
-      const next = !this.#extraPumps.includes(pumpId) && rng.chance(toggleProbability) ? !occluded : occluded;
+      const next = !this.#extraPumps.has(pumpId) && rng.chance(toggleProbability) ? !occluded : occluded;
       this.#occluded.set(pumpId, next);
       return { pumpId, ts, state: next ? 'alarm' : 'infusing', rateMlPerH: 1, pumpAlarms: next ? ['OCCLUSION_DOWNSTREAM'] : [] };
     });
-    if (this.#client.connected) this.#client.publish(`${topicRoot}/ward/telemetry`, JSON.stringify(samples), { qos: 0 });
+    if (!this.#client.connected) return;
+    // A ward that outgrows one message is sent as several, as a bridge batching by group would.
+    for (let start = 0; start < samples.length; start += samplesPerMessage) {
+      this.#client.publish(`${topicRoot}/ward/telemetry`, JSON.stringify(samples.slice(start, start + samplesPerMessage)), { qos: 0 });
+    }
   }
 }

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { connect } from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AlarmEventSchema } from '../src/alarms/event.js';
+import { systemClock } from '../src/clock.js';
+import { ConfigSchema } from '../src/config/schema.js';
+import { startDaemon } from '../src/daemon.js';
+import { startTestBroker, uniqueTopicPrefix, type TestBroker } from './helpers/broker.js';
+import { runCommand } from './helpers/cli.js';
+import { captureLog } from './helpers/log-capture.js';
+import { clearRetainedUnder, startRecorder } from './helpers/recorder.js';
+
+const run = promisify(execFile);
+let broker: TestBroker;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await broker.stop();
+});
+
+/** Publishes with Mosquitto's own client, not ours. */
+async function mosquittoPub(topic: string, message: string, retain = false): Promise<void> {
+  const { hostname, port } = new URL(broker.url);
+  await run('mosquitto_pub', ['-h', hostname, '-p', port || '1883', '-V', 'mqttv5', '-q', '1', '-t', topic, '-m', message, ...(retain ? ['-r'] : [])]);
+}
+
+async function startWard() {
+  const prefix = uniqueTopicPrefix('commands');
+  const telemetryRoot = `${prefix}-pumps`;
+  const journalDirectory = await mkdtemp(join(tmpdir(), 'pumpwatch-commands-'));
+  const config = ConfigSchema.parse({
+    gateway: { id: 'gw-cmd', site: 'st-elsewhere', ward: 'nicu-3' },
+    mqtt: { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix: prefix, clientId: `pw-${prefix.slice(-8)}`, sessionExpirySeconds: 0 },
+    sources: { mqtt: { topics: [`${telemetryRoot}/+/telemetry`] } },
+    detection: { telemetryLostAfterSeconds: 1 },
+    journal: { directory: journalDirectory },
+  });
+  const station = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [`${prefix}/#`] });
+  const daemon = await startDaemon({ config, secrets: {}, overriddenFromEnv: [] }, { clock: systemClock, logger: captureLog('info').logger, connect, loadSerialBinding: () => Promise.reject(new Error('no serial')) });
+  cleanups.push(async () => {
+    await daemon.stop();
+    await station.stop();
+    await mosquittoPub(`${prefix}/ack`, '', true).catch(() => undefined);
+    await clearRetainedUnder(broker.url, broker.protocolVersion, prefix);
+    await rm(journalDirectory, { recursive: true, force: true });
+  });
+  await station.waitFor((m) => m.topic === `${prefix}/status` && m.text.includes('"online"'), { description: 'gateway online' });
+  const sample = (pumpId: string, fields: Record<string, unknown> = {}) =>
+    mosquittoPub(`${telemetryRoot}/${pumpId}/telemetry`, JSON.stringify({ pumpId, ts: Date.now(), state: 'infusing', rateMlPerH: 1, ...fields }));
+  return { prefix, daemon, station, sample, journalDirectory };
+}
+
+describe.skipIf(process.env.MQTT_URL === undefined || process.env.MQTT_URL === '')('station commands and acks through Mosquitto, sent with mosquitto_pub', () => {
+  it('retires a channel on <prefix>/cmd: its alarm ends for stations, the command is counted in /metrics and audited for `pumpwatch history`', async () => {
+    const ward = await startWard();
+    await ward.sample('BED-7', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    const lostTopic = `${ward.prefix}/alarms/BED-7/1/telemetry-lost`;
+    await ward.station.waitFor((m) => m.topic === lostTopic && m.payload.length > 0, { timeoutMs: 6000, description: 'telemetry-lost raised' });
+    const retire = (fields: Record<string, unknown>) => mosquittoPub(`${ward.prefix}/cmd`, JSON.stringify({ retire: { pumpId: 'BED-7', channel: '1' }, by: 'station-2/nurse-k', at: new Date().toISOString(), ...fields }));
+    await retire({ ward: 'picu' });
+    await retire({});
+    const mark = ward.station.messages.length;
+    await ward.station.waitFor((m) => m.topic === lostTopic && m.payload.length === 0, { description: 'telemetry-lost cleared' });
+    await ward.station.waitFor((m) => m.topic === `${ward.prefix}/alarms/BED-7/1/downstream-occlusion` && m.payload.length === 0, { fromIndex: 0, description: 'occlusion cleared' });
+    const ended = ward.station.messages.slice(mark).filter((m) => m.topic === `${ward.prefix}/events`).map((m) => AlarmEventSchema.parse(JSON.parse(m.text)));
+    expect(ended.map((e) => [e.condition, e.event, e.evidence['retiredBy']])).toEqual(
+      expect.arrayContaining([
+        ['telemetry-lost', 'ended', 'station-2/nurse-k'],
+        ['downstream-occlusion', 'ended', 'station-2/nurse-k'],
+      ]),
+    );
+    expect(ward.daemon.commands.counts()).toMatchObject({ accepted: 1, 'cross-ward': 1 });
+    const metrics = (await ward.daemon.ops.metrics.scrape()).body;
+    expect(metrics).toContain('pumpwatch_station_commands_total{verdict="accepted"} 1');
+    expect(metrics).toContain('pumpwatch_station_commands_total{verdict="cross-ward"} 1');
+    expect(metrics).toContain('pumpwatch_station_acks_total{verdict="accepted"} 0');
+
+    const history = await runCommand(['history', '--dir', ward.journalDirectory, '--since', new Date(Date.now() - 60_000).toISOString(), '--format', 'csv']);
+    expect(history.code).toBe(0);
+    const rows = history.stdout.trim().split('\n');
+    expect(rows[0]).toBe('time,kind,event,alarmId,condition,priority,pumpId,channel,by,at,detail');
+    expect(rows.some((row) => row.includes(',command,retire:accepted,') && row.includes('station-2/nurse-k'))).toBe(true);
+    expect(rows.some((row) => row.includes(',command,retire:cross-ward,'))).toBe(true);
+    expect(rows.some((row) => row.includes(',retire,retired,') && row.includes('BED-7'))).toBe(true);
+    expect(rows.filter((row) => row.includes(',event,raised,'))).toHaveLength(2);
+    const jsonl = await runCommand(['history', '--dir', ward.journalDirectory, '--since', '2000-01-01', '--until', '2000-01-02']);
+    expect(jsonl.stdout).toBe('');
+  });
+
+  it('refuses a retained ack even when it is published while the gateway is connected, and counts acks in /metrics', async () => {
+    const ward = await startWard();
+    await ward.sample('BED-8', { pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    const alarmTopic = `${ward.prefix}/alarms/BED-8/1/downstream-occlusion`;
+    const raised = AlarmEventSchema.parse(JSON.parse((await ward.station.waitFor((m) => m.topic === alarmTopic, { description: 'alarm' })).text));
+    const ack = JSON.stringify({ alarmId: raised.alarmId, by: 'station-1', at: new Date().toISOString() });
+    await mosquittoPub(`${ward.prefix}/ack`, ack, true);
+    await expect.poll(() => ward.daemon.acks.counts().replayed, { timeout: 5000 }).toBe(1);
+    await mosquittoPub(`${ward.prefix}/ack`, ack);
+    await ward.station.waitFor((m) => m.topic === alarmTopic && m.text.includes('"acknowledged"'), { description: 'acknowledged' });
+    const metrics = (await ward.daemon.ops.metrics.scrape()).body;
+    expect(metrics).toContain('pumpwatch_station_acks_total{verdict="replayed"} 1');
+    expect(metrics).toContain('pumpwatch_station_acks_total{verdict="accepted"} 1');
+  });
+});
