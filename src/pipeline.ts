@@ -1,3 +1,4 @@
+import type { ChannelRetirement } from './alarms/audit-log.js';
 import { AlarmManager, type AlarmSink, type RestoredAlarm } from './alarms/manager.js';
 import { alarmPolicy } from './alarms/policy.js';
 import { createSettableClock, type Clock, type SettableClock } from './clock.js';
@@ -10,7 +11,7 @@ import type { Logger } from './log.js';
 import type { DecodeTarget, Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
-import { TimeGuard } from './telemetry/time-guard.js';
+import { TimeGuard } from './detect/time-guard.js';
 import { DetectorView } from './view/detector-view.js';
 import { ChannelTraces, type TraceSettings } from './view/trace.js';
 
@@ -18,17 +19,6 @@ import { ChannelTraces, type TraceSettings } from './view/trace.js';
 const SILENCE_CHECK_INTERVAL_MS = 1000;
 /** Where the pipeline's own refusals (sample times) are counted. */
 export const TIME_GUARD_SOURCE = 'time-guard';
-
-/** A channel taken out of watch: by silence after it stopped, or by a station's command. */
-export interface ChannelRetirement {
-  pumpId: string;
-  channel: string;
-  atMs: number;
-  by: string;
-  /** Alarms of the channel that ended with it. */
-  endedAlarms: number;
-  evidence: Record<string, string | number | boolean | null>;
-}
 
 export interface AlarmManagerSettings {
   config: Config;

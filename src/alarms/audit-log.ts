@@ -2,12 +2,22 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { ChannelRetirement } from '../pipeline.js';
 import type { CommandAudit } from './commands.js';
 import type { AlarmEvent } from './event.js';
 import type { AlarmSink } from './manager.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
+
+/** A channel taken out of watch: by silence after it stopped, or by a station's command. */
+export interface ChannelRetirement {
+  pumpId: string;
+  channel: string;
+  atMs: number;
+  by: string;
+  /** Alarms of the channel that ended with it. */
+  endedAlarms: number;
+  evidence: Record<string, string | number | boolean | null>;
+}
 
 /** One line of the audit trail; `t` is the gateway clock when it was written. */
 export type AuditRecord =

@@ -18,7 +18,7 @@ export const REJECT_REASONS = [
   'framing',
   // A well-formed pump frame pumpwatch cannot map: an unknown mode or unit, or an error reply.
   'unsupported',
-  // Sample times (src/telemetry/time-guard.ts): too far ahead of or behind the reference, or not after the last.
+  // Sample times (src/detect/time-guard.ts): too far ahead of or behind the reference, or not after the last.
   'time-future',
   'time-past',
   'out-of-order',

@@ -11,7 +11,7 @@ import { detectorSettings } from '../../src/detect/settings.js';
 import { createLogger } from '../../src/log.js';
 import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
-import { buildTrace, flat, ramp } from '../detect/trace.js';
+import { buildTrace, flat, ramp } from './trace.js';
 
 const MIN = 60_000;
 const START = Date.UTC(2026, 0, 5, 8, 0, 0);

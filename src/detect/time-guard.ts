@@ -1,7 +1,7 @@
-import { ChannelMap } from '../detect/channel-map.js';
+import { ChannelMap } from './channel-map.js';
 import type { FindingSink } from '../alarms/finding.js';
-import type { Rejection } from './decode.js';
-import type { TelemetrySample } from './sample.js';
+import type { Rejection } from '../telemetry/decode.js';
+import type { TelemetrySample } from '../telemetry/sample.js';
 
 export interface TimeGuardSettings {
   /** Further than this from the reference time a sample is out of range. */
