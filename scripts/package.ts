@@ -241,7 +241,7 @@ async function buildTree(arch: DebianArch, modules: string, unit: string, copyri
   const home = join(tree, 'usr', 'lib', 'pumpwatch');
   await rm(tree, { recursive: true, force: true });
   await mkdir(home, { recursive: true });
-  for (const part of ['bin', 'dist', 'config', 'schema', 'scenarios']) await cp(join(root, part), join(home, part), { recursive: true });
+  for (const part of ['bin', 'dist', 'config', 'schema', 'scenarios', 'web']) await cp(join(root, part), join(home, part), { recursive: true });
   await runOnlyUnderBundledNode(join(home, 'bin'));
   await copyFile(join(root, 'package.json'), join(home, 'package.json'));
   await cp(modules, join(home, 'node_modules'), { recursive: true });

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { getText, waitUntil } from '../helpers/ops-http.js';
 import { clearRetainedUnder, startRecorder } from '../helpers/recorder.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -21,28 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await broker.stop();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path }, (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      response.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('pumpwatch run under a (recorded) service manager', () => {
   it('reports ready, pings the watchdog, withholds the ping after a blocked event loop, reloads on SIGHUP and stops on SIGTERM', async () => {
@@ -85,21 +63,21 @@ describe('pumpwatch run under a (recorded) service manager', () => {
     const notifications = async () => (await readFile(notifyLog, 'utf8').catch(() => '')).split('\n').filter((line) => line !== '');
     const logLines = () => output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
     try {
-      await waitFor('READY=1', async () => (await notifications()).find((line) => line.startsWith('READY=1')));
-      await waitFor('two watchdog pings', async () => ((await notifications()).filter((line) => line === 'WATCHDOG=1').length >= 2 ? true : undefined));
+      await waitUntil('READY=1', async () => (await notifications()).find((line) => line.startsWith('READY=1')));
+      await waitUntil('two watchdog pings', async () => ((await notifications()).filter((line) => line === 'WATCHDOG=1').length >= 2 ? true : undefined));
       const port = Number(logLines().find((line) => line.code === 'PW_OPS_HTTP_LISTENING')?.port);
 
       const beforeBlock = (await notifications()).length;
       child.kill('SIGUSR2');
-      const withheld = await waitFor('a withheld ping', async () =>
+      const withheld = await waitUntil('a withheld ping', async () =>
         (await notifications()).slice(beforeBlock).find((line) => line.startsWith('STATUS=watchdog withheld: event-loop: event loop stalled')),
       );
-      await waitFor('pings resumed', async () => (await notifications()).slice((await notifications()).indexOf(withheld)).find((line) => line === 'WATCHDOG=1'));
-      expect(await get(port, '/metrics')).toMatch(/^pumpwatch_watchdog_attempts_total\{outcome="withheld"\} [1-9]\d*$/m);
+      await waitUntil('pings resumed', async () => (await notifications()).slice((await notifications()).indexOf(withheld)).find((line) => line === 'WATCHDOG=1'));
+      expect(await getText(port, '/metrics')).toMatch(/^pumpwatch_watchdog_attempts_total\{outcome="withheld"\} [1-9]\d*$/m);
 
       const beforeReload = (await notifications()).length;
       child.kill('SIGHUP');
-      await waitFor('READY=1 after the reload', async () => (await notifications()).slice(beforeReload).find((line) => line.startsWith('READY=1')));
+      await waitUntil('READY=1 after the reload', async () => (await notifications()).slice(beforeReload).find((line) => line.startsWith('READY=1')));
       expect((await notifications()).slice(beforeReload).find((line) => !line.startsWith('WATCHDOG'))).toMatch(/^RELOADING=1 /);
 
       const mark = station.messages.length;

@@ -75,6 +75,8 @@ describe.each([
       './usr/lib/pumpwatch/node/bin/node',
       './usr/lib/pumpwatch/dist/cli/main.js',
       './usr/lib/pumpwatch/node_modules/mqtt/package.json',
+      './usr/lib/pumpwatch/web/app.js',
+      './usr/lib/pumpwatch/node_modules/uplot/dist/uPlot.iife.min.js',
       './usr/lib/systemd/system/pumpwatch.service',
       './usr/lib/sysusers.d/pumpwatch.conf',
       './usr/lib/tmpfiles.d/pumpwatch.conf',
