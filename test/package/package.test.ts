@@ -236,6 +236,8 @@ describe('installed into a throw-away root', () => {
     for (const [file, bytes] of journalBefore) expect((await readFile(file)).equals(bytes), file).toBe(true);
 
     // The upgraded daemon reads that journal: the alarm is still active and republished, same id.
+    // The broker's retained copy from the first run is cleared, so only the new daemon can send it.
+    await clearRetainedUnder(broker.url, broker.protocolVersion, prefix);
     const again = await startRecorder({ url: broker.url, protocolVersion: broker.protocolVersion, topics: [`${prefix}/alarms/#`] });
     const restarted = spawn(pumpwatch, ['run', '--config', config], { stdio: 'ignore' });
     const restartedExit = waitExit(restarted);

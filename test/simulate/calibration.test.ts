@@ -147,7 +147,8 @@ describe('calibration against published figures', () => {
     expect(Math.abs(specificity - 0.91)).toBeLessThan(0.06);
   });
 
-  it('reproduces the Phelps 1990 null result: q30-min pressure in infants does not separate infiltrated lines [S5]', () => {
+  // Simulates 5 cohorts of 42 lines each: seconds of CPU, which a busy machine stretches.
+  it('reproduces the Phelps 1990 null result: q30-min pressure in infants does not separate infiltrated lines [S5]', { timeout: 120_000 }, () => {
     const cohorts = [1, 2, 3, 4, 5].map((seed) => phelpsCohort(seed));
     const control = [1, 2, 3, 4, 5].map((seed) => phelpsCohort(seed, { site: 'tight', stillPatient: true }));
     const row = (label: string, result: ReturnType<typeof phelpsCohort>) =>
