@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { boundaryConfigs } from './import-boundaries.config.js';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schema/', '*.config.*', 'bin/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'schema/', '*.config.*', 'bin/', 'out/', '.ci/cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
