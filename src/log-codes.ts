@@ -38,7 +38,7 @@ export const LOG_CODES = {
   PW_OVERLOAD_CLEARED: { kind: 'log', level: 'info', meaning: 'Demand fell: every sample is processed again.', action: NOTHING },
   PW_SERIAL_OPEN: { kind: 'log', level: 'info', meaning: 'A serial port opened.', action: NOTHING },
   PW_SERIAL_OPEN_FAILED: { kind: 'log', level: 'warn', meaning: 'A serial port could not be opened; it is retried with backoff.', action: 'Check the device path (use /dev/serial/by-id), cabling and the service user\'s group.' },
-  PW_SERIAL_LINK_LOST: { kind: 'log', level: 'warn', meaning: 'An open serial port closed, errored or ended; it is reopened with backoff.', action: 'Check the cable and adapter if it repeats.' },
+  PW_SERIAL_LINK_LOST: { kind: 'log', level: 'warn', meaning: 'An open serial port closed, errored or ended, or its path vanished or now names another device (checked every second); it is reopened with backoff.', action: 'Check the cable and adapter if it repeats.' },
   PW_SERIAL_REOPEN: { kind: 'log', level: 'info', meaning: 'The next reopen attempt of a serial port is scheduled.', action: NOTHING },
   PW_SERIAL_STOPPED: { kind: 'log', level: 'info', meaning: 'A serial port was closed on stop.', action: NOTHING },
   PW_SERIAL_ALREADY_STARTED: { kind: 'error', level: 'error', meaning: 'A serial source was started twice.', action: 'A defect: report it.' },

@@ -1,5 +1,6 @@
 import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
+import { stat } from 'node:fs/promises';
 import { systemClock, systemTimers, type Clock, type TimeoutTimers } from '../clock.js';
 import type { SerialPortConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -21,9 +22,17 @@ export interface SerialSourceDeps {
   clock?: Clock;
   /** A line may carry an array of samples; those past this many are refused as `too-many-samples`. */
   maxSamplesPerFrame?: number;
+  /** Names the device node behind a path, or undefined when there is none; `stat` by default. */
+  identifyDevice?: (path: string) => Promise<string | undefined>;
 }
 
 const DEFAULT_MAX_SAMPLES_PER_FRAME = 100;
+/**
+ * How often an open port's path is checked for the device it was opened on. serialport on Linux
+ * does not always report a yanked USB adapter (node-serialport issues #2043, #1465): the read
+ * just stops, and the port would look open forever.
+ */
+const DEVICE_CHECK_INTERVAL_MS = 1000;
 /** Queries are a few bytes a second: more than this waiting means the port is not draining, so further sends are dropped rather than queued without bound. */
 const MAX_PENDING_WRITE_BYTES = 4096;
 
@@ -42,6 +51,16 @@ function closeQuietly(stream: SerialPortStream): Promise<void> {
 }
 
 function ignoreError(): void {}
+
+/** Device number and inode of the node a path resolves to (following by-id links): a re-plugged adapter gets a new node. */
+async function identifyDeviceNode(path: string): Promise<string | undefined> {
+  try {
+    const node = await stat(path);
+    return `${node.dev}:${node.ino}:${node.rdev}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Reads pump telemetry from one serial port in the port's protocol (src/protocols). JSON lines
@@ -70,6 +89,8 @@ export class SerialSource implements TelemetrySource {
   #pendingClose: Promise<void> | undefined;
   #reopenTimer: unknown;
   #pollTimer: unknown;
+  #deviceCheckTimer: unknown;
+  readonly #identifyDevice: (path: string) => Promise<string | undefined>;
   #nextDelayMs: number;
   #failedAttempts = 0;
 
@@ -79,6 +100,7 @@ export class SerialSource implements TelemetrySource {
     this.#binding = deps.binding;
     this.#logger = deps.logger.child({ source: this.name });
     this.#timers = deps.timers ?? systemTimers;
+    this.#identifyDevice = deps.identifyDevice ?? identifyDeviceNode;
     this.#nextDelayMs = config.reopenInitialSeconds * 1000;
     const deadlineMs = linkDeadlineMs(config);
     const into: DecodeTarget = {
@@ -141,6 +163,7 @@ export class SerialSource implements TelemetrySource {
     this.#timers.clearTimeout(this.#reopenTimer);
     this.#reopenTimer = undefined;
     this.#stopPolling();
+    this.#stopDeviceCheck();
     this.#generation++;
     await this.#pendingOpen;
     await this.#pendingClose;
@@ -170,6 +193,7 @@ export class SerialSource implements TelemetrySource {
       return;
     }
     stream.on('error', ignoreError);
+    const device = await this.#identifyDevice(path);
     const openError = await new Promise<Error | null>((resolve) => stream.open(resolve));
     if (generation !== this.#generation) {
       // stop() ran while the port was opening.
@@ -193,6 +217,8 @@ export class SerialSource implements TelemetrySource {
     this.#setState('open');
     this.#session.opened();
     this.#schedulePoll(generation);
+    // A path with no node behind it (a test binding's invented name) has nothing to watch.
+    if (device !== undefined) this.#scheduleDeviceCheck(generation, device);
   }
 
   /** Hands bytes to the open port; refuses (and the session counts a drop) when it is closed or not draining. */
@@ -214,6 +240,23 @@ export class SerialSource implements TelemetrySource {
     }, intervalMs);
   }
 
+  #scheduleDeviceCheck(generation: number, device: string): void {
+    this.#deviceCheckTimer = this.#timers.setTimeout(() => {
+      this.#deviceCheckTimer = undefined;
+      void this.#identifyDevice(this.config.path).then((now) => {
+        if (generation !== this.#generation || this.#state !== 'open') return;
+        if (now === device) this.#scheduleDeviceCheck(generation, device);
+        else this.#linkLost(generation, 'vanished', new Error(now === undefined ? `${this.config.path} no longer exists` : `${this.config.path} now names another device`));
+      });
+    }, DEVICE_CHECK_INTERVAL_MS);
+  }
+
+  #stopDeviceCheck(): void {
+    if (this.#deviceCheckTimer === undefined) return;
+    this.#timers.clearTimeout(this.#deviceCheckTimer);
+    this.#deviceCheckTimer = undefined;
+  }
+
   #stopPolling(): void {
     if (this.#pollTimer === undefined) return;
     this.#timers.clearTimeout(this.#pollTimer);
@@ -229,12 +272,13 @@ export class SerialSource implements TelemetrySource {
     this.#scheduleReopen();
   }
 
-  #linkLost(generation: number, how: 'closed' | 'ended' | 'error', error: Error | null): void {
+  #linkLost(generation: number, how: 'closed' | 'ended' | 'error' | 'vanished', error: Error | null): void {
     if (generation !== this.#generation || this.#state === 'stopped') return;
     this.#generation++;
     const stream = this.#stream;
     this.#stream = undefined;
     this.#stopPolling();
+    this.#stopDeviceCheck();
     const dropped = this.#session.closed();
     this.#logger.warn(
       { code: 'PW_SERIAL_LINK_LOST', path: this.config.path, how, err: error?.message, droppedPartialFrameBytes: dropped },

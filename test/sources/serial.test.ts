@@ -162,6 +162,45 @@ describe('SerialSource with the mock binding', () => {
     await vi.waitFor(() => expect(recorder.samples).toHaveLength(1));
   });
 
+  it('treats a path that vanishes or names another device as a lost link, even while the binding still reports the port open', async () => {
+    const serial = createMockSerial();
+    const manual = createManualTimers();
+    const log = createCapturingLogger();
+    const recorder = createTelemetryRecorder();
+    let deviceNode: string | undefined = 'usb-adapter-1';
+    const source = new SerialSource(portConfig(), {
+      binding: serial.binding,
+      logger: log.logger,
+      timers: manual.timers,
+      identifyDevice: () => Promise.resolve(deviceNode),
+    });
+    started.push(source);
+    serial.plugIn(PATH);
+    await source.start(recorder.target);
+    expect(manual.pendingDelaysMs()).toEqual([1000]);
+
+    manual.fireNext();
+    await vi.waitFor(() => expect(manual.pendingDelaysMs()).toEqual([1000]));
+    expect(source.linkState).toBe('open');
+
+    deviceNode = 'usb-adapter-2';
+    manual.fireNext();
+    await waitForLinkState(source, 'waiting-to-reopen');
+    const lost = log.records.find((record) => record.code === 'PW_SERIAL_LINK_LOST');
+    expect(lost?.how).toBe('vanished');
+    expect(lost?.err).toBe(`${PATH} now names another device`);
+
+    manual.fireNext();
+    await waitForLinkState(source, 'open');
+    serial.send(PATH, sampleLine({ seq: 7 }));
+    await vi.waitFor(() => expect(recorder.samples.map((sample) => sample.seq)).toEqual([7]));
+
+    deviceNode = undefined;
+    manual.fireNext();
+    await waitForLinkState(source, 'waiting-to-reopen');
+    expect(log.records.filter((record) => record.code === 'PW_SERIAL_LINK_LOST').at(-1)?.err).toBe(`${PATH} no longer exists`);
+  });
+
   it('drops a partial frame from a lost link instead of gluing it to the first bytes of the new one', async () => {
     const { serial, manual, recorder, source } = setUp();
     serial.plugIn(PATH);
