@@ -82,6 +82,9 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
     sources: { mqtt: { topics: [options.telemetryFilter], qos: 0 } },
     journal: { directory: join(directory, 'journal') },
     ops: { http: { port } },
+    // Above one sample a second per channel the bench's pumps replay simulated time faster than the
+    // wall clock; on a ward that would be a clock fault, here it is only the load generator.
+    time: { maxSkewSeconds: 86_400 },
     ...options.extraConfig,
   };
   const configPath = join(directory, 'pumpwatch.yaml');
