@@ -50,9 +50,12 @@ function badge(priority) {
   return el('span', `pw-badge pw-priority-${priority}`, priority.toUpperCase());
 }
 
+/** Alarms drawn in the list; the rest are counted. They arrive most urgent first, so a storm cannot bury a high one. */
+const ALARMS_SHOWN = 200;
+
 function renderAlarms(ward) {
   const list = $('alarms');
-  const items = ward.alarms.map((alarm) => {
+  const items = ward.alarms.slice(0, ALARMS_SHOWN).map((alarm) => {
     const item = el('li', `pw-alarm pw-priority-${alarm.priority}${alarm.acknowledged ? ' pw-acked' : ''}`);
     item.dataset.alarmId = alarm.alarmId;
     item.dataset.condition = alarm.condition;
@@ -75,6 +78,8 @@ function renderAlarms(ward) {
     return item;
   });
   if (items.length === 0) items.push(el('li', 'pw-none', 'No active alarms.'));
+  const hidden = ward.alarms.length - items.length;
+  if (hidden > 0) items.push(el('li', 'pw-none pw-more', `… and ${hidden} more alarms, of equal or lower priority (all are in the ward table)`));
   list.replaceChildren(...items);
   $('alarm-count').textContent = `(${ward.alarms.length})`;
   $('ack-by-row')?.toggleAttribute('hidden', !ward.allowAck);
@@ -149,16 +154,20 @@ function spacer(height) {
  * are in the DOM, so a thousand channels cost what thirty do.
  */
 function renderWard(ward) {
+  // Read the scroll box before anything below writes to the page: a read after a write makes the
+  // browser lay out the whole page at once, which at 1,000 channels cost most of each update.
+  const wrap = $('ward').closest('.pw-table-wrap');
+  const scrollTop = wrap.scrollTop;
+  const viewHeight = wrap.clientHeight;
   const now = serverNow();
   const filter = view.filter.toLowerCase();
   const channels = view.channels
     .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
     .sort((a, b) => channelRank(b) - channelRank(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   view.list = channels;
-  const wrap = $('ward').closest('.pw-table-wrap');
   const rowHeight = view.rowHeight || 28;
-  const first = Math.max(0, Math.floor(wrap.scrollTop / rowHeight) - ROW_OVERSCAN);
-  const last = Math.min(channels.length, Math.ceil((wrap.scrollTop + wrap.clientHeight) / rowHeight) + ROW_OVERSCAN);
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - ROW_OVERSCAN);
+  const last = Math.min(channels.length, Math.ceil((scrollTop + viewHeight) / rowHeight) + ROW_OVERSCAN);
   const shown = [];
   for (let index = first; index < last; index++) {
     const c = channels[index];
@@ -240,8 +249,8 @@ function render(ward) {
   view.channels = channelsOf(ward);
   view.receivedAt = Date.now();
   $('gateway').textContent = `${ward.gateway.site} · ${ward.gateway.ward} · ${ward.gateway.id}`;
-  renderAlarms(ward);
   renderWard(ward);
+  renderAlarms(ward);
   renderHealth(ward);
   renderEvents(ward);
   if (!view.pinned) {

@@ -44,7 +44,8 @@ function buildBank(config: PublisherConfig): BankedChannel[] {
   const channelCount = config.pumps * config.channelsPerPump;
   if (channelCount === 0) return [];
   const perChannel = Math.max(2, Math.ceil(config.bankSamples / channelCount));
-  const ward = createWard({ pumps: config.pumps, channelsPerPump: config.channelsPerPump, seed: config.seed, durationMs: 14 * 24 * 3_600_000 });
+  // The ward starts now, so a channel sent at 1 Hz keeps the gateway's time, as a pump's clock does.
+  const ward = createWard({ pumps: config.pumps, channelsPerPump: config.channelsPerPump, seed: config.seed, startMs: Date.now(), durationMs: 14 * 24 * 3_600_000 });
   const byKey = new Map<string, BankedChannel>();
   let full = 0;
   const maxEmissions = channelCount * perChannel * 40;

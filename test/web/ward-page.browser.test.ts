@@ -14,6 +14,7 @@ import { browserMissing, launchChromium } from '../helpers/browser.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
+import { CHANNEL_COLUMNS, type WardAlarm, type WardSnapshot } from '../../src/web/ward.js';
 
 const missing = browserMissing();
 if (missing !== undefined) console.warn(`[browser] ward page test skipped: ${missing}`);
@@ -161,4 +162,48 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       await close();
     }
   }, 150_000);
+
+  it('in an alarm storm draws the 200 most urgent alarms and counts the rest, instead of freezing on thousands', async () => {
+    const alarm = (index: number, priority: string): WardAlarm => ({
+      alarmId: `storm-${index}`,
+      condition: priority === 'high' ? 'downstream-occlusion' : 'pump-clock-skew',
+      priority,
+      kind: 'technical',
+      pumpId: `P${index}`,
+      channel: '1',
+      raisedAt: new Date(Date.now() - 60_000).toISOString(),
+      lastEvent: 'raised',
+      acknowledged: false,
+      message: 'storm',
+    });
+    // The daemon sends alarms most urgent first (src/web/ward.ts); the page relies on that order.
+    const alarms = [alarm(0, 'high'), alarm(1, 'high'), ...Array.from({ length: 1_198 }, (_, index) => alarm(index + 2, 'low'))];
+    const snapshot: WardSnapshot = {
+      v: 1,
+      nowMs: Date.now(),
+      gateway: { id: 'gw-storm', site: 'site', ward: 'nicu' },
+      allowAck: false,
+      telemetryLostAfterSeconds: 60,
+      channelColumns: CHANNEL_COLUMNS,
+      channels: [],
+      alarms,
+      events: [],
+      health: { sources: [], broker: 'connected', rejects: {}, journal: null, ingest: null },
+    };
+    const { context, close } = await launchChromium();
+    try {
+      const page = await context.newPage();
+      await page.route('**/api/events', (route) =>
+        route.fulfill({ status: 200, contentType: 'text/event-stream', body: `retry: 60000\nevent: ward\ndata: ${JSON.stringify(snapshot)}\n\n` }),
+      );
+      await page.goto(`http://127.0.0.1:${http.port}/`);
+      await page.locator('#alarms li.pw-more').waitFor({ timeout: 10_000 });
+      await expect(page.locator('#alarms li.pw-alarm').count()).resolves.toBe(200);
+      await expect(page.locator('#alarms li.pw-more').textContent()).resolves.toContain('1000 more alarms');
+      await expect(page.locator('#alarms li.pw-alarm').first().getAttribute('data-alarm-id')).resolves.toBe('storm-0');
+      await expect(page.locator('#alarm-count').textContent()).resolves.toBe('(1200)');
+    } finally {
+      await close();
+    }
+  }, 60_000);
 });
