@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import puppeteer, { type Browser } from 'puppeteer-core';
 
 /** Debian's chromium (installed by .ci/run); playwright-core never downloads a browser. */
 export const CHROMIUM_PATH = process.env.PUMPWATCH_CHROMIUM ?? '/usr/bin/chromium';
@@ -41,4 +42,32 @@ export async function launchChromium(viewport = { width: 1366, height: 768 }): P
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Debian's Firefox ESR (installed by .ci/run), driven over WebDriver BiDi by puppeteer-core. */
+export const FIREFOX_PATH = process.env.PUMPWATCH_FIREFOX ?? '/usr/bin/firefox-esr';
+
+export function firefoxMissing(): string | undefined {
+  return existsSync(FIREFOX_PATH) ? undefined : `no Firefox at ${FIREFOX_PATH} (apt-get install firefox-esr; .ci/run installs it)`;
+}
+
+/**
+ * Headless Firefox ESR with a fresh profile. puppeteer-core, not playwright-core: Playwright's
+ * Firefox is its own patched build (a download), and its BiDi mode needs commands ESR lacks.
+ */
+export async function launchFirefox(viewport = { width: 1366, height: 768 }): Promise<{ browser: Browser; close: () => Promise<void> }> {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    defaultViewport: viewport,
+    // No update checks, telemetry or captive-portal probes: the page must be all there is on the wire.
+    extraPrefsFirefox: {
+      'app.update.enabled': false,
+      'network.captive-portal-service.enabled': false,
+      'datareporting.policy.dataSubmissionEnabled': false,
+      'toolkit.telemetry.enabled': false,
+    },
+  });
+  return { browser, close: () => browser.close() };
 }

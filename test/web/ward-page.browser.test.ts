@@ -10,7 +10,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { startOpsHttp, type OpsHttpServer } from '../../src/ops/http.js';
 import { createWard, loadScenario, paceWard, systemPaceClock } from '../../src/simulate/index.js';
 import { connectMqtt, createMqttOutput } from '../../src/simulate/outputs.js';
-import { browserMissing, launchChromium } from '../helpers/browser.js';
+import { browserMissing, firefoxMissing, launchChromium, launchFirefox } from '../helpers/browser.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
@@ -18,6 +18,8 @@ import { CHANNEL_COLUMNS, type WardAlarm, type WardSnapshot } from '../../src/we
 
 const missing = browserMissing();
 if (missing !== undefined) console.warn(`[browser] ward page test skipped: ${missing}`);
+const noFirefox = firefoxMissing();
+if (noFirefox !== undefined) console.warn(`[browser] Firefox case skipped: ${noFirefox}`);
 /** Where the screenshot goes: the run's output folder (CI keeps it). */
 const OUT_DIR = resolve(process.env.PUMPWATCH_OUT_DIR ?? 'out');
 /** The demo ward at this many simulated seconds per second: NICU-02's clamp is caught, then cleared, within ~20 s. */
@@ -206,4 +208,43 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       await close();
     }
   }, 60_000);
+
+  it.skipIf(noFirefox !== undefined)('works in Firefox ESR too: its JavaScript modules run, the ward table fills and the chart draws, with nothing fetched from elsewhere', async () => {
+    const loaded = await loadScenario('demo');
+    if (!loaded.ok) throw new Error(loaded.problems.join('\n'));
+    const output = await createMqttOutput(broker.url, `${prefix}-pumps`, connectMqtt, `pw-ff-${prefix.slice(-8)}`);
+    const stopFeed = new AbortController();
+    const feeding = paceWard(createWard({ scenario: loaded.scenario }), { speed: SPEED, clock: systemPaceClock, signal: stopFeed.signal }, (emission) =>
+      output.write(emission, JSON.stringify(emission.sample)),
+    );
+    const { browser, close } = await launchFirefox();
+    try {
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      await page.goto(`http://127.0.0.1:${http.port}/`);
+      await page.waitForSelector('tr[data-pump="NICU-02/1"]', { timeout: 20_000 });
+      await page.waitForSelector('#chart .uplot', { timeout: 20_000 });
+      const drug = await page.$eval('tr[data-pump="NICU-02/1"] td:nth-child(3)', (cell) => cell.textContent);
+      expect(drug).toBe('⚠ calcium gluconate');
+      await expect
+        .poll(() => page.$$eval('#chart .uplot', (charts) => charts.map((chart) => Number((chart as HTMLElement).dataset.points ?? 0))), { timeout: 15_000 })
+        .toSatisfy((points: number[]) => points.length === 2 && points.every((count) => count >= 5));
+      await mkdir(OUT_DIR, { recursive: true });
+      await page.screenshot({ path: join(OUT_DIR, 'ward-page-firefox.png') });
+      const origin = `http://127.0.0.1:${http.port}/`;
+      // puppeteer's first page is the blank `data:,`; only what goes on the wire counts.
+      expect(requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:'))).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    } finally {
+      stopFeed.abort();
+      await feeding;
+      await output.close();
+      await close();
+    }
+  }, 90_000);
 });
