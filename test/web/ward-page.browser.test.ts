@@ -229,7 +229,7 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       await page.goto(`http://127.0.0.1:${http.port}/`);
       await page.waitForSelector('tr[data-pump="NICU-02/1"]', { timeout: 20_000 });
       await page.waitForSelector('#chart .uplot', { timeout: 20_000 });
-      const drug = await page.$eval('tr[data-pump="NICU-02/1"] td:nth-child(3)', (cell: Element): string | null => cell.textContent);
+      const drug: unknown = await page.evaluate(`document.querySelector('tr[data-pump="NICU-02/1"] td:nth-child(3)').textContent`);
       expect(drug).toBe('⚠ calcium gluconate');
       await expect
         .poll(() => page.$$eval('#chart .uplot', (charts) => charts.map((chart) => Number((chart as HTMLElement).dataset.points ?? 0))), { timeout: 15_000 })
