@@ -2,6 +2,8 @@ import type { BindingInterface } from '@serialport/bindings-cpp';
 import { AckHandler } from './alarms/ack.js';
 import { AuditLog } from './alarms/audit-log.js';
 import { CommandHandler } from './alarms/commands.js';
+import { FileRetiredChannels } from './alarms/retired-channels.js';
+import { Roster, RosterHandler } from './alarms/roster.js';
 import { AlarmJournal } from './alarms/journal.js';
 import { JournalWriter } from './alarms/journal-writer.js';
 import { AlarmOutbox } from './alarms/outbox.js';
@@ -56,6 +58,8 @@ export interface Daemon {
   readonly pcd04: { readonly reporter: Pcd04AlertReporter; readonly outbox: AlarmOutbox } | undefined;
   readonly acks: AckHandler;
   readonly commands: CommandHandler;
+  /** Station roster updates on `<prefix>/roster`. */
+  readonly rosterUpdates: RosterHandler;
   readonly sources: readonly TelemetrySource[];
   /** Metrics registry, liveness and readiness. */
   readonly ops: DaemonOps;
@@ -77,7 +81,19 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   const { clock, logger, credentialsDirectory } = deps;
   const timers = deps.timers ?? systemTimers;
   const ops = createDaemonOps({ config });
-  const alarms = createAlarmManager({ config, clock, sinks: [], escalate: true });
+  const audit = new AuditLog({ directory: config.journal.directory, maxBytes: config.journal.auditMaxBytes, logger, clock });
+  const roster = new Roster(config.roster);
+  const alarms = createAlarmManager({
+    config,
+    clock,
+    sinks: [],
+    escalate: true,
+    roster,
+    onPauseEnded: (ended) => {
+      audit.pauseEnded(ended);
+      logger.info({ code: 'PW_CHANNEL_RESUMED', pumpId: ended.pumpId, channel: ended.channel, reason: ended.reason, pausedBy: ended.by }, "channel's pause ended");
+    },
+  });
   const reportTechnical = (report: TechnicalReport): void => alarms.reportTechnical(report);
   // A broker refused for certificates or credentials is a delivery-failure technical alarm.
   const trust = new BrokerTrustWatch({
@@ -126,7 +142,6 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   alarms.addSink(writer);
   alarms.addSink(ops.alarmSink);
   const webOn = config.ops.http.enabled && config.ops.http.web.enabled;
-  const audit = new AuditLog({ directory: config.journal.directory, maxBytes: config.journal.auditMaxBytes, logger, clock });
   alarms.addSink(audit);
   // Sample times the pipeline's time guard refuses are counted like a source's rejects.
   const timeRejects = ops.tapSource(TIME_GUARD_SOURCE, { sample: () => undefined, reject: () => undefined });
@@ -139,6 +154,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     trace: webOn ? config.ops.http.web : undefined,
     onTimeReject: (rejection) => timeRejects.reject(rejection),
     onRetired: (retirement) => audit.retired(retirement),
+    retiredChannels: new FileRetiredChannels({ directory: config.journal.directory, logger }),
   });
   const ingest = new IngestGuard({
     settings: config.overload,
@@ -156,11 +172,25 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   const commands = new CommandHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
     retire: (pumpId, channel, by) => pipeline.retire(pumpId, channel, by),
+    pause: (pumpId, channel, minutes, by) => {
+      const paused = pipeline.pause(pumpId, channel, minutes, by);
+      if (paused !== undefined) audit.paused({ pumpId, channel, by, untilMs: paused.untilMs });
+      return paused;
+    },
+    resume: (pumpId, channel) => pipeline.resume(pumpId, channel),
     audit: (entry) => audit.command(entry),
     logger,
     clock,
   });
   publisher.acks.onCommand((command) => commands.handle(command.payload, command.retained));
+  const rosterUpdates = new RosterHandler({
+    identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
+    roster,
+    audit: (entry) => audit.roster(entry),
+    logger,
+    clock,
+  });
+  publisher.acks.onRoster((update) => rosterUpdates.handle(update.payload, update.retained));
   outbox.start();
   pcd04?.outbox.start();
   pcd04?.reporter.start();
@@ -188,7 +218,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     sources,
     journal: () => journalStatus(outbox, journal, clock),
     ingest: () => ingest.status(),
-    inbox: () => ({ acks: acks.counts(), commands: commands.counts() }),
+    inbox: () => ({ acks: acks.counts(), commands: commands.counts(), roster: rosterUpdates.counts() }),
     clock: () => clockHealth.status,
   };
   ops.attach(parts);
@@ -210,6 +240,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     pcd04,
     acks,
     commands,
+    rosterUpdates,
     sources,
     ops,
     page,

@@ -66,8 +66,8 @@ export const LOG_CODES = {
   PW_MQTT_NOT_STARTED: { kind: 'error', level: 'warn', meaning: 'A publish was attempted before the alarm connection started.', action: 'A defect: report it.' },
   PW_MQTT_STOPPED: { kind: 'error', level: 'info', meaning: 'A publish was attempted after the alarm connection stopped; the event stays in the journal.', action: NOTHING },
   PW_MQTT_TLS_FILE: { kind: 'error', level: 'error', meaning: 'A TLS file (CA, certificate, key) could not be read.', action: 'Fix the path or permission the message names.' },
-  PW_ACK_SUBSCRIBE_FAILED: { kind: 'log', level: 'warn', meaning: 'The subscription to station acks failed; it is retried on reconnect.', action: 'Check the broker is reachable.' },
-  PW_ACK_SUBSCRIBE_REFUSED: { kind: 'log', level: 'error', meaning: 'The broker refused the subscription to station acks (ACL): acks cannot arrive.', action: 'Allow the gateway\'s user to read its ack topic.' },
+  PW_ACK_SUBSCRIBE_FAILED: { kind: 'log', level: 'warn', meaning: 'The subscription to station acks, commands or the roster (`topic`) failed; it is retried on reconnect.', action: 'Check the broker is reachable.' },
+  PW_ACK_SUBSCRIBE_REFUSED: { kind: 'log', level: 'error', meaning: 'The broker refused the subscription to station acks and commands, or to the roster (ACL): they cannot arrive.', action: 'Allow the gateway\'s user to read its ack, cmd and roster topics.' },
   PW_ACK_ACCEPTED: { kind: 'log', level: 'info', meaning: 'A station acknowledged an alarm.', action: NOTHING },
   PW_ACK_IGNORED: { kind: 'log', level: 'warn', meaning: 'A station ack was ignored (unknown alarm, replay, malformed, other gateway).', action: 'Read `reason`; check the station follows docs/station-contract.md.' },
   PW_ALARM_EVENT: { kind: 'log', level: 'info', meaning: 'An alarm event was delivered to the broker.', action: NOTHING },
@@ -109,6 +109,11 @@ export const LOG_CODES = {
   PW_WEB_NO_TRACES: { kind: 'error', level: 'fatal', meaning: 'The ward page was composed over a pipeline that keeps no chart history.', action: 'A defect: report it with the configuration (`ops.http.web`).' },
   PW_CHANNEL_RETIRED: { kind: 'log', level: 'info', meaning: 'A station retired a channel (the pump is gone): its alarms ended and it is no longer watched until heard from again.', action: NOTHING },
   PW_COMMAND_IGNORED: { kind: 'log', level: 'warn', meaning: 'A station command was refused (rate-limited summary per verdict); `detail` says why.', action: 'Check the sending station: schema, gateway id, retained flag or unknown channel.' },
+  PW_CHANNEL_PAUSED: { kind: 'log', level: 'info', meaning: "A station paused a channel's alarm signals (IEC 60601-1-8 alarm paused, at most 15 min): its alarms are still detected and sent, marked paused, and not escalated until it ends.", action: NOTHING },
+  PW_CHANNEL_RESUMED: { kind: 'log', level: 'info', meaning: "A channel's pause ended: resumed by a station, expired, or its channel was retired. Its alarms are sent unpaused again.", action: NOTHING },
+  PW_ROSTER_UPDATED: { kind: 'log', level: 'info', meaning: 'A station replaced (or cleared) the ward roster on <prefix>/roster; alarm events carry the new beds from now on, and active alarms whose bed changed are re-sent as updated.', action: NOTHING },
+  PW_ROSTER_IGNORED: { kind: 'log', level: 'warn', meaning: 'A station roster update was refused (rate-limited summary per verdict); the roster is unchanged. `detail` says why.', action: 'Check the sending station: schema (docs/ward-life.md), duplicate entries, gateway id.' },
+  PW_RETIRED_CHANNELS_FILE: { kind: 'log', level: 'warn', meaning: 'retired-channels.json in the journal directory could not be read or written: after a restart a retired serial pump may be watched again (and raise telemetry-lost).', action: 'Check free space and permissions of `journal.directory`; acknowledge or retire the pump again.' },
   PW_AUDIT_WRITE: { kind: 'log', level: 'warn', meaning: 'The audit trail (commands, retirements, alarm events) could not be written; alarms are still delivered.', action: 'Check free space and permissions of `journal.directory`.' },
 } as const satisfies Record<`PW_${string}`, LogCodeEntry>;
 

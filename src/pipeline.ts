@@ -1,6 +1,9 @@
 import type { ChannelRetirement } from './alarms/audit-log.js';
-import { AlarmManager, type AlarmSink, type RestoredAlarm } from './alarms/manager.js';
+import { PAUSE_MAX_MINUTES } from './alarms/commands.js';
+import { AlarmManager, type AlarmSink, type PauseEnded, type RestoredAlarm } from './alarms/manager.js';
 import { alarmPolicy } from './alarms/policy.js';
+import type { RetiredChannelStore } from './alarms/retired-channels.js';
+import { Roster } from './alarms/roster.js';
 import { createSettableClock, type Clock, type SettableClock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { LineWatch } from './detect/line-watch.js';
@@ -27,17 +30,25 @@ export interface AlarmManagerSettings {
   sinks: readonly AlarmSink[];
   /** True where stations acknowledge (the daemon): unacknowledged alarms then escalate. */
   escalate?: boolean;
+  /** The ward roster; default: the configured one. */
+  roster?: Roster;
+  /** Told whenever a channel's pause ends (audit). */
+  onPauseEnded?: (ended: PauseEnded) => void;
 }
 
 /** The alarm manager as the configuration sets it up; made first, then handed to the pipeline. */
-export function createAlarmManager({ config, clock, sinks, escalate = false }: AlarmManagerSettings): AlarmManager {
-  return new AlarmManager({
+export function createAlarmManager({ config, clock, sinks, escalate = false, roster = new Roster(config.roster), onPauseEnded }: AlarmManagerSettings): AlarmManager {
+  const manager = new AlarmManager({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
     clock,
     sinks,
     priorities: config.alarms.priorities,
     policy: alarmPolicy(config.alarms, { escalate }),
+    placement: (pumpId, channel) => roster.placement(pumpId, channel),
+    ...(onPauseEnded === undefined ? {} : { onPauseEnded }),
   });
+  roster.onChange(() => manager.placementChanged());
+  return manager;
 }
 
 export interface PipelineOptions {
@@ -59,6 +70,8 @@ export interface PipelineOptions {
   onTimeReject?: (rejection: Rejection) => void;
   /** Told about every retired channel (audit). */
   onRetired?: (retirement: ChannelRetirement) => void;
+  /** Retired channels kept across restarts (the daemon's state directory); default: none kept. */
+  retiredChannels?: RetiredChannelStore | undefined;
 }
 
 /**
@@ -78,11 +91,15 @@ export class Pipeline {
   readonly #time: TimeGuard;
   readonly #sampleClock: SettableClock | undefined;
   readonly #onRetired: ((retirement: ChannelRetirement) => void) | undefined;
+  readonly #retired: RetiredChannelStore | undefined;
+  readonly #noticeOnRetire: boolean;
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
-  constructor({ config, clock, logger, alarms, restoredAlarms = [], trace, sampleClock, onTimeReject, onRetired }: PipelineOptions) {
+  constructor({ config, clock, logger, alarms, restoredAlarms = [], trace, sampleClock, onTimeReject, onRetired, retiredChannels }: PipelineOptions) {
     this.#clock = clock;
+    this.#retired = retiredChannels;
+    this.#noticeOnRetire = config.lifecycle.noticeOnRetire;
     this.#sampleClock = sampleClock;
     this.#onRetired = onRetired;
     this.alarms = alarms;
@@ -139,6 +156,8 @@ export class Pipeline {
 
   #process(sample: TelemetrySample): void {
     this.#acceptedCount++;
+    // Heard from again: a retired channel is watched afresh (and stays watched after a restart).
+    if (this.#retired !== undefined && this.#retired.size > 0 && this.#retired.has(sample.pumpId, sample.channel)) this.#retired.delete(sample.pumpId, sample.channel);
     this.#sampleClock?.set(sample.ts);
     const now = this.#clock.now();
     this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now, sample.state);
@@ -154,6 +173,8 @@ export class Pipeline {
    * never opens still raise telemetry-lost.
    */
   watchChannel(pumpId: string, channel: string, silenceLimitMs: number | undefined): void {
+    // A retired pump is not watched from configuration again; its own next sample brings it back.
+    if (this.#retired !== undefined && this.#retired.size > 0 && this.#retired.has(pumpId, channel)) return;
     this.#silence.watch(pumpId, channel, silenceLimitMs, this.#clock.now());
   }
 
@@ -166,14 +187,40 @@ export class Pipeline {
     const atMs = this.#clock.now();
     const endedAlarms = this.#forget(pumpId, channel, atMs, { reason: 'channel-retired', retiredBy: by });
     if (!known && endedAlarms === 0) return false;
+    this.#retired?.add(pumpId, channel, atMs);
     this.#onRetired?.({ pumpId, channel, atMs, by, endedAlarms, evidence: {} });
     return true;
+  }
+
+  /**
+   * Pauses a channel's alarm signals for `minutes` (a station, for a line change): detection goes
+   * on and its alarms are still sent, marked paused and not escalated, until it is resumed or
+   * the time is up. Undefined when the channel is not known (never heard from, no alarm).
+   */
+  pause(pumpId: string, channel: string, minutes: number, by: string): { untilMs: number } | undefined {
+    if (!this.#knows(pumpId, channel)) return undefined;
+    const untilMs = this.#clock.now() + Math.min(minutes, PAUSE_MAX_MINUTES) * 60_000;
+    this.alarms.pause({ pumpId, channel, untilMs, by });
+    return { untilMs };
+  }
+
+  /** Ends a station's pause early; false when the channel was not paused. */
+  resume(pumpId: string, channel: string): boolean {
+    return this.alarms.resume(pumpId, channel, 'resumed') !== undefined;
+  }
+
+  #knows(pumpId: string, channel: string): boolean {
+    return this.#silence.knows(pumpId, channel) || this.alarms.activeAlarms().some((alarm) => alarm.pumpId === pumpId && alarm.channel === channel);
   }
 
   #retiredForSilence({ pumpId, channel, atMs, silentSeconds, lastState }: RetiredChannel): void {
     const evidence = { reason: 'channel-retired', retiredBy: 'silence-after-stop', silentSeconds, lastState: lastState ?? null };
     const endedAlarms = this.#forget(pumpId, channel, atMs, evidence);
+    this.#retired?.add(pumpId, channel, atMs);
     this.#onRetired?.({ pumpId, channel, atMs, by: 'silence-after-stop', endedAlarms, evidence: { silentSeconds, lastState: lastState ?? null } });
+    if (this.#noticeOnRetire) {
+      this.alarms.notify({ condition: 'channel-retired', pumpId, channel, active: true, atMs, evidence: { silentSeconds, lastState: lastState ?? null, endedAlarms } });
+    }
   }
 
   #forget(pumpId: string, channel: string, atMs: number, evidence: Record<string, string | number | boolean | null>): number {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AlarmAckSchema } from './alarms/ack.js';
 import { StationCommandSchema } from './alarms/commands.js';
 import { AlarmEventSchema } from './alarms/event.js';
+import { RosterUpdateSchema } from './alarms/roster.js';
 import { ConfigSchema } from './config/schema.js';
 import { TelemetrySampleSchema } from './telemetry/sample.js';
 
@@ -12,6 +13,7 @@ export function publishedSchemas(): Record<string, unknown> {
     'alarm-event.v1.schema.json': z.toJSONSchema(AlarmEventSchema, { io: 'output' }),
     'alarm-ack.v1.schema.json': z.toJSONSchema(AlarmAckSchema, { io: 'input' }),
     'station-command.v1.schema.json': z.toJSONSchema(StationCommandSchema, { io: 'input' }),
+    'ward-roster.v1.schema.json': z.toJSONSchema(RosterUpdateSchema, { io: 'input' }),
     'config.v1.schema.json': z.toJSONSchema(ConfigSchema, { io: 'input' }),
   };
 }

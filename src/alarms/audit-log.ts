@@ -4,7 +4,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { CommandAudit } from './commands.js';
 import type { AlarmEvent } from './event.js';
-import type { AlarmSink } from './manager.js';
+import type { AlarmSink, PauseEnded } from './manager.js';
+import type { RosterAudit } from './roster.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
@@ -19,11 +20,24 @@ export interface ChannelRetirement {
   evidence: Record<string, string | number | boolean | null>;
 }
 
+/** A channel's pause began or ended (resumed by a station, expired, or retired with its channel). */
+export interface PauseRecord {
+  pumpId: string;
+  channel: string;
+  event: 'started' | 'resumed' | 'expired' | 'retired';
+  /** Who paused it. */
+  by: string;
+  at: string;
+  until: string;
+}
+
 /** One line of the audit trail; `t` is the gateway clock when it was written. */
 export type AuditRecord =
   | { t: string; kind: 'event'; event: AlarmEvent }
   | { t: string; kind: 'command'; command: CommandAudit }
-  | { t: string; kind: 'retire'; retirement: Omit<ChannelRetirement, 'atMs'> & { at: string } };
+  | { t: string; kind: 'retire'; retirement: Omit<ChannelRetirement, 'atMs'> & { at: string } }
+  | { t: string; kind: 'pause'; pause: PauseRecord }
+  | { t: string; kind: 'roster'; roster: RosterAudit };
 
 export interface AuditLogOptions {
   directory: string;
@@ -62,6 +76,19 @@ export class AuditLog implements AlarmSink {
 
   retired({ atMs, ...retirement }: ChannelRetirement): void {
     this.#append({ t: this.#now(), kind: 'retire', retirement: { ...retirement, at: new Date(atMs).toISOString() } });
+  }
+
+  paused(pause: { pumpId: string; channel: string; by: string; untilMs: number }): void {
+    const { pumpId, channel, by, untilMs } = pause;
+    this.#append({ t: this.#now(), kind: 'pause', pause: { pumpId, channel, event: 'started', by, at: this.#now(), until: new Date(untilMs).toISOString() } });
+  }
+
+  pauseEnded({ pumpId, channel, by, untilMs, atMs, reason }: PauseEnded): void {
+    this.#append({ t: this.#now(), kind: 'pause', pause: { pumpId, channel, event: reason, by, at: new Date(atMs).toISOString(), until: new Date(untilMs).toISOString() } });
+  }
+
+  roster(roster: RosterAudit): void {
+    this.#append({ t: this.#now(), kind: 'roster', roster });
   }
 
   close(): void {

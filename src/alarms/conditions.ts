@@ -13,6 +13,8 @@ export interface ConditionDefaults {
   message: string;
   /** What the `ended` event says: that the condition ended, not the raise's call to act. */
   endedMessage: string;
+  /** False for a notice: it is said once and never re-notified (escalated) while unacknowledged. */
+  escalates?: false;
 }
 
 export const CONDITION_DEFAULTS: Record<AlarmCondition, ConditionDefaults> = {
@@ -80,5 +82,14 @@ export const CONDITION_DEFAULTS: Record<AlarmCondition, ConditionDefaults> = {
     maxPriority: 'low',
     message: "This pump's clock disagrees with the gateway's: pumpwatch judges its samples on arrival time. Set the pump's clock.",
     endedMessage: "This pump's clock agrees with the gateway's again.",
+  },
+  'channel-retired': {
+    kind: 'technical',
+    priority: 'low',
+    // A notice (site option lifecycle.noticeOnRetire): the pump was stopped before it went silent.
+    maxPriority: 'low',
+    escalates: false,
+    message: 'This pump channel was stopped and then went silent, so pumpwatch no longer watches it. If the pump is still in use, check its power and link.',
+    endedMessage: 'Channel-retired notice closed.',
   },
 };

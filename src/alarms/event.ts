@@ -14,6 +14,7 @@ export const ALARM_CONDITIONS = [
   'storage-failure',
   'overloaded',
   'pump-clock-skew',
+  'channel-retired',
 ] as const;
 export type AlarmCondition = (typeof ALARM_CONDITIONS)[number];
 
@@ -37,6 +38,11 @@ export const AlarmStateSchema = z.object({
   latched: z.boolean().describe('kept active by latching although the condition no longer holds'),
   acknowledged: z.boolean(),
   escalations: z.number().int().min(0).describe('how often the alarm was escalated for want of an acknowledgement'),
+  paused: z
+    .literal(true)
+    .optional()
+    .describe('IEC 60601-1-8 ALARM PAUSED: a station paused this channel\'s alarm signals (a line change); the condition is still detected and reported. Absent when not paused'),
+  pausedUntil: z.iso.datetime({ offset: true }).optional().describe('when the pause ends by itself (gateway clock); present with paused'),
 });
 export type AlarmState = z.infer<typeof AlarmStateSchema>;
 
@@ -68,6 +74,18 @@ export const AlarmEventSchema = z
       .describe("position of this event in its alarm's lifecycle (raised = 1); keep the highest per alarmId"),
     raisedAt: isoTime.optional().describe('when the alarm was raised (same clock as emittedAt)'),
     state: AlarmStateSchema.optional().describe('the alarm condition after this event'),
+    bed: z
+      .string()
+      .min(1)
+      .max(32)
+      .optional()
+      .describe('the bed the pump channel serves, from the ward roster; absent when the pump is not on it'),
+    patientRef: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('opaque patient reference from the ward roster, when the site keeps one'),
     durable: z
       .boolean()
       .optional()

@@ -11,6 +11,7 @@ import {
   type AlarmPriority,
 } from './event.js';
 import { PLAIN_ALARM_POLICY, type AlarmPolicy } from './policy.js';
+import type { Placement } from './roster.js';
 
 export interface AlarmIdentity {
   gatewayId: string;
@@ -72,6 +73,23 @@ export interface AlarmManagerOptions {
   sinks: readonly AlarmSink[];
   priorities: Partial<Record<AlarmCondition, AlarmPriority>>;
   policy?: AlarmPolicy;
+  /** The ward roster's lookup: events of a placed channel carry its bed and patient reference. */
+  placement?: (pumpId: string, channel: string) => Placement | undefined;
+  /** Told whenever a channel's pause ends: resumed, expired or retired with its channel (audit). */
+  onPauseEnded?: (ended: PauseEnded) => void;
+}
+
+/** A channel's alarm signals paused by a station (IEC 60601-1-8 ALARM PAUSED). */
+export interface ChannelPause {
+  pumpId: string;
+  channel: string;
+  untilMs: number;
+  by: string;
+}
+
+export interface PauseEnded extends ChannelPause {
+  atMs: number;
+  reason: 'expired' | 'resumed' | 'retired';
 }
 
 interface LiveAlarm extends AlarmSnapshot {
@@ -124,6 +142,8 @@ export class AlarmManager {
   readonly #policy: AlarmPolicy;
   readonly #active = new Map<string, LiveAlarm>();
   readonly #byAlarmId = new Map<string, LiveAlarm>();
+  /** Paused channels by `pumpId\u0000channel`; looked up per event, never per sample. */
+  readonly #paused = new Map<string, ChannelPause>();
 
   constructor(options: AlarmManagerOptions) {
     this.#options = options;
@@ -166,11 +186,73 @@ export class AlarmManager {
       };
       this.#active.set(key, alarm);
       this.#byAlarmId.set(alarm.alarmId, alarm);
+      // A pause outlives a restart through its alarms' latest events; one already over ends at the first tick.
+      const pausedUntil = latest.state?.pausedUntil;
+      if (latest.state?.paused === true && pausedUntil !== undefined) {
+        const channelKey = keyOf(snapshot.pumpId, snapshot.channel, '');
+        if (!this.#paused.has(channelKey)) this.#paused.set(channelKey, { pumpId: snapshot.pumpId, channel: snapshot.channel, untilMs: Date.parse(pausedUntil), by: 'restored' });
+      }
     }
+  }
+
+  /** The pause of a channel, if any. */
+  pauseOf(pumpId: string, channel: string): ChannelPause | undefined {
+    return this.#paused.get(keyOf(pumpId, channel, ''));
+  }
+
+  /**
+   * Pauses a channel's alarm signals until `untilMs` (a station, for a line change): its alarms
+   * are still raised, updated and ended, but carry `state.paused` and are not escalated. Active
+   * alarms of the channel say so at once. A second pause replaces the first's end.
+   */
+  pause(pause: ChannelPause): void {
+    this.#paused.set(keyOf(pause.pumpId, pause.channel, ''), pause);
+    for (const alarm of this.#alarmsOf(pause.pumpId, pause.channel)) this.#emit(alarm, 'updated', alarm.lastAtMs);
+  }
+
+  /** Ends a channel's pause; its active alarms say so, and escalation counts again from now. */
+  resume(pumpId: string, channel: string, reason: PauseEnded['reason']): ChannelPause | undefined {
+    const channelKey = keyOf(pumpId, channel, '');
+    const pause = this.#paused.get(channelKey);
+    if (pause === undefined) return undefined;
+    this.#paused.delete(channelKey);
+    const now = this.#options.clock.now();
+    if (reason !== 'retired') {
+      for (const alarm of this.#alarmsOf(pumpId, channel)) {
+        alarm.notifiedAtMs = now;
+        this.#emit(alarm, 'updated', alarm.lastAtMs);
+      }
+    }
+    this.#options.onPauseEnded?.({ ...pause, atMs: now, reason });
+    return pause;
+  }
+
+  /**
+   * The roster changed: an active alarm whose bed or patient reference is no longer what its
+   * latest event said is re-sent as `updated`, so retained state and stations place it right.
+   */
+  placementChanged(): void {
+    for (const alarm of [...this.#active.values()]) {
+      if (alarm.latest === null || alarm.pumpId === this.#options.identity.gatewayId) continue;
+      const placement = this.#options.placement?.(alarm.pumpId, alarm.channel);
+      if (placement?.bed !== alarm.latest.bed || placement?.patientRef !== alarm.latest.patientRef) this.#emit(alarm, 'updated', alarm.lastAtMs);
+    }
+  }
+
+  #alarmsOf(pumpId: string, channel: string): LiveAlarm[] {
+    return [...this.#active.values()].filter((alarm) => alarm.latest !== null && alarm.pumpId === pumpId && alarm.channel === channel);
   }
 
   onFinding(finding: Finding): void {
     this.#onFinding(finding, false);
+  }
+
+  /**
+   * Something that happened to a channel rather than a state that holds (a retired channel's
+   * notice): raised latched until a station acknowledges it; a repeat updates it.
+   */
+  notify(finding: Finding): void {
+    this.#onFinding(finding, true);
   }
 
   reportTechnical(report: TechnicalReport): void {
@@ -210,6 +292,7 @@ export class AlarmManager {
 
   /** Escalations, hold-off ends and restore confirmations fall due here; O(active alarms). */
   tick(nowMs: number): void {
+    for (const pause of [...this.#paused.values()]) if (nowMs >= pause.untilMs) this.resume(pause.pumpId, pause.channel, 'expired');
     for (const alarm of [...this.#active.values()]) {
       if (alarm.confirmByMs !== null && nowMs >= alarm.confirmByMs) {
         alarm.confirmByMs = null;
@@ -321,7 +404,10 @@ export class AlarmManager {
   #escalateIfDue(alarm: LiveAlarm, nowMs: number): void {
     const { escalateAfterMs, maxEscalations } = this.#policy;
     if (escalateAfterMs <= 0 || alarm.acknowledged || alarm.escalations >= maxEscalations) return;
+    if (CONDITION_DEFAULTS[alarm.condition].escalates === false) return;
     if (!alarm.present && !alarm.latched) return;
+    // ALARM PAUSED: no re-notification while a station has paused the channel.
+    if (this.#paused.size > 0 && this.#paused.has(keyOf(alarm.pumpId, alarm.channel, ''))) return;
     if (nowMs - alarm.notifiedAtMs < escalateAfterMs) return;
     alarm.escalations++;
     alarm.notifiedAtMs = nowMs;
@@ -352,6 +438,7 @@ export class AlarmManager {
       this.#end(alarm, atMs);
       ended++;
     }
+    this.resume(pumpId, channel, 'retired');
     return ended;
   }
 
@@ -362,6 +449,8 @@ export class AlarmManager {
   #emit(alarm: LiveAlarm, type: AlarmEventType, atMs: number): void {
     const { identity, clock } = this.#options;
     const now = clock.now();
+    const placement = alarm.pumpId === identity.gatewayId ? undefined : this.#options.placement?.(alarm.pumpId, alarm.channel);
+    const pause = this.#paused.size === 0 ? undefined : this.#paused.get(keyOf(alarm.pumpId, alarm.channel, ''));
     alarm.seq++;
     if (atMs > alarm.lastAtMs) alarm.lastAtMs = atMs;
     const event: AlarmEvent = {
@@ -377,13 +466,20 @@ export class AlarmManager {
       site: identity.site,
       ward: identity.ward,
       gatewayId: identity.gatewayId,
+      ...(placement === undefined ? {} : placement.patientRef === undefined ? { bed: placement.bed } : { bed: placement.bed, patientRef: placement.patientRef }),
       at: new Date(alarm.lastAtMs).toISOString(),
       emittedAt: new Date(now).toISOString(),
       message: alarm.message,
       evidence: alarm.evidence,
       seq: alarm.seq,
       raisedAt: new Date(alarm.activatedAtMs).toISOString(),
-      state: { conditionPresent: alarm.present, latched: alarm.latched, acknowledged: alarm.acknowledged, escalations: alarm.escalations },
+      state: {
+        conditionPresent: alarm.present,
+        latched: alarm.latched,
+        acknowledged: alarm.acknowledged,
+        escalations: alarm.escalations,
+        ...(pause === undefined || type === 'ended' ? {} : { paused: true as const, pausedUntil: new Date(pause.untilMs).toISOString() }),
+      },
     };
     alarm.latest = event;
     const snapshot = type === 'ended' ? undefined : snapshotOf(alarm);

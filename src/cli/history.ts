@@ -7,7 +7,8 @@ export const HISTORY_USAGE = `Usage: pumpwatch history --config FILE --since TIM
        pumpwatch history --dir DIR --since TIME [--until TIME] [--format csv|jsonl]
 
 For an incident review: writes every alarm event (raised, updated, escalated, acknowledged,
-ended), every station command and every retired channel that the gateway recorded between
+ended), every station command, every retired channel, every pause of a channel's alarms (start,
+resume, expiry) and every roster update that the gateway recorded between
 --since and --until (default: now), oldest first, from the audit trail in the journal directory
 (journal.directory of --config, or --dir). TIME is ISO-8601, e.g. 2026-01-05 or
 2026-01-05T08:00:00Z. jsonl (the default) writes the records as stored; csv one row per record.
@@ -40,9 +41,15 @@ function csvRow(record: AuditRecord): string {
   } else if (record.kind === 'command') {
     const { command } = record;
     row = { event: `${command.command}:${command.verdict}`, pumpId: command.pumpId, channel: command.channel, by: command.by, at: command.at, detail: command.detail };
-  } else {
+  } else if (record.kind === 'retire') {
     const { retirement } = record;
     row = { event: 'retired', pumpId: retirement.pumpId, channel: retirement.channel, by: retirement.by, at: retirement.at, detail: `${retirement.endedAlarms} alarm(s) ended` };
+  } else if (record.kind === 'pause') {
+    const { pause } = record;
+    row = { event: `pause:${pause.event}`, pumpId: pause.pumpId, channel: pause.channel, by: pause.by, at: pause.at, detail: `until ${pause.until}` };
+  } else {
+    const { roster } = record;
+    row = { event: `roster:${roster.verdict}`, by: roster.by, at: roster.at, detail: roster.detail };
   }
   const full: Record<string, string | number | undefined> = { ...row, time: record.t, kind: record.kind };
   return CSV_COLUMNS.map((column) => csvField(full[column])).join(',');

@@ -45,6 +45,7 @@ export const DEFAULT_CONDITION_CODES: Record<(typeof ALARM_CONDITIONS)[number], 
   'storage-failure': { event: { code: 'PW-STORAGE-FAILURE', name: 'Alarm journal storage failure', system: '99PW' } },
   overloaded: { event: { code: 'PW-OVERLOADED', name: 'Gateway overloaded', system: '99PW' } },
   'pump-clock-skew': { event: { code: 'PW-PUMP-CLOCK-SKEW', name: 'Pump clock skew', system: '99PW' } },
+  'channel-retired': { event: { code: 'PW-CHANNEL-RETIRED', name: 'Pump channel retired', system: '99PW' } },
 };
 
 export const Pcd04Schema = z

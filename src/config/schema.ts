@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CONDITION_DEFAULTS } from '../alarms/conditions.js';
 import { ALARM_CONDITIONS, ALARM_PRIORITIES, type AlarmCondition } from '../alarms/event.js';
+import { rosterEntries } from '../alarms/roster.js';
 import { isLoopbackHost } from '../view/auth.js';
 import { Pcd04Schema } from './pcd04.js';
 import { DetectorSettingsSchema } from '../detect/settings.js';
@@ -226,9 +227,16 @@ export const ConfigSchema = z
         retireAfterSeconds: seconds(1, 86_400)
           .default(300)
           .describe('a channel whose last sample said stopped or paused and that stays silent this long is retired with no alarm; one that was infusing raises telemetry-lost as before'),
+        noticeOnRetire: z
+          .boolean()
+          .default(false)
+          .describe('site policy: raise one low-priority channel-retired notice (latched until acknowledged, never escalated) when a channel is retired for silence after it stopped; off: retire silently'),
       })
       .prefault({})
       .describe('pump channels that come and go'),
+    roster: rosterEntries
+      .default([])
+      .describe('ward roster: which bed (and, if the site wants, which opaque patient reference) each pump or pump channel serves; alarm events carry them. A station can override it pump by pump on <prefix>/roster'),
     alarms: z
       .strictObject({
         priorities: priorityByCondition.default({}).describe('override the default priority per condition (never above the condition\'s ceiling: advisories at most medium)'),

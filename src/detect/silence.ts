@@ -72,6 +72,10 @@ export class SilenceWatch {
     created.limitMs = limitMs;
   }
 
+  knows(pumpId: string, channel: string): boolean {
+    return this.#channels.get(pumpId, channel) !== undefined;
+  }
+
   /** Stops watching a channel (retired): nothing more is raised for it until it is heard again. */
   forget(pumpId: string, channel: string): boolean {
     return this.#channels.delete(pumpId, channel);

@@ -26,8 +26,10 @@ export interface MqttTopics {
   readonly events: string;
   /** Station acknowledgements, inbound. */
   readonly ack: string;
-  /** Station commands (retire a channel), inbound. */
+  /** Station commands (retire, pause, resume a channel), inbound. */
   readonly cmd: string;
+  /** The station's ward roster, inbound and retained. */
+  readonly roster: string;
   /**
    * Retained per-condition alarm state. Throws `PW_MQTT_TOPIC_INVALID` when a part cannot be a
    * topic level, so a hostile pump id never reaches the broker (a `+` there makes brokers drop
@@ -47,6 +49,7 @@ export function createTopics(config: Pick<Config, 'gateway' | 'mqtt'>): MqttTopi
     events: `${prefix}/events`,
     ack: `${prefix}/ack`,
     cmd: `${prefix}/cmd`,
+    roster: `${prefix}/roster`,
     alarm(pumpId, channel, condition) {
       assertTopicSegment('pumpId', pumpId);
       assertTopicSegment('channel', channel);

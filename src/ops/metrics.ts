@@ -39,6 +39,8 @@ export interface JournalStatus {
 export interface InboxCounts {
   acks: Readonly<Record<string, number>>;
   commands: Readonly<Record<string, number>>;
+  /** Station roster updates on `<prefix>/roster`. */
+  roster?: Readonly<Record<string, number>>;
 }
 
 /** Read at scrape time only, so nothing on the sample path pays for them. */
@@ -365,12 +367,22 @@ export class DaemonMetrics {
     });
     new Counter({
       name: 'pumpwatch_station_commands_total',
-      help: 'Station commands received on <prefix>/cmd, by verdict (accepted, malformed, unknown, retained, cross-ward).',
+      help: 'Station commands (retire, pause, resume) received on <prefix>/cmd, by verdict (accepted, malformed, unknown, retained, cross-ward).',
       labelNames: ['verdict'],
       registers,
       collect() {
         this.reset();
         for (const [verdict, count] of Object.entries(probes().inbox?.()?.commands ?? {})) this.inc({ verdict }, count);
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_station_roster_updates_total',
+      help: 'Station ward rosters received on <prefix>/roster, by verdict (accepted, cleared, malformed, cross-ward).',
+      labelNames: ['verdict'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [verdict, count] of Object.entries(probes().inbox?.()?.roster ?? {})) this.inc({ verdict }, count);
       },
     });
     new Gauge({

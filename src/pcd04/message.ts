@@ -50,7 +50,9 @@ export interface AlertFacets {
  */
 export function alertFacets(event: AlarmEvent): AlertFacets {
   const acknowledged = event.event === 'acknowledged' || event.state?.acknowledged === true;
-  const inactivation = acknowledged ? 'alert-acknowledged' : 'enabled';
+  // A station's pause silences visual and aural signals alike: `alarm-paused` (B.8.5), repeated with `~` beside an acknowledgement.
+  const paused = event.state?.paused === true;
+  const inactivation = [...(paused ? ['alarm-paused'] : []), ...(acknowledged ? ['alert-acknowledged'] : [])].join('~') || 'enabled';
   if (event.event === 'ended') return { phase: 'end', state: 'inactive', inactivation };
   const state: AlertState = event.state !== undefined && event.state.latched && !event.state.conditionPresent ? 'latched' : 'active';
   const phase: Record<Exclude<AlarmEvent['event'], 'ended'>, EventPhase> = { raised: 'start', updated: 'update', escalated: 'escalate', acknowledged: 'acknowledged' };
@@ -118,10 +120,24 @@ function header(settings: ReportAlertSettings, controlId: string, atMs: number):
   ]);
 }
 
-/** PV1-3 Assigned Patient Location (PL) is the alert location (TF-2 B.6.1); PV1-2 `N` (not applicable) since no visit is known. */
+/**
+ * PV1-3 Assigned Patient Location (PL) is the alert location (TF-2 B.6.1); PV1-2 `N` (not
+ * applicable) since no visit is known. The ward roster's bed, when the event carries one, is
+ * PL.3 (bed) and wins over a configured one.
+ */
 function visit(event: AlarmEvent, settings: ReportAlertSettings): string {
   const location = locationOf(event, settings);
-  return segment(['PV1', '', 'N', components(location.pointOfCare, location.room, location.bed, location.facility)]);
+  return segment(['PV1', '', 'N', components(location.pointOfCare, location.room, event.bed ?? location.bed, location.facility)]);
+}
+
+/**
+ * PID-3 Patient Identifier List (CX, TF-2 B.5.1), only when the ward roster gives a patient
+ * reference: CX.1 the reference as the site chose it, CX.4 the assigning authority (the sending
+ * facility, or the site). Without one no PID is sent and the alert stays location based (use case A1).
+ */
+function patient(event: AlarmEvent, settings: ReportAlertSettings): string[] {
+  if (event.patientRef === undefined) return [];
+  return [segment(['PID', '', '', components(event.patientRef, undefined, undefined, settings.pcd04.sendingFacility ?? settings.gateway.site)])];
 }
 
 /**
@@ -189,8 +205,8 @@ function observations(values: FacetValues, settings: ReportAlertSettings): strin
 
 /**
  * One IHE PCD-04 Report Alert (`ORU^R40^ORU_R40`, TF-2 3.4.4.1.2, static definition in Table
- * 3.4.4.1.2-2) for one pumpwatch alarm event: MSH, PV1 (no PID: the telemetry carries no patient,
- * so the alert is location-based, TF-2 use case A1), one OBR, seven facet OBX. The MSH-10 is the
+ * 3.4.4.1.2-2) for one pumpwatch alarm event: MSH, PID only when the ward roster names a patient
+ * reference (otherwise the alert is location-based, TF-2 use case A1), PV1, one OBR, seven facet OBX. The MSH-10 is the
  * event id and MSH-7 its `emittedAt`, so a message re-sent after a lost ACK is byte-identical and
  * the Alert Manager can drop the duplicate by its control id.
  */
@@ -200,6 +216,7 @@ export function buildReportAlert(event: AlarmEvent, settings: ReportAlertSetting
   const { obr3, obr29 } = alertIdentity(event, settings);
   return [
     header(settings, event.eventId, emittedMs),
+    ...patient(event, settings),
     visit(event, settings),
     request(obr3, obr29, emittedMs, settings),
     ...observations(

@@ -241,7 +241,7 @@ export function createMqttAlarmSide(options: MqttAlarmSideOptions): MqttAlarmSid
     ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
     ...(options.statusExtras === undefined ? {} : { statusExtras: options.statusExtras }),
   });
-  const acks = new AckInbox({ session, topic: topics.ack, commandTopic: topics.cmd, logger });
+  const acks = new AckInbox({ session, topic: topics.ack, commandTopic: topics.cmd, rosterTopic: topics.roster, logger });
   const publisher = new MqttAlarmPublisher({
     session,
     topics,

@@ -5,8 +5,19 @@ const PRIORITY_MARK: Record<AlarmEvent['priority'], string> = { high: '!!!', med
 function stateTags(event: AlarmEvent): string {
   const state = event.state;
   if (state === undefined || event.event === 'ended') return '';
-  const tags = [state.latched ? 'latched' : '', state.acknowledged ? 'acknowledged' : '', state.escalations > 0 ? `escalated ×${state.escalations}` : ''].filter((tag) => tag !== '');
+  const tags = [
+    state.paused === true ? `paused until ${state.pausedUntil ?? '?'}` : '',
+    state.latched ? 'latched' : '',
+    state.acknowledged ? 'acknowledged' : '',
+    state.escalations > 0 ? `escalated ×${state.escalations}` : '',
+  ].filter((tag) => tag !== '');
   return tags.length === 0 ? '' : ` (${tags.join(', ')})`;
+}
+
+/** The ward roster's place, when the event carries one. */
+function placeOf(event: AlarmEvent): string {
+  if (event.bed === undefined) return '';
+  return ` bed ${event.bed}${event.patientRef === undefined ? '' : ` (${event.patientRef})`}`;
 }
 
 /** One console line per alarm event, as a central station would show it. */
@@ -15,7 +26,7 @@ export function formatAlarmLine(event: AlarmEvent): string {
     .filter(([, value]) => value !== null && value !== '')
     .map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(2)) : String(value)}`)
     .join(' ');
-  const where = `${event.ward}/${event.pumpId}/${event.channel}`;
+  const where = `${event.ward}/${event.pumpId}/${event.channel}${placeOf(event)}`;
   const durability = event.durable === false ? ' [not journaled]' : '';
   const head = `${event.at} ${PRIORITY_MARK[event.priority]} ${event.event.toUpperCase().padEnd(12)} ${event.condition} [${event.priority} ${event.kind}] ${where}${stateTags(event)}${durability}`;
   return event.event === 'ended' ? head : `${head}\n    ${event.message}${evidence === '' ? '' : `\n    evidence: ${evidence}`}`;
@@ -30,7 +41,7 @@ export function formatActiveAlarms(alarms: readonly AlarmEvent[], gatewayState: 
   const lines = [`active alarms: ${alarms.length} (gateway ${gatewayState})`];
   alarms.forEach((alarm, index) => {
     lines.push(
-      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${alarm.ward}/${alarm.pumpId}/${alarm.channel} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
+      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${alarm.ward}/${alarm.pumpId}/${alarm.channel}${placeOf(alarm)} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
     );
   });
   return lines.join('\n');

@@ -6,7 +6,7 @@ import { createSettableClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 
 /** The rule as docs/alarm-priorities.md documents it: default priority, kind and ceiling. */
-const DOCUMENTED: Record<AlarmCondition, { kind: string; priority: AlarmPriority; ceiling: AlarmPriority }> = {
+const DOCUMENTED: Record<AlarmCondition, { kind: string; priority: AlarmPriority; ceiling: AlarmPriority; escalates?: false }> = {
   'downstream-occlusion': { kind: 'technical', priority: 'high', ceiling: 'high' },
   'possible-infiltration': { kind: 'advisory', priority: 'low', ceiling: 'medium' },
   'recurrent-occlusion': { kind: 'technical', priority: 'medium', ceiling: 'high' },
@@ -16,6 +16,8 @@ const DOCUMENTED: Record<AlarmCondition, { kind: string; priority: AlarmPriority
   'storage-failure': { kind: 'technical', priority: 'medium', ceiling: 'high' },
   overloaded: { kind: 'technical', priority: 'medium', ceiling: 'high' },
   'pump-clock-skew': { kind: 'technical', priority: 'low', ceiling: 'low' },
+  // A notice: said once, never re-notified.
+  'channel-retired': { kind: 'technical', priority: 'low', ceiling: 'low', escalates: false },
 };
 const RANK: Record<AlarmPriority, number> = { low: 0, medium: 1, high: 2 };
 const T0 = 1_767_600_000_000;
@@ -48,6 +50,10 @@ describe('alarm priorities as documented (docs/alarm-priorities.md)', () => {
     it(`${condition}: raised ${rule.priority} (${rule.kind}), never above ${rule.ceiling} however long it goes unacknowledged`, () => {
       const events = run(condition);
       expect(events[0]).toMatchObject({ event: 'raised', priority: rule.priority, kind: rule.kind });
+      if (rule.escalates === false) {
+        expect(events).toHaveLength(1);
+        return;
+      }
       expect(events.length).toBeGreaterThan(1);
       for (const event of events) expect(RANK[event.priority]).toBeLessThanOrEqual(RANK[rule.ceiling]);
       expect(events.at(-1)?.priority).toBe(rule.ceiling);

@@ -53,7 +53,7 @@ async function startPythonAlertManager(refuseFirst: number): Promise<{ port: num
 }
 
 describe.skipIf(missing !== undefined)(`PCD-04 to python3-hl7's MLLP server as the Alert Manager ${missing ?? ''}`, () => {
-  it('delivers a start and an end for a downstream occlusion raised from simulated telemetry, valid per TF-2, honouring its ACKs', async () => {
+  it('delivers a start and an end for a downstream occlusion raised from simulated telemetry, valid per TF-2, honouring its ACKs, placed by the ward roster', async () => {
     const manager = await startPythonAlertManager(1);
     const prefix = uniqueTopicPrefix('pcd04');
     const journalDirectory = await mkdtemp(join(tmpdir(), 'pumpwatch-pcd04-'));
@@ -62,6 +62,7 @@ describe.skipIf(missing !== undefined)(`PCD-04 to python3-hl7's MLLP server as t
       mqtt: { url: broker.url, protocolVersion: broker.protocolVersion, topicPrefix: prefix, clientId: `pw-${prefix.slice(-8)}`, sessionExpirySeconds: 0 },
       sources: { mqtt: { topics: [`${prefix}-pumps/+/telemetry`] } },
       journal: { directory: journalDirectory },
+      roster: [{ pumpId: 'NICU-01', bed: 'BED7', patientRef: 'MRN^0042' }],
       pcd04: {
         enabled: true,
         port: manager.port,
@@ -97,7 +98,7 @@ describe.skipIf(missing !== undefined)(`PCD-04 to python3-hl7's MLLP server as t
       [start[0]!.fields.controlId, 'CE'],
       [start[0]!.fields.controlId, 'CA'],
     ]);
-    expect(start[0]!.fields).toMatchObject({ event: '196940', state: 'active', inactivation: 'enabled', type: 'ST', location: 'NICU^RM4^BED12^HOSPITAL', obr29: '' });
+    expect(start[0]!.fields).toMatchObject({ event: '196940', state: 'active', inactivation: 'enabled', type: 'ST', location: 'NICU^RM4^BED7^HOSPITAL', bed: 'BED7', patient: 'MRN^0042', obr29: '' });
     expect(end.fields).toMatchObject({ event: '196940', state: 'inactive', obr29: start[0]!.fields.obr3 });
     expect(end.fields.controlId).not.toBe(start[0]!.fields.controlId);
     await expect.poll(() => daemon.pcd04?.outbox.stats()).toMatchObject({ pending: 0, quarantined: 0 });

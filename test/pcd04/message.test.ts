@@ -35,6 +35,7 @@ const KIND: Record<AlarmCondition, AlarmEvent['kind']> = {
   'storage-failure': 'technical',
   overloaded: 'technical',
   'pump-clock-skew': 'technical',
+  'channel-retired': 'technical',
 };
 
 function alarmEvent(condition: AlarmCondition, type: AlarmEvent['event'], overrides: Partial<AlarmEvent> = {}): AlarmEvent {
@@ -113,6 +114,25 @@ describe('PCD-04 Report Alert message', () => {
     ]);
     const latched = alarmEvent('downstream-occlusion', 'updated', { state: { conditionPresent: false, latched: true, acknowledged: false, escalations: 0 } });
     expect(alertFacets(latched).state).toBe('latched');
+  });
+
+  it('places a rostered alarm: the bed in PV1-3.3 over the configured one, the patient reference in PID-3 before PV1', () => {
+    const segments = segmentsOf(buildReportAlert(alarmEvent('downstream-occlusion', 'raised', { bed: 'B|7', patientRef: 'MRN-0042' }), settingsWith()));
+    expect(segments.map((fields) => fields[0]).slice(0, 3)).toEqual(['MSH', 'PID', 'PV1']);
+    expect(segments[1]![3]).toBe('MRN-0042^^^WARD4-NICU');
+    expect(segments[2]![3]).toBe('NICU^RM4^B\\F\\7^HOSPITAL');
+    expectValidPcd04(buildReportAlert(alarmEvent('downstream-occlusion', 'raised', { bed: 'B7', patientRef: 'MRN-0042' }), settingsWith()));
+    const bedOnly = segmentsOf(buildReportAlert(alarmEvent('telemetry-lost', 'raised', { bed: '7', pumpId: 'UNLISTED' }), settingsWith()));
+    expect(bedOnly.map((fields) => fields[0])).not.toContain('PID');
+    expect(bedOnly[1]![3]).toBe('NICU^^7^HOSPITAL');
+  });
+
+  it('reports a paused alarm as alarm-paused in facet 5, beside alert-acknowledged when both hold', () => {
+    const state = { conditionPresent: true, latched: false, acknowledged: false, escalations: 0, paused: true as const, pausedUntil: '2026-12-03T08:20:00.000Z' };
+    expect(alertFacets(alarmEvent('downstream-occlusion', 'updated', { state })).inactivation).toBe('alarm-paused');
+    const both = buildReportAlert(alarmEvent('downstream-occlusion', 'acknowledged', { state: { ...state, acknowledged: true } }), settingsWith());
+    expectValidPcd04(both);
+    expect(segmentsOf(both).filter((fields) => fields[0] === 'OBX')[4]![5]).toBe('alarm-paused~alert-acknowledged');
   });
 
   it('takes a site\'s own code for a condition', () => {

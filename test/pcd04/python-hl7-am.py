@@ -32,6 +32,8 @@ def check(m):
         "B.1 MSH-21 carries the PCD-04 OID": m["MSH.F21.R1.C3"] == "1.3.6.1.4.1.19376.1.6.1.4.1",
         "3.4.4.1.2-2 one OBR (one alert per message)": ids.count("OBR") == 1,
         "B.6.1 PV1-3 location present": "PV1" in ids and str(m.segment("PV1")[3]) != "",
+        "3.4.4.1.2-2 PID, when present, before PV1": "PID" not in ids or ids.index("PID") == 1 and ids.index("PV1") == 2,
+        "B.5.1 PID-3 patient identifier, when PID is present": "PID" not in ids or m["PID.F3.R1.C1"] != "",
         "B.7.1 OBR-4 is 196616^MDC_EVT_ALARM^MDC": str(obr[4]) == "196616^MDC_EVT_ALARM^MDC",
         "B.7.1 OBR-3 alert identifier present": m["OBR.F3.R1.C1"] != "",
         "B.8.5-2 seven facet OBX": len(obx) >= 7,
@@ -57,6 +59,8 @@ def check(m):
         "priority": str(obx[5][5]),
         "type": str(obx[6][5]),
         "location": str(m.segment("PV1")[3]),
+        "bed": m["PV1.F3.R1.C3"],
+        "patient": m["PID.F3.R1.C1"] if "PID" in ids else "",
     }
     return checks, fields
 
