@@ -232,7 +232,7 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       const drug: unknown = await page.evaluate(`document.querySelector('tr[data-pump="NICU-02/1"] td:nth-child(3)').textContent`);
       expect(drug).toBe('⚠ calcium gluconate');
       await expect
-        .poll(() => page.$$eval('#chart .uplot', (charts) => charts.map((chart) => Number((chart as HTMLElement).dataset.points ?? 0))), { timeout: 15_000 })
+        .poll(async () => (await page.evaluate(`[...document.querySelectorAll('#chart .uplot')].map((chart) => Number(chart.dataset.points ?? 0))`)) as number[], { timeout: 15_000 })
         .toSatisfy((points: number[]) => points.length === 2 && points.every((count) => count >= 5));
       await mkdir(OUT_DIR, { recursive: true });
       await page.screenshot({ path: join(OUT_DIR, 'ward-page-firefox.png') });
