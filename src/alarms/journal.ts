@@ -583,11 +583,14 @@ export class AlarmJournal {
   #compact(): boolean {
     const compactPath = join(this.#directory, COMPACT_FILE);
     const lines: string[] = [render({ k: 'h', v: FORMAT_VERSION })];
-    // The live set: the latest event of each active alarm, what each cursor republishes, and everything pending.
+    // The live set: the latest event of each alarm still known, what each cursor republishes, and
+    // everything pending. An ended alarm is still known while an older event of it is pending
+    // (re-drives go newest first); without its `ended` the next open would restore it at that
+    // older event's seq, and the manager would reissue seqs stations already hold.
     const live = new Map<number, JournalEntry>();
     for (const alarm of this.#alarms.values()) {
-      if (alarm.latest.snapshot === null) continue;
       live.set(alarm.latest.n, alarm.latest);
+      if (alarm.latest.snapshot === null) continue;
       for (const committed of alarm.committed.values()) if (committed.snapshot !== null) live.set(committed.n, committed);
     }
     for (const [n, entry] of this.#liveUndelivered()) live.set(n, entry);
