@@ -84,6 +84,8 @@ export const LOG_CODES = {
   PW_JOURNAL_TORN_TAIL: { kind: 'log', level: 'warn', meaning: 'A half-written record at the end of the journal (a crash mid-write) was dropped.', action: NOTHING },
   PW_JOURNAL_CORRUPT: { kind: 'log', level: 'error', meaning: 'Damaged records in the alarm journal were skipped.', action: 'Keep the journal file for analysis; check the disk.' },
   PW_JOURNAL_COMPACTED: { kind: 'log', level: 'debug', meaning: 'The alarm journal was compacted.', action: NOTHING },
+  PW_JOURNAL_SEQ_ADVANCED: { kind: 'log', level: 'warn', meaning: 'The previous run sent alarm events its journal may lack (it ran non-durable); restored alarms continue their seq past them, so a station may see a gap in seq.', action: 'Look for the PW_JOURNAL_FULL or PW_JOURNAL_WRITE before the restart; raise `journal.maxBytes` or fix the disk.' },
+  PW_JOURNAL_SEQ_WRITE: { kind: 'log', level: 'warn', meaning: 'The count of alarm events the journal lacks could not be written: after a restart an alarm seq may be reissued under a new eventId.', action: 'Check the disk and `journal.directory`.' },
   PW_JOURNAL_QUARANTINE_WRITE: { kind: 'log', level: 'warn', meaning: 'A quarantined event could not be written to the quarantine file.', action: 'Check the disk and `journal.directory`.' },
   PW_DELIVERY_COMMITTED: { kind: 'error', level: 'debug', meaning: 'A transport committed an alarm event (the outcome code delivery metrics count by).', action: NOTHING },
   PW_DELIVERY_STOPPED: { kind: 'error', level: 'debug', meaning: 'A transport stopped before the event was committed; it stays in the journal for the next run.', action: NOTHING },

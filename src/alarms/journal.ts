@@ -26,6 +26,13 @@ export type JournalFs = Pick<
 
 export const JOURNAL_FILE = 'journal.jsonl';
 export const QUARANTINE_FILE = 'quarantine.jsonl';
+/**
+ * How many events went out that the journal may not hold: the next open moves every restored
+ * alarm's seq past them. A few bytes overwritten in place, so it can be written when the journal
+ * cannot (maxBytes reached, a full disk has no room to grow a file).
+ */
+export const UNJOURNALED_FILE = 'unjournaled';
+const UNJOURNALED_WIDTH = 16;
 const COMPACT_FILE = 'journal.jsonl.compact';
 const FORMAT_VERSION = 2;
 /** The quarantine file is for engineers to read; past this it is rotated once. */
@@ -185,6 +192,9 @@ export class AlarmJournal {
   /** A file descriptor replaced by compaction while an fsync on it was in flight; closed after it. */
   #retiredFd: number | undefined;
   #idleWaiters: (() => void)[] = [];
+  /** Events released that the disk may not hold since it last held the whole live set; see UNJOURNALED_FILE. */
+  #unjournaled = 0;
+  #closed = false;
 
   private constructor(options: AlarmJournalOptions) {
     this.#directory = options.directory;
@@ -284,18 +294,28 @@ export class AlarmJournal {
   append(items: readonly { event: AlarmEvent; snapshot: AlarmSnapshot | null }[]): { entries: JournalEntry[]; durable: Promise<boolean> } {
     const entries = items.map(({ event, snapshot }) => ({ n: this.#nextN++, event, snapshot }));
     for (const entry of entries) this.#remember(entry);
-    if (!this.#durable) return { entries, durable: Promise.resolve(false) };
+    const notOnDisk = () => {
+      this.#noteUnjournaled(entries.length);
+      return { entries, durable: Promise.resolve(false) };
+    };
+    // Closed (a late event of a daemon being reloaded): the file now belongs to the next open.
+    if (!this.#durable || this.#closed) return notOnDisk();
     this.#flushDelivered();
     const data = Buffer.from(entries.map((entry) => render({ k: 'e', n: entry.n, e: entry.event, s: entry.snapshot })).join(''));
     if (this.#size + data.byteLength > this.#maxBytes) {
       // Compaction writes and fsyncs the whole live set, these entries included.
-      if (!this.#compact()) return { entries, durable: Promise.resolve(false) };
+      if (!this.#compact()) return notOnDisk();
       if (this.#size <= this.#maxBytes) return { entries, durable: Promise.resolve(true) };
       this.#fail('full', `live alarms need ${this.#size} bytes, more than journal.maxBytes ${this.#maxBytes}`);
       return { entries, durable: Promise.resolve(false) };
     }
-    if (!this.#write(data)) return { entries, durable: Promise.resolve(false) };
-    const durable = new Promise<boolean>((resolve) => this.#waitingForSync.push(resolve));
+    if (!this.#write(data)) return notOnDisk();
+    const durable = new Promise<boolean>((resolve) =>
+      this.#waitingForSync.push((onDisk) => {
+        if (!onDisk) this.#noteUnjournaled(entries.length);
+        resolve(onDisk);
+      }),
+    );
     if (this.#size > Math.max(this.#maxBytes / 2, 2 * this.#sizeAfterCompaction)) this.#compact();
     else this.#startSync();
     return { entries, durable };
@@ -323,6 +343,7 @@ export class AlarmJournal {
   /** Rewrites the whole live set from memory; on success the journal is durable again. */
   restoreDurability(): boolean {
     if (this.#durable) return true;
+    if (this.#closed) return false;
     try {
       this.#fs.mkdirSync(this.#directory, { recursive: true, mode: 0o700 });
     } catch (error) {
@@ -349,6 +370,7 @@ export class AlarmJournal {
 
   close(): void {
     this.#flushDelivered();
+    this.#closed = true;
     if (this.#fd !== undefined && this.#syncing === undefined) this.#closeQuietly(this.#fd);
     else if (this.#fd !== undefined) this.#retiredFd = this.#fd;
     this.#fd = undefined;
@@ -361,6 +383,7 @@ export class AlarmJournal {
       if (this.#fs.existsSync(join(this.#directory, COMPACT_FILE))) this.#fs.unlinkSync(join(this.#directory, COMPACT_FILE));
       const existed = this.#fs.existsSync(this.#path);
       if (existed) this.#load();
+      this.#advanceRestoredSeqs();
       this.#fd = this.#fs.openSync(this.#path, 'a', 0o600);
       this.#size = this.#fs.statSync(this.#path).size;
       this.#sizeAfterCompaction = this.#size;
@@ -374,7 +397,8 @@ export class AlarmJournal {
       this.#fail('open', `${this.#path}: ${errnoOf(error)}`);
       return;
     }
-    if (this.integrity.corruptRecords > 0 || this.#size > this.#maxBytes / 2) this.#compact();
+    // A compaction writes the advanced seqs, after which the count starts again from nothing.
+    if (this.integrity.corruptRecords > 0 || this.#size > this.#maxBytes / 2 || this.#unjournaled > 0) this.#compact();
     this.#logger.info(
       {
         code: 'PW_JOURNAL_OPENED',
@@ -583,11 +607,14 @@ export class AlarmJournal {
   #compact(): boolean {
     const compactPath = join(this.#directory, COMPACT_FILE);
     const lines: string[] = [render({ k: 'h', v: FORMAT_VERSION })];
-    // The live set: the latest event of each active alarm, what each cursor republishes, and everything pending.
+    // The live set: the latest event of each alarm still known, what each cursor republishes, and
+    // everything pending. An ended alarm is still known while an older event of it is pending
+    // (re-drives go newest first); without its `ended` the next open would restore it at that
+    // older event's seq, and the manager would reissue seqs stations already hold.
     const live = new Map<number, JournalEntry>();
     for (const alarm of this.#alarms.values()) {
-      if (alarm.latest.snapshot === null) continue;
       live.set(alarm.latest.n, alarm.latest);
+      if (alarm.latest.snapshot === null) continue;
       for (const committed of alarm.committed.values()) if (committed.snapshot !== null) live.set(committed.n, committed);
     }
     for (const [n, entry] of this.#liveUndelivered()) live.set(n, entry);
@@ -646,8 +673,49 @@ export class AlarmJournal {
     this.#pendingDelivered = new Map();
     this.#size = data.byteLength;
     this.#sizeAfterCompaction = data.byteLength;
+    // The disk holds the whole live set again, every seq the alarms have reached included.
+    if (this.#unjournaled > 0) this.#writeUnjournaled(0);
     this.#logger.debug({ code: 'PW_JOURNAL_COMPACTED', bytes: data.byteLength, undelivered: this.undeliveredCount }, 'alarm journal compacted');
     return true;
+  }
+
+  /**
+   * The previous run may have sent events the disk never got (non-durable while maxBytes was
+   * reached or the disk failed) and then stopped. Their alarms are restored at the seq of an older
+   * event; every restored alarm moves past all of them, so no seq a station already holds is
+   * reissued under a new eventId.
+   */
+  #advanceRestoredSeqs(): void {
+    let text: string;
+    try {
+      text = this.#fs.readFileSync(join(this.#directory, UNJOURNALED_FILE), 'utf8');
+    } catch {
+      return;
+    }
+    const count = Number.parseInt(text.trim(), 10);
+    if (!Number.isSafeInteger(count) || count <= 0) return;
+    this.#unjournaled = count;
+    for (const { latest } of this.#alarms.values()) if (latest.snapshot !== null) latest.snapshot.seq += count;
+    this.#logger.warn({ code: 'PW_JOURNAL_SEQ_ADVANCED', unjournaled: count, activeAlarms: this.restoredAlarms().length }, 'the last run sent alarm events its journal may lack: restored alarms continue past them');
+  }
+
+  #noteUnjournaled(count: number): void {
+    if (this.#closed) return;
+    this.#writeUnjournaled(this.#unjournaled + count);
+  }
+
+  /** Overwrites the count in place: the file never grows, so a full disk still takes it. */
+  #writeUnjournaled(count: number): void {
+    this.#unjournaled = count;
+    let fd: number | undefined;
+    try {
+      fd = this.#fs.openSync(join(this.#directory, UNJOURNALED_FILE), this.#fs.existsSync(join(this.#directory, UNJOURNALED_FILE)) ? 'r+' : 'w', 0o600);
+      this.#writeAll(fd, Buffer.from(`${String(count).padStart(UNJOURNALED_WIDTH - 1, ' ')}\n`));
+    } catch (error) {
+      this.#logger.warn({ code: 'PW_JOURNAL_SEQ_WRITE', error: errnoOf(error), unjournaled: count }, 'could not record how many alarm events the journal lacks');
+    } finally {
+      if (fd !== undefined) this.#closeQuietly(fd);
+    }
   }
 
   #syncDirectory(): void {

@@ -211,6 +211,23 @@ describe('alarm journal', () => {
     expect(open(directory, 20_000).journal.restoredAlarms().map((alarm) => alarm.latest.eventId)).toEqual(['keep-1']);
   });
 
+  it('keeps an ended alarm ended through compaction while an older event of it is still undelivered', async () => {
+    // Re-drives go newest first, so an alarm's `ended` can be delivered before its `raised`.
+    const directory = tempDir();
+    const { journal } = open(directory);
+    const [raised, ended] = journal.append([item('gone', 1), item('gone', 2, 'ended')]).entries;
+    journal.markDelivered(ended!);
+    await journal.synced();
+    journal.close();
+    const compacting = open(directory, 1024).journal;
+    expect(compacting.undelivered().map((entry) => entry.event.eventId)).toEqual([raised!.event.eventId]);
+    await compacting.synced();
+    compacting.close();
+    const reopened = open(directory).journal;
+    expect(reopened.restoredAlarms()).toEqual([]);
+    expect(reopened.undelivered().map((entry) => entry.event.eventId)).toEqual([raised!.event.eventId]);
+  });
+
   it('goes non-durable, keeping events in memory, when live alarms outgrow maxBytes', async () => {
     const { journal, log } = open(tempDir(), 4096);
     let durable = true;

@@ -21,8 +21,15 @@ const options = soakOptionsFromEnv();
 /** After the budget: time for every journaled event to reach the judges. */
 const DRAIN_MS = 90_000;
 const NEW_ALARM_BUDGET_MS = 2_000;
-const STEADY_TMPFS_BYTES = 4 * 1024 * 1024;
-const STEADY_JOURNAL_MAX_BYTES = 1024 * 1024;
+/**
+ * The production default (8 MiB). A live set is the latest event of each active alarm, the copy
+ * its transport committed and what is still undelivered, about 1.3 KiB a record: 45 channels with
+ * even 6 alarms each at 2 records is about 0.7 MiB, which leaves some 6 MiB for an outage's backlog.
+ * The tmpfs holds the journal and its compacted copy at once (2 × maxBytes) plus headroom; the
+ * disk-full episodes fill whatever is left.
+ */
+const STEADY_JOURNAL_MAX_BYTES = 8 * 1024 * 1024;
+const STEADY_TMPFS_BYTES = 3 * STEADY_JOURNAL_MAX_BYTES;
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();

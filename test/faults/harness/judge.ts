@@ -31,7 +31,8 @@ export interface Verdict {
   divergent: string[];
   /**
    * (alarmId, seq) pairs received under different eventIds: a history that forked after a restart.
-   * Events flagged `durable: false` may be lost in a crash and their seq reused, so they do not count.
+   * Events flagged `durable: false` count too: a station orders on seq whatever the flag says, and
+   * the gateway moves restored alarms past what it sent non-durable (the `unjournaled` count).
    */
   forks: string[];
 }
@@ -113,7 +114,6 @@ export class Judge {
     for (const [eventId, received] of this.received) {
       duplicates += received.count - 1;
       if (received.payloads.size > 1) divergent.push(eventId);
-      if (received.event.durable === false) continue;
       const key = `${received.event.alarmId}#${received.event.seq ?? '?'}`;
       const ids = bySeq.get(key) ?? new Set<string>();
       ids.add(eventId);
