@@ -222,7 +222,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
     clock: () => clockHealth.status,
   };
   ops.attach(parts);
-  const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks }) : undefined;
+  const page = webOn ? createWardPage({ ...parts, config, token: secrets.webToken, clock, logger, acks, roster }) : undefined;
   const ticker = timers.setInterval(() => {
     pipeline.tick();
     ops.ticked();

@@ -61,8 +61,9 @@ function renderAlarms(ward) {
     item.dataset.condition = alarm.condition;
     item.dataset.pump = `${alarm.pumpId}/${alarm.channel}`;
     const head = el('p', 'pw-alarm-head');
-    head.append(badge(alarm.priority), el('strong', 'pw-condition', ` ${alarm.condition} `), el('span', 'pw-where', `${alarm.pumpId} / ${alarm.channel}`));
-    const meta = el('p', 'pw-alarm-meta', `raised ${age(serverNow() - Date.parse(alarm.raisedAt))} ago · ${alarm.acknowledged ? 'acknowledged' : 'NOT ACKNOWLEDGED'} · ${alarm.kind}`);
+    head.append(badge(alarm.priority), el('strong', 'pw-condition', ` ${alarm.condition} `), el('span', 'pw-where', `${alarm.bed ? `${alarm.bed} · ` : ''}${alarm.pumpId} / ${alarm.channel}`));
+    const paused = alarm.pausedUntil ? ` · PAUSED until ${new Date(alarm.pausedUntil).toLocaleTimeString()}` : '';
+    const meta = el('p', 'pw-alarm-meta', `raised ${age(serverNow() - Date.parse(alarm.raisedAt))} ago · ${alarm.acknowledged ? 'acknowledged' : 'NOT ACKNOWLEDGED'}${paused} · ${alarm.kind}`);
     const message = el('p', 'pw-alarm-message', alarm.message);
     item.append(head, meta, message);
     if (ward.allowAck && !alarm.acknowledged) {
@@ -127,7 +128,7 @@ function channelsOf(ward) {
 function fillRow(row, c, key, now, ward) {
   row.dataset.pump = `${c.pumpId}/${c.channel}`;
   row.className = `${c.alarmPriority ? `pw-row-alarm pw-priority-${c.alarmPriority}` : ''}${key === view.selected ? ' pw-selected' : ''}`;
-  setCell(row, 0, `${c.pumpId} / ${c.channel}`);
+  setCell(row, 0, `${c.pumpId} / ${c.channel}${c.bed ? ` · ${c.bed}` : ''}`);
   setCell(row, 1, c.alarmPriority ? `${c.alarmPriority.toUpperCase()}: ${c.alarmCondition}` : '–', c.alarmPriority ? `pw-cell-alarm pw-priority-${c.alarmPriority}` : '');
   setCell(row, 2, c.drug === null ? '–' : `${c.vesicant ? '⚠ ' : ''}${c.drug}`, c.vesicant ? 'pw-vesicant pw-drug' : 'pw-drug');
   row.cells[2].title = c.vesicant ? 'vesicant drug' : '';
@@ -162,7 +163,7 @@ function renderWard(ward) {
   const now = serverNow();
   const filter = view.filter.toLowerCase();
   const channels = view.channels
-    .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
+    .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.bed ?? ''} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
     .sort((a, b) => channelRank(b) - channelRank(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   view.list = channels;
   const rowHeight = view.rowHeight || 28;

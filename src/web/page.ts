@@ -1,4 +1,5 @@
 import type { AckHandler } from '../alarms/ack.js';
+import type { Roster } from '../alarms/roster.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { IngestStatus } from '../ingest/guard.js';
@@ -24,6 +25,7 @@ export interface WardPageOptions {
   journal: () => JournalStatus | undefined;
   ingest: () => IngestStatus;
   acks: Pick<AckHandler, 'handle'>;
+  roster: Pick<Roster, 'placement'>;
 }
 
 /**
@@ -57,6 +59,7 @@ export function createWardPage(options: WardPageOptions): WardRoutes {
         allowAck: web.allowAck,
         telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
         channels: traces.statuses(),
+        placement: (pumpId, channel) => options.roster.placement(pumpId, channel),
         activeAlarms: pipeline.alarms.activeAlarms(),
         recentEvents: traces.recentEvents(),
         health: {

@@ -1,4 +1,5 @@
 import type { AlarmEvent } from '../alarms/event.js';
+import type { Placement } from '../alarms/roster.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { JournalStatus, SourceLinkStatus } from '../ops/metrics.js';
 import type { ChannelStatus } from '../view/trace.js';
@@ -37,6 +38,7 @@ export const CHANNEL_COLUMNS = [
   'link',
   'alarmPriority',
   'alarmCondition',
+  'bed',
 ] as const;
 
 export type WardChannelRow = [
@@ -53,6 +55,7 @@ export type WardChannelRow = [
   link: 'live' | 'lost',
   alarmPriority: string | null,
   alarmCondition: string | null,
+  bed: string | null,
 ];
 
 export interface WardAlarm {
@@ -65,6 +68,9 @@ export interface WardAlarm {
   raisedAt: string;
   lastEvent: string;
   acknowledged: boolean;
+  /** A station paused the channel's alarm signals (a line change); the alarm is still shown. */
+  pausedUntil: string | null;
+  bed: string | null;
   message: string;
 }
 
@@ -93,6 +99,8 @@ export interface WardInputs {
   allowAck: boolean;
   telemetryLostAfterSeconds: number;
   channels: Iterable<ChannelStatus>;
+  /** The ward roster's bed for a channel; the patient reference never goes to the page. */
+  placement: (pumpId: string, channel: string) => Placement | undefined;
   activeAlarms: readonly AlarmEvent[];
   recentEvents: readonly AlarmEvent[];
   health: WardHealth;
@@ -127,6 +135,8 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
       raisedAt: alarm.raisedAt ?? alarm.at,
       lastEvent: alarm.event,
       acknowledged: alarm.state?.acknowledged ?? false,
+      pausedUntil: alarm.state?.pausedUntil ?? null,
+      bed: alarm.bed ?? null,
       message: alarm.message,
     });
   }
@@ -135,7 +145,7 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
   for (const c of inputs.channels) {
     const key = channelKey(c.pumpId, c.channel);
     const alarm = worst.get(key);
-    channels.push([c.pumpId, c.channel, c.lastTs, c.state, c.rateMlPerH, c.pressureMmHg, c.drug, c.vesicant, c.careArea, c.sensitiveArea, lost.has(key) ? 'lost' : 'live', alarm?.priority ?? null, alarm?.condition ?? null]);
+    channels.push([c.pumpId, c.channel, c.lastTs, c.state, c.rateMlPerH, c.pressureMmHg, c.drug, c.vesicant, c.careArea, c.sensitiveArea, lost.has(key) ? 'lost' : 'live', alarm?.priority ?? null, alarm?.condition ?? null, inputs.placement(c.pumpId, c.channel)?.bed ?? null]);
   }
   const events = inputs.recentEvents
     .slice(-EVENT_LOG_LENGTH)

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AckHandler } from '../../src/alarms/ack.js';
 import type { AlarmEvent } from '../../src/alarms/event.js';
+import { Roster } from '../../src/alarms/roster.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfigText, type LoadedConfig } from '../../src/config/load.js';
 import { SHED_REASONS } from '../../src/ingest/queue.js';
@@ -70,7 +71,8 @@ async function servePage(loaded: LoadedConfig) {
   const { config } = loaded;
   const logger = captureLog('warn').logger;
   const events: AlarmEvent[] = [];
-  const alarms = createAlarmManager({ config, clock: systemClock, sinks: [{ deliver: (event) => events.push(event) }] });
+  const roster = new Roster(config.roster);
+  const alarms = createAlarmManager({ config, clock: systemClock, roster, sinks: [{ deliver: (event) => events.push(event) }] });
   const pipeline = new Pipeline({ config, clock: systemClock, logger, alarms, trace: config.ops.http.web });
   const acks = new AckHandler({
     identity: { gatewayId: config.gateway.id, site: config.gateway.site, ward: config.gateway.ward },
@@ -89,6 +91,7 @@ async function servePage(loaded: LoadedConfig) {
     journal: () => ({ depth: 0, oldestUndeliveredAgeMs: undefined }),
     ingest: () => ({ overloaded: false, cpuShare: 0.1, utilization: 0.1, demand: 0.1, received: 0, processed: 0, pending: 0, maxWaitMs: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
     acks,
+    roster,
   });
   const server = await startOpsHttp({
     host: config.ops.http.host,
@@ -175,6 +178,17 @@ describe('what the page exposes', () => {
     expect(all).not.toContain(TOKEN);
     expect(all).not.toContain('passwordFile');
     expect(all).not.toContain('pumpwatch"'); // the MQTT username
+  });
+
+  it('shows the roster bed on channel rows and alarms, but never the patient reference', async () => {
+    const { loaded } = await load(['gateway: { id: gw-1 }', 'roster: [{ pumpId: NICU-07, bed: "Bed 4", patientRef: MRN-SECRET-77 }]']);
+    const { server, occlusion } = await servePage(loaded!);
+    occlusion();
+    const state = JSON.parse((await call(server, '/api/state')).body) as { channelColumns: string[]; channels: unknown[][]; alarms: { bed: string | null; pumpId: string }[] };
+    const bedColumn = state.channelColumns.indexOf('bed');
+    expect(state.channels.map((row) => [row[0], row[bedColumn]])).toEqual([['NICU-07', 'Bed 4']]);
+    expect(state.alarms.map((alarm) => [alarm.pumpId, alarm.bed])).toEqual([['NICU-07', 'Bed 4']]);
+    expect(JSON.stringify(state)).not.toContain('MRN-SECRET-77');
   });
 
   it('serves every asset itself under a strict content security policy', async () => {

@@ -176,6 +176,8 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       raisedAt: new Date(Date.now() - 60_000).toISOString(),
       lastEvent: 'raised',
       acknowledged: false,
+      pausedUntil: null,
+      bed: null,
       message: 'storm',
     });
     // The daemon sends alarms most urgent first (src/web/ward.ts); the page relies on that order.
