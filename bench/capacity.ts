@@ -3,18 +3,19 @@ import { forkChild } from './lib/children.js';
 import { COUNT_EVERY } from './lib/node-red.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { cores, startRig, type Rig, type Snapshot } from './lib/rig.js';
+import { cores, startRig, type Consumer, type Rig, type Snapshot } from './lib/rig.js';
 import { curveSvg } from './lib/svg.js';
 
 /**
  * Capacity and overload, side by side with peers on one Mosquitto (500 pumps × 2 channels, QoS 0):
  *
- * 1. Blast: 200,000 messages as fast as the publishers can send them, 3 times. Each consumer's
- *    rate is what it got through between its first and its last sample: pumpwatch's samples
- *    through the detector, a plain mqtt.js subscriber's parsed messages, a Node-RED 4.1 flow's
- *    function calls.
- * 2. A second rig without Node-RED (pumpwatch, the plain subscriber, latency probes) blasts once
- *    more: pumpwatch's rate through the detector there is its capacity for the rest.
+ * 1. Blast: 200,000 messages, 3 times, drained by each consumer alone: the consumers are frozen
+ *    while the publishers send, so the broker queues the blast for each, then thawed one by one.
+ *    Each consumer's rate is what it got through between its first and its last sample:
+ *    pumpwatch's samples through the detector, a plain mqtt.js subscriber's parsed messages, a
+ *    Node-RED 4.1 flow's function calls.
+ * 2. A second rig without Node-RED (pumpwatch, the plain subscriber, latency probes) drains one
+ *    more blast: pumpwatch's rate through the detector there is its capacity for the rest.
  * 3. Steady: half that capacity, first alone, then while another process spins on every core.
  *    A gateway that keeps up must shed nothing.
  * 4. Curve: offered load from 0.5× to 3× capacity: samples through the detector, shed, alarm
@@ -130,44 +131,66 @@ function rateOf(polls: readonly { atMs: number; count: number }[]): BlastRate {
 /** Fewer than this many samples per consumer in QUIET_MS: the blast has passed (probes send 20/s). */
 const QUIET_SAMPLES = 200;
 
-async function blastOnce(rig: Rig, messages: number): Promise<BlastRun> {
-  const loadAverage = load();
-  const before = await rig.snapshot();
-  const polls: Snapshot[] = [before];
-  rig.blast(messages);
+/** Polls `count` until it moved by fewer than `quietSamples` in QUIET_MS; returns the polls. */
+async function pollUntilQuiet(rig: Rig, count: (snapshot: Snapshot) => number, quietSamples: number): Promise<Snapshot[]> {
+  const polls: Snapshot[] = [await rig.snapshot()];
   const deadline = Date.now() + BLAST_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await sleep(POLL_MS);
     const snapshot = await rig.snapshot();
     polls.push(snapshot);
     const earlier = polls.find((poll) => poll.atMs >= snapshot.atMs - QUIET_MS)!;
-    const quiet =
-      snapshot.atMs - before.atMs > QUIET_MS &&
-      snapshot.processed - earlier.processed < QUIET_SAMPLES &&
-      snapshot.plainReceived - earlier.plainReceived < QUIET_SAMPLES &&
-      snapshot.nodeRedSeen - earlier.nodeRedSeen < QUIET_SAMPLES + COUNT_EVERY;
-    if (quiet && snapshot.published - before.published >= messages) break;
+    if (snapshot.atMs - polls[0]!.atMs > QUIET_MS && count(snapshot) - count(earlier) < quietSamples) break;
   }
-  const after = polls[polls.length - 1]!;
-  const series = (pick: (snapshot: Snapshot) => number) => polls.map((snapshot) => ({ atMs: snapshot.atMs, count: pick(snapshot) }));
-  const pumpwatch = rateOf(series((snapshot) => snapshot.processed));
-  const plain = rateOf(series((snapshot) => snapshot.plainReceived));
-  const nodeRed = rateOf(series((snapshot) => snapshot.nodeRedSeen));
+  return polls;
+}
+
+/**
+ * One blast, drained by each consumer alone: every consumer is frozen (SIGSTOP) while the
+ * publishers send, so the broker queues the whole blast for each of them; then they are thawed
+ * one after the other and each takes its copy off the broker as fast as it can. Sent while the
+ * consumers ran, the blast was paced by the publishers (all three kept up with them), which
+ * measured the load generator, not the consumers.
+ */
+async function drainOnce(rig: Rig, messages: number, consumers: readonly Consumer[]): Promise<BlastRun> {
+  const loadAverage = load();
+  const before = await rig.snapshot();
+  for (const consumer of consumers) rig.freeze(consumer);
+  const publishedBefore = rig.published();
+  rig.blast(messages);
+  const deadline = Date.now() + BLAST_TIMEOUT_MS;
+  while (rig.published() - publishedBefore < messages && Date.now() < deadline) await sleep(POLL_MS);
+  const counts: Record<Consumer, (snapshot: Snapshot) => number> = {
+    pumpwatch: (snapshot) => snapshot.processed,
+    plain: (snapshot) => snapshot.plainReceived,
+    nodeRed: (snapshot) => snapshot.nodeRedSeen,
+  };
+  const drains = new Map<Consumer, { rate: BlastRate; cores: number }>();
+  // pumpwatch first: every snapshot asks the daemon for its metrics.
+  for (const consumer of consumers) {
+    rig.thaw(consumer);
+    const polls = await pollUntilQuiet(rig, counts[consumer], QUIET_SAMPLES + (consumer === 'nodeRed' ? COUNT_EVERY : 0));
+    const procOf = (snapshot: Snapshot) => snapshot.proc[consumer === 'pumpwatch' ? 'daemon' : consumer];
+    drains.set(consumer, {
+      rate: rateOf(polls.map((snapshot) => ({ atMs: snapshot.atMs, count: counts[consumer](snapshot) }))),
+      cores: cores(procOf(polls[0]!), procOf(polls[polls.length - 1]!)),
+    });
+  }
+  const after = await rig.snapshot();
+  const none = { rate: { messages: 0, seconds: Number.NaN, perSecond: Number.NaN }, cores: Number.NaN };
+  const pumpwatch = drains.get('pumpwatch') ?? none;
+  const plain = drains.get('plain') ?? none;
+  const nodeRed = drains.get('nodeRed') ?? none;
   return {
     loadAverage,
-    pumpwatch,
+    pumpwatch: pumpwatch.rate,
     pumpwatchIn: after.accepted - before.accepted,
     pumpwatchShed: after.shed - before.shed,
-    plain,
-    nodeRed,
-    ratioPlain: pumpwatch.perSecond / plain.perSecond,
-    ratioNodeRed: pumpwatch.perSecond / nodeRed.perSecond,
-    cores: {
-      daemon: cores(before.proc.daemon, after.proc.daemon),
-      plain: cores(before.proc.plain, after.proc.plain),
-      nodeRed: cores(before.proc.nodeRed, after.proc.nodeRed),
-      broker: cores(before.proc.broker, after.proc.broker),
-    },
+    plain: plain.rate,
+    nodeRed: nodeRed.rate,
+    ratioPlain: pumpwatch.rate.perSecond / plain.rate.perSecond,
+    ratioNodeRed: pumpwatch.rate.perSecond / nodeRed.rate.perSecond,
+    cores: { daemon: pumpwatch.cores, plain: plain.cores, nodeRed: nodeRed.cores, broker: cores(before.proc.broker, after.proc.broker) },
   };
 }
 
@@ -220,6 +243,7 @@ function rigOptions(options: CapacityOptions, nodeRed: boolean, maxSeconds: numb
     plainSubscriber: true,
     nodeRed,
     maxSeconds,
+    drains: true,
   };
 }
 
@@ -231,7 +255,7 @@ export async function runCapacityBench(options: CapacityOptions = DEFAULT_CAPACI
     log(`capacity: ${blastRig.channels} channels, blasts of ${formatNumber(options.blastMessages)} messages, pumpwatch + plain mqtt.js subscriber + Node-RED flow`);
     await sleep(2000);
     for (let repetition = 1; repetition <= options.repetitions; repetition++) {
-      const run = await blastOnce(blastRig, options.blastMessages);
+      const run = await drainOnce(blastRig, options.blastMessages, ['pumpwatch', 'plain', 'nodeRed']);
       blasts.push(run);
       log(
         `  blast ${repetition}: pumpwatch ${formatNumber(run.pumpwatch.perSecond)}/s through the detector (shed ${formatNumber(run.pumpwatchShed)}), plain ${formatNumber(run.plain.perSecond)}/s, Node-RED ${formatNumber(run.nodeRed.perSecond)}/s: ×${run.ratioPlain.toFixed(2)} plain, ×${run.ratioNodeRed.toFixed(2)} Node-RED; load ${run.loadAverage.join(' ')}`,
@@ -249,7 +273,7 @@ export async function runCapacityBench(options: CapacityOptions = DEFAULT_CAPACI
   let capacity: number;
   try {
     await sleep(2000);
-    calibration = await blastOnce(rig, options.blastMessages);
+    calibration = await drainOnce(rig, options.blastMessages, ['pumpwatch', 'plain']);
     capacity = calibration.pumpwatch.perSecond;
     const steadyRate = Math.round(capacity * options.steadyShare);
     log(`  capacity (blast through the detector, pumpwatch and plain subscriber only): ${formatNumber(capacity)}/s, plain ${formatNumber(calibration.plain.perSecond)}/s; steady ${formatNumber(steadyRate)}/s`);

@@ -17,6 +17,8 @@ export interface DaemonProcessOptions {
   runtime: DaemonRuntime;
   /** Extra configuration merged at the top level (e.g. `ingest`). */
   extraConfig?: Record<string, unknown>;
+  /** Longer than pumpwatch's 15 s default where the bench freezes the daemon for a while (capacity's drains). */
+  keepaliveSeconds?: number;
 }
 
 /** The real `pumpwatch run` in a process of its own, watched through its ops HTTP endpoint. */
@@ -78,7 +80,13 @@ export async function startDaemonProcess(options: DaemonProcessOptions): Promise
   const port = await freeLoopbackPort();
   const config = {
     gateway: { id: options.gatewayId, site: 'bench', ward: 'ward' },
-    mqtt: { url: options.brokerUrl, clientId: `pw-${options.gatewayId}`, topicPrefix: options.topicPrefix, sessionExpirySeconds: 0 },
+    mqtt: {
+      url: options.brokerUrl,
+      clientId: `pw-${options.gatewayId}`,
+      topicPrefix: options.topicPrefix,
+      sessionExpirySeconds: 0,
+      ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
+    },
     sources: { mqtt: { topics: [options.telemetryFilter], qos: 0 } },
     journal: { directory: join(directory, 'journal') },
     ops: { http: { port } },

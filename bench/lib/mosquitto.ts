@@ -13,12 +13,14 @@ export interface BenchBroker {
 
 /**
  * A Mosquitto of the bench's own on a free loopback port (never the machine's shared broker,
- * which other work may be loading), with persistence off and Mosquitto's default queue limits.
+ * which other work may be loading), with persistence off and Mosquitto's default queue limits,
+ * unless `unlimitedQueues`: then a stopped consumer's QoS 0 messages wait for it instead of being
+ * dropped past 1,000 (max_queued_messages also bounds QoS 0 packets waiting for a live client).
  * `external` uses a running broker instead.
  */
-export async function startBenchBroker(external?: string): Promise<BenchBroker> {
+export async function startBenchBroker(external?: string, options: { unlimitedQueues?: boolean } = {}): Promise<BenchBroker> {
   if (external !== undefined) return { url: external, pid: undefined, stop: () => Promise.resolve() };
   if (mosquittoMissingReason !== undefined) throw new Error(`PW_BENCH_BROKER: ${mosquittoMissingReason}, or pass --broker URL`);
-  const broker = await startMosquitto();
+  const broker = await startMosquitto(options.unlimitedQueues === true ? { extraConfig: 'max_queued_messages 0\nmax_queued_bytes 0' } : {});
   return { url: broker.url, pid: broker.pid, stop: () => broker.stop() };
 }

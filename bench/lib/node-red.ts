@@ -57,7 +57,8 @@ function flow(broker: URL, clientId: string, topicFilter: string, countTopic: st
       autoConnect: true,
       usetls: false,
       protocolVersion: '4',
-      keepalive: '60',
+      // Outlasts the capacity bench's freezes (SIGSTOP while a blast queues at the broker).
+      keepalive: '600',
       cleansession: true,
       birthTopic: '',
       closeTopic: '',

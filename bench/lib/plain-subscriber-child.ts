@@ -15,7 +15,8 @@ function send(message: SubscriberMessage): void {
 const config = JSON.parse(process.argv[2] ?? '{}') as SubscriberConfig;
 let received = 0;
 let parsed = 0;
-const client = connect(config.url, { clientId: config.clientId, protocolVersion: 5, clean: true, reconnectPeriod: 0 });
+// A keepalive that outlasts the capacity bench's freezes (SIGSTOP while a blast queues at the broker).
+const client = connect(config.url, { clientId: config.clientId, protocolVersion: 5, clean: true, reconnectPeriod: 0, keepalive: 600 });
 client.on('message', (_topic, payload) => {
   received++;
   const value: unknown = JSON.parse(payload.toString('utf8'));

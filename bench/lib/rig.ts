@@ -29,7 +29,14 @@ export interface RigOptions {
   /** Upper bound on the whole run; children exit on their own after it. */
   maxSeconds: number;
   daemonConfig?: Record<string, unknown>;
+  /**
+   * The broker keeps every message for a consumer that is frozen (see `freeze`), and the daemon's
+   * keepalive outlasts a freeze: for blasts that each consumer drains alone.
+   */
+  drains?: boolean;
 }
+
+export type Consumer = 'pumpwatch' | 'plain' | 'nodeRed';
 
 export interface Snapshot {
   atMs: number;
@@ -60,6 +67,12 @@ export interface Rig {
   setRate(totalPerSecond: number): void;
   /** Publishes `total` messages, split over the publishers, as fast as the broker takes them. */
   blast(total: number): void;
+  /** Messages the publishers have sent so far, without asking the daemon (which may be frozen). */
+  published(): number;
+  /** SIGSTOP: the consumer takes nothing off its socket, so the broker queues for it. */
+  freeze(consumer: Consumer): void;
+  /** SIGCONT. */
+  thaw(consumer: Consumer): void;
   snapshot(): Promise<Snapshot>;
   stop(): Promise<void>;
 }
@@ -84,7 +97,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     for (const stop of stops.splice(0).reverse()) await stop().catch((error: unknown) => console.error(`bench cleanup: ${(error as Error).message}`));
   };
   try {
-    const broker: BenchBroker = await startBenchBroker(options.brokerUrl);
+    const broker: BenchBroker = await startBenchBroker(options.brokerUrl, { unlimitedQueues: options.drains === true });
     stops.push(() => broker.stop());
     const daemon = await startDaemonProcess({
       brokerUrl: broker.url,
@@ -93,6 +106,7 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       telemetryFilter,
       runtime: options.runtime,
       ...(options.daemonConfig === undefined ? {} : { extraConfig: options.daemonConfig }),
+      ...(options.drains === true ? { keepaliveSeconds: 600 } : {}),
     });
     stops.push(() => daemon.stop());
     const station = await startStation(broker.url, topicPrefix, `bench-station-${runId}`);
@@ -135,6 +149,17 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     if (options.probes > 0) publishers.push(await forkChild<PublisherMessage>('publisher-child.ts', publisherConfig(options.publishers, 0, options.probes)));
     for (const publisher of publishers) stops.push(() => publisher.stop());
     const channels = publishers.reduce((total, publisher) => total + (publisher.latest('ready')?.channels ?? 0), 0);
+    const consumerPids: Record<Consumer, number | undefined> = { pumpwatch: daemon.pid, plain: plain?.pid, nodeRed: nodeRed?.pid };
+    const signal = (consumer: Consumer, name: 'SIGSTOP' | 'SIGCONT') => {
+      const pid = consumerPids[consumer];
+      if (pid === undefined) throw new Error(`PW_BENCH_RIG: this rig runs no ${consumer}`);
+      process.kill(pid, name);
+    };
+    // A consumer left frozen by a failed run would hang its own stop.
+    stops.push(() => {
+      for (const pid of Object.values(consumerPids)) if (pid !== undefined) process.kill(pid, 'SIGCONT');
+      return Promise.resolve();
+    });
 
     return {
       daemon,
@@ -147,6 +172,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       blast(total) {
         for (const publisher of publishers.slice(0, options.publishers)) publisher.send({ type: 'blast', count: Math.ceil(total / options.publishers) });
       },
+      published: () => publishers.reduce((total, publisher) => total + (publisher.latest('stats')?.published ?? 0), 0),
+      freeze: (consumer) => signal(consumer, 'SIGSTOP'),
+      thaw: (consumer) => signal(consumer, 'SIGCONT'),
       async snapshot() {
         const atMs = Date.now();
         const proc = {
