@@ -1,4 +1,5 @@
 import type { ChannelRetirement } from './alarms/audit-log.js';
+import { scopeOf } from './alarms/event.js';
 import { AlarmManager, type AlarmSink, type RestoredAlarm } from './alarms/manager.js';
 import { alarmPolicy } from './alarms/policy.js';
 import { createSettableClock, type Clock, type SettableClock } from './clock.js';
@@ -120,7 +121,7 @@ export class Pipeline {
     // A restored channel that stays silent must raise telemetry-lost again, as if just heard from.
     const now = clock.now();
     for (const { snapshot } of restoredAlarms) {
-      if (snapshot.pumpId !== config.gateway.id) this.#silence.onSample(snapshot.pumpId, snapshot.channel, now, now);
+      if (scopeOf(snapshot) === 'channel') this.#silence.onSample(snapshot.pumpId, snapshot.channel, now, now);
     }
   }
 

@@ -9,6 +9,9 @@ import {
   type AlarmEventType,
   type AlarmEvidence,
   type AlarmPriority,
+  type AlarmScope,
+  type GatewayCondition,
+  scopeOf,
 } from './event.js';
 import { PLAIN_ALARM_POLICY, type AlarmPolicy } from './policy.js';
 
@@ -25,6 +28,9 @@ export interface AlarmIdentity {
 export interface AlarmSnapshot {
   alarmId: string;
   condition: AlarmCondition;
+  /** Present for the gateway's own alarms only, as on the event; see `scopeOf`. */
+  scope?: 'gateway';
+  /** The pump and channel; for the gateway's own alarms, the gateway id and the part. */
   pumpId: string;
   channel: string;
   seq: number;
@@ -51,10 +57,10 @@ export interface AlarmSink {
 
 export type AckOutcome = 'accepted' | 'unknown' | 'replayed';
 
-/** A technical alarm about the gateway itself (delivery, storage), not about a pump. */
+/** A technical alarm about the gateway itself (delivery, storage, overload), not about a pump. */
 export interface TechnicalReport {
-  condition: AlarmCondition;
-  /** What part of the gateway: becomes the channel, e.g. `quarantine`, `link`, `journal`. */
+  condition: GatewayCondition;
+  /** What part of the gateway, e.g. `quarantine`, `link`, `journal`: the event's `channel`, with `scope: 'gateway'`. */
   part: string;
   active: boolean;
   /**
@@ -104,8 +110,12 @@ export function capPriority(condition: AlarmCondition, priority: AlarmPriority):
   return PRIORITY_RANK[priority] > PRIORITY_RANK[ceiling] ? ceiling : priority;
 }
 
-function keyOf(pumpId: string, channel: string, condition: string): string {
-  return `${pumpId}\u0000${channel}\u0000${condition}`;
+/** Marks the gateway's alarms in keys and ids: `@` is outside the pump-id alphabet, so no pump can name it. */
+const GATEWAY_MARK = '@gateway';
+
+/** A gateway alarm and a pump named like the gateway never share a key, whatever their channels. */
+function keyOf(scope: AlarmScope, pumpId: string, channel: string, condition: string): string {
+  return `${scope === 'gateway' ? GATEWAY_MARK : pumpId}\u0000${channel}\u0000${condition}`;
 }
 
 /**
@@ -150,10 +160,12 @@ export class AlarmManager {
   restore(alarms: readonly RestoredAlarm[]): void {
     const now = this.#options.clock.now();
     for (const { snapshot, latest } of alarms) {
-      const key = keyOf(snapshot.pumpId, snapshot.channel, snapshot.condition);
+      const scope = scopeOf(snapshot);
+      const key = keyOf(scope, snapshot.pumpId, snapshot.channel, snapshot.condition);
       if (this.#active.has(key)) continue;
       const alarm: LiveAlarm = {
         ...snapshot,
+        ...(scope === 'gateway' ? { scope } : {}),
         key,
         priority: latest.priority,
         message: latest.message,
@@ -170,9 +182,10 @@ export class AlarmManager {
   }
 
   onFinding(finding: Finding): void {
-    this.#onFinding(finding, false);
+    this.#onFinding(finding, 'channel', false);
   }
 
+  /** An alarm about the gateway itself: scoped to the gateway, so no pump's alarms can meet it. */
   reportTechnical(report: TechnicalReport): void {
     const finding: Finding = {
       condition: report.condition,
@@ -183,7 +196,7 @@ export class AlarmManager {
       evidence: report.evidence,
       ...(report.message === undefined ? {} : { message: report.message }),
     };
-    this.#onFinding(finding, report.oneShot === true);
+    this.#onFinding(finding, 'gateway', report.oneShot === true);
   }
 
   /** A station's acknowledgement; answered with an `acknowledged` event when accepted. */
@@ -224,11 +237,11 @@ export class AlarmManager {
     }
   }
 
-  #onFinding(finding: Finding, oneShot: boolean): void {
-    const key = keyOf(finding.pumpId, finding.channel, finding.condition);
+  #onFinding(finding: Finding, scope: AlarmScope, oneShot: boolean): void {
+    const key = keyOf(scope, finding.pumpId, finding.channel, finding.condition);
     const alarm = this.#active.get(key);
     if (alarm === undefined) {
-      if (finding.active) this.#raise(key, finding, oneShot);
+      if (finding.active) this.#raise(key, scope, finding, oneShot);
       return;
     }
     if (oneShot) {
@@ -241,12 +254,14 @@ export class AlarmManager {
     else if (alarm.present) this.#conditionCleared(alarm, finding.atMs, finding.evidence);
   }
 
-  #raise(key: string, finding: Finding, oneShot: boolean): void {
+  #raise(key: string, scope: AlarmScope, finding: Finding, oneShot: boolean): void {
     const now = this.#options.clock.now();
+    const gatewayId = this.#options.identity.gatewayId;
     const alarm: LiveAlarm = {
       key,
-      alarmId: digestId(this.#options.identity.gatewayId, finding.pumpId, finding.channel, finding.condition, finding.atMs),
+      alarmId: digestId(gatewayId, scope === 'gateway' ? GATEWAY_MARK : finding.pumpId, finding.channel, finding.condition, finding.atMs),
       condition: finding.condition,
+      ...(scope === 'gateway' ? { scope } : {}),
       pumpId: finding.pumpId,
       channel: finding.channel,
       seq: 0,
@@ -342,12 +357,13 @@ export class AlarmManager {
 
   /**
    * Ends every alarm of a channel at once, whatever latching or hold-off would say: the channel
-   * is gone (retired), so nothing on it can still need a nurse. Returns how many ended.
+   * is gone (retired), so nothing on it can still need a nurse. The gateway's own alarms are no
+   * channel's, even when a pump is named like the gateway. Returns how many ended.
    */
   endChannel(pumpId: string, channel: string, atMs: number, evidence: AlarmEvidence): number {
     let ended = 0;
     for (const alarm of [...this.#active.values()]) {
-      if (alarm.pumpId !== pumpId || alarm.channel !== channel) continue;
+      if (alarm.scope === 'gateway' || alarm.pumpId !== pumpId || alarm.channel !== channel) continue;
       alarm.evidence = evidence;
       this.#end(alarm, atMs);
       ended++;
@@ -372,6 +388,7 @@ export class AlarmManager {
       condition: alarm.condition,
       priority: alarm.priority,
       kind: CONDITION_DEFAULTS[alarm.condition].kind,
+      ...(alarm.scope === 'gateway' ? { scope: alarm.scope } : {}),
       pumpId: alarm.pumpId,
       channel: alarm.channel,
       site: identity.site,
@@ -394,6 +411,7 @@ function snapshotOf(alarm: LiveAlarm): AlarmSnapshot {
   return {
     alarmId: alarm.alarmId,
     condition: alarm.condition,
+    ...(alarm.scope === 'gateway' ? { scope: alarm.scope } : {}),
     pumpId: alarm.pumpId,
     channel: alarm.channel,
     seq: alarm.seq,

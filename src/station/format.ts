@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent } from '../alarms/event.js';
 
 const PRIORITY_MARK: Record<AlarmEvent['priority'], string> = { high: '!!!', medium: '!! ', low: '!  ' };
 
@@ -9,13 +9,18 @@ function stateTags(event: AlarmEvent): string {
   return tags.length === 0 ? '' : ` (${tags.join(', ')})`;
 }
 
+/** Where an alarm is: ward/pump/channel, or ward/gateway <id>/part for the gateway's own alarms. */
+function placeOf(event: AlarmEvent): string {
+  return scopeOf(event) === 'gateway' ? `${event.ward}/gateway ${event.gatewayId}/${event.channel}` : `${event.ward}/${event.pumpId}/${event.channel}`;
+}
+
 /** One console line per alarm event, as a central station would show it. */
 export function formatAlarmLine(event: AlarmEvent): string {
   const evidence = Object.entries(event.evidence)
     .filter(([, value]) => value !== null && value !== '')
     .map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(2)) : String(value)}`)
     .join(' ');
-  const where = `${event.ward}/${event.pumpId}/${event.channel}`;
+  const where = placeOf(event);
   const durability = event.durable === false ? ' [not journaled]' : '';
   const head = `${event.at} ${PRIORITY_MARK[event.priority]} ${event.event.toUpperCase().padEnd(12)} ${event.condition} [${event.priority} ${event.kind}] ${where}${stateTags(event)}${durability}`;
   return event.event === 'ended' ? head : `${head}\n    ${event.message}${evidence === '' ? '' : `\n    evidence: ${evidence}`}`;
@@ -30,7 +35,7 @@ export function formatActiveAlarms(alarms: readonly AlarmEvent[], gatewayState: 
   const lines = [`active alarms: ${alarms.length} (gateway ${gatewayState})`];
   alarms.forEach((alarm, index) => {
     lines.push(
-      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${alarm.ward}/${alarm.pumpId}/${alarm.channel} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
+      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${placeOf(alarm)} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
     );
   });
   return lines.join('\n');
