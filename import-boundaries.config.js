@@ -16,7 +16,8 @@ export const LAYERS = [
   ['config'],
   ['mqtt'],
   ['pipeline', 'sources', 'sinks', 'station', 'schemas', 'pcd04'],
-  ['ops', 'evaluate'],
+  // The pump emulators behind `simulate --serial` and `emulate-pump`: the pump side of each protocol, on a serial port.
+  ['ops', 'evaluate', 'emulate'],
   // The live ward page: reads the running daemon's parts.
   ['web'],
   ['daemon'],
@@ -25,9 +26,8 @@ export const LAYERS = [
 ];
 
 /** Back-edges that remain, each with the change that removes it. Nothing else may be added here. */
-export const EXCEPTIONS = [
-  { file: 'src/protocols/emulator.ts', imports: 'sources', why: 'the pump emulator moves out of the production protocols' },
-];
+/** @type {{ file: string; imports: string; why: string }[]} */
+export const EXCEPTIONS = [];
 
 /** Import specifiers that reach `parts`, as written from a file `depth` folders below src/. */
 function reaching(parts, depth) {
@@ -35,8 +35,11 @@ function reaching(parts, depth) {
   return `^${up}(${parts.join('|')})(/|\\.js$)`;
 }
 
-/** The flat-config blocks: one per part, forbidding every part not in a lower layer. */
-export function boundaryConfigs() {
+/**
+ * The flat-config blocks: one per part, forbidding every part not in a lower layer.
+ * @param {{ file: string; imports: string; why: string }[]} exceptions
+ */
+export function boundaryConfigs(exceptions = EXCEPTIONS) {
   const configs = [];
   const rule = (part, file, depth, allowed) => {
     const forbidden = LAYERS.flat().filter((other) => other !== part && !allowed.includes(other));
@@ -48,7 +51,7 @@ export function boundaryConfigs() {
     const below = LAYERS.slice(0, rank).flat();
     for (const part of layer) {
       configs.push(rule(part, `src/${part}/*.ts`, 1, below), rule(part, `src/${part}.ts`, 0, below));
-      for (const exception of EXCEPTIONS.filter((candidate) => candidate.file.startsWith(`src/${part}/`))) {
+      for (const exception of exceptions.filter((candidate) => candidate.file.startsWith(`src/${part}/`))) {
         configs.push(rule(part, exception.file, 1, [...below, exception.imports]));
       }
     }

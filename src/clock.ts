@@ -54,3 +54,11 @@ export const systemTimers: Timers = {
   setInterval: (callback, intervalMs) => setInterval(callback, intervalMs),
   clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
 };
+
+/** System timers that do not keep the process alive by themselves: for housekeeping beside the real work. */
+export const backgroundTimers: Timers = {
+  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setInterval: (callback, intervalMs) => setInterval(callback, intervalMs).unref(),
+  clearInterval: (handle) => clearInterval(handle as ReturnType<typeof setInterval>),
+};

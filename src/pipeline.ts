@@ -1,5 +1,6 @@
 import type { ChannelRetirement } from './alarms/audit-log.js';
 import { PAUSE_MAX_MINUTES } from './alarms/commands.js';
+import { scopeOf } from './alarms/event.js';
 import { AlarmManager, type AlarmSink, type PauseEnded, type RestoredAlarm } from './alarms/manager.js';
 import { alarmPolicy } from './alarms/policy.js';
 import type { RetiredChannelStore } from './alarms/retired-channels.js';
@@ -137,7 +138,7 @@ export class Pipeline {
     // A restored channel that stays silent must raise telemetry-lost again, as if just heard from.
     const now = clock.now();
     for (const { snapshot } of restoredAlarms) {
-      if (snapshot.pumpId !== config.gateway.id) this.#silence.onSample(snapshot.pumpId, snapshot.channel, now, now);
+      if (scopeOf(snapshot) === 'channel') this.#silence.onSample(snapshot.pumpId, snapshot.channel, now, now);
     }
   }
 

@@ -18,6 +18,27 @@ export const ALARM_CONDITIONS = [
 ] as const;
 export type AlarmCondition = (typeof ALARM_CONDITIONS)[number];
 
+/**
+ * What an alarm is about: one pump channel, or the gateway itself (delivery, storage, overload).
+ * Events carry `scope` only for the gateway; absent means a channel, as in every event before the
+ * field existed.
+ */
+export const ALARM_SCOPES = ['channel', 'gateway'] as const;
+export type AlarmScope = (typeof ALARM_SCOPES)[number];
+
+/** Conditions only the gateway raises, about itself; a detector never raises them about a pump. */
+export const GATEWAY_CONDITIONS = ['delivery-failure', 'storage-failure', 'overloaded'] as const satisfies readonly AlarmCondition[];
+export type GatewayCondition = (typeof GATEWAY_CONDITIONS)[number];
+
+/**
+ * The scope of an event or snapshot. One without `scope` is a channel's, except a gateway-only
+ * condition: journals and stations may hold such events from before the field, when the gateway's
+ * alarms were told apart only by `pumpId` = gateway id.
+ */
+export function scopeOf(alarm: { scope?: AlarmScope | undefined; condition: AlarmCondition }): AlarmScope {
+  return alarm.scope ?? ((GATEWAY_CONDITIONS as readonly AlarmCondition[]).includes(alarm.condition) ? 'gateway' : 'channel');
+}
+
 /** IEC 60601-1-8 vocabulary. */
 export const ALARM_PRIORITIES = ['high', 'medium', 'low'] as const;
 export type AlarmPriority = (typeof ALARM_PRIORITIES)[number];
@@ -55,8 +76,14 @@ export const AlarmEventSchema = z
     condition: z.enum(ALARM_CONDITIONS),
     priority: z.enum(ALARM_PRIORITIES),
     kind: z.enum(ALARM_KINDS),
-    pumpId: z.string().regex(PUMP_ID_PATTERN),
-    channel: z.string().regex(CHANNEL_PATTERN),
+    scope: z
+      .enum(ALARM_SCOPES)
+      .optional()
+      .describe(
+        "what the alarm is about. 'gateway': the gateway itself; then pumpId repeats gatewayId (it names no pump) and channel names the gateway part (link, quarantine, journal, ingest, ...). Absent: a pump channel, except for the gateway-only conditions delivery-failure, storage-failure and overloaded in events from gateways older than this field",
+      ),
+    pumpId: z.string().regex(PUMP_ID_PATTERN).describe("the pump; for scope 'gateway' the gateway id, kept for v1 consumers"),
+    channel: z.string().regex(CHANNEL_PATTERN).describe("the pump channel; for scope 'gateway' the gateway part"),
     site: topicSafeName,
     ward: topicSafeName,
     gatewayId: topicSafeName,

@@ -9,6 +9,9 @@ import {
   type AlarmEventType,
   type AlarmEvidence,
   type AlarmPriority,
+  type AlarmScope,
+  type GatewayCondition,
+  scopeOf,
 } from './event.js';
 import { PLAIN_ALARM_POLICY, type AlarmPolicy } from './policy.js';
 import type { Placement } from './roster.js';
@@ -26,6 +29,9 @@ export interface AlarmIdentity {
 export interface AlarmSnapshot {
   alarmId: string;
   condition: AlarmCondition;
+  /** Present for the gateway's own alarms only, as on the event; see `scopeOf`. */
+  scope?: 'gateway';
+  /** The pump and channel; for the gateway's own alarms, the gateway id and the part. */
   pumpId: string;
   channel: string;
   seq: number;
@@ -52,10 +58,10 @@ export interface AlarmSink {
 
 export type AckOutcome = 'accepted' | 'unknown' | 'replayed';
 
-/** A technical alarm about the gateway itself (delivery, storage), not about a pump. */
+/** A technical alarm about the gateway itself (delivery, storage, overload), not about a pump. */
 export interface TechnicalReport {
-  condition: AlarmCondition;
-  /** What part of the gateway: becomes the channel, e.g. `quarantine`, `link`, `journal`. */
+  condition: GatewayCondition;
+  /** What part of the gateway, e.g. `quarantine`, `link`, `journal`: the event's `channel`, with `scope: 'gateway'`. */
   part: string;
   active: boolean;
   /**
@@ -122,8 +128,17 @@ export function capPriority(condition: AlarmCondition, priority: AlarmPriority):
   return PRIORITY_RANK[priority] > PRIORITY_RANK[ceiling] ? ceiling : priority;
 }
 
-function keyOf(pumpId: string, channel: string, condition: string): string {
-  return `${pumpId}\u0000${channel}\u0000${condition}`;
+/** Marks the gateway's alarms in keys and ids: `@` is outside the pump-id alphabet, so no pump can name it. */
+const GATEWAY_MARK = '@gateway';
+
+/** A gateway alarm and a pump named like the gateway never share a key, whatever their channels. */
+function keyOf(scope: AlarmScope, pumpId: string, channel: string, condition: string): string {
+  return `${scope === 'gateway' ? GATEWAY_MARK : pumpId}\u0000${channel}\u0000${condition}`;
+}
+
+/** Pauses are a pump channel's, never the gateway's. */
+function pauseKey(pumpId: string, channel: string): string {
+  return keyOf('channel', pumpId, channel, '');
 }
 
 /**
@@ -170,10 +185,12 @@ export class AlarmManager {
   restore(alarms: readonly RestoredAlarm[]): void {
     const now = this.#options.clock.now();
     for (const { snapshot, latest } of alarms) {
-      const key = keyOf(snapshot.pumpId, snapshot.channel, snapshot.condition);
+      const scope = scopeOf(snapshot);
+      const key = keyOf(scope, snapshot.pumpId, snapshot.channel, snapshot.condition);
       if (this.#active.has(key)) continue;
       const alarm: LiveAlarm = {
         ...snapshot,
+        ...(scope === 'gateway' ? { scope } : {}),
         key,
         priority: latest.priority,
         message: latest.message,
@@ -189,7 +206,7 @@ export class AlarmManager {
       // A pause outlives a restart through its alarms' latest events; one already over ends at the first tick.
       const pausedUntil = latest.state?.pausedUntil;
       if (latest.state?.paused === true && pausedUntil !== undefined) {
-        const channelKey = keyOf(snapshot.pumpId, snapshot.channel, '');
+        const channelKey = pauseKey(snapshot.pumpId, snapshot.channel);
         if (!this.#paused.has(channelKey)) this.#paused.set(channelKey, { pumpId: snapshot.pumpId, channel: snapshot.channel, untilMs: Date.parse(pausedUntil), by: 'restored' });
       }
     }
@@ -197,7 +214,7 @@ export class AlarmManager {
 
   /** The pause of a channel, if any. */
   pauseOf(pumpId: string, channel: string): ChannelPause | undefined {
-    return this.#paused.get(keyOf(pumpId, channel, ''));
+    return this.#paused.get(pauseKey(pumpId, channel));
   }
 
   /**
@@ -206,13 +223,13 @@ export class AlarmManager {
    * alarms of the channel say so at once. A second pause replaces the first's end.
    */
   pause(pause: ChannelPause): void {
-    this.#paused.set(keyOf(pause.pumpId, pause.channel, ''), pause);
+    this.#paused.set(pauseKey(pause.pumpId, pause.channel), pause);
     for (const alarm of this.#alarmsOf(pause.pumpId, pause.channel)) this.#emit(alarm, 'updated', alarm.lastAtMs);
   }
 
   /** Ends a channel's pause; its active alarms say so, and escalation counts again from now. */
   resume(pumpId: string, channel: string, reason: PauseEnded['reason']): ChannelPause | undefined {
-    const channelKey = keyOf(pumpId, channel, '');
+    const channelKey = pauseKey(pumpId, channel);
     const pause = this.#paused.get(channelKey);
     if (pause === undefined) return undefined;
     this.#paused.delete(channelKey);
@@ -233,18 +250,18 @@ export class AlarmManager {
    */
   placementChanged(): void {
     for (const alarm of [...this.#active.values()]) {
-      if (alarm.latest === null || alarm.pumpId === this.#options.identity.gatewayId) continue;
+      if (alarm.latest === null || alarm.scope === 'gateway') continue;
       const placement = this.#options.placement?.(alarm.pumpId, alarm.channel);
       if (placement?.bed !== alarm.latest.bed || placement?.patientRef !== alarm.latest.patientRef) this.#emit(alarm, 'updated', alarm.lastAtMs);
     }
   }
 
   #alarmsOf(pumpId: string, channel: string): LiveAlarm[] {
-    return [...this.#active.values()].filter((alarm) => alarm.latest !== null && alarm.pumpId === pumpId && alarm.channel === channel);
+    return [...this.#active.values()].filter((alarm) => alarm.latest !== null && alarm.scope !== 'gateway' && alarm.pumpId === pumpId && alarm.channel === channel);
   }
 
   onFinding(finding: Finding): void {
-    this.#onFinding(finding, false);
+    this.#onFinding(finding, 'channel', false);
   }
 
   /**
@@ -252,9 +269,10 @@ export class AlarmManager {
    * notice): raised latched until a station acknowledges it; a repeat updates it.
    */
   notify(finding: Finding): void {
-    this.#onFinding(finding, true);
+    this.#onFinding(finding, 'channel', true);
   }
 
+  /** An alarm about the gateway itself: scoped to the gateway, so no pump's alarms can meet it. */
   reportTechnical(report: TechnicalReport): void {
     const finding: Finding = {
       condition: report.condition,
@@ -265,7 +283,7 @@ export class AlarmManager {
       evidence: report.evidence,
       ...(report.message === undefined ? {} : { message: report.message }),
     };
-    this.#onFinding(finding, report.oneShot === true);
+    this.#onFinding(finding, 'gateway', report.oneShot === true);
   }
 
   /** A station's acknowledgement; answered with an `acknowledged` event when accepted. */
@@ -307,11 +325,11 @@ export class AlarmManager {
     }
   }
 
-  #onFinding(finding: Finding, oneShot: boolean): void {
-    const key = keyOf(finding.pumpId, finding.channel, finding.condition);
+  #onFinding(finding: Finding, scope: AlarmScope, oneShot: boolean): void {
+    const key = keyOf(scope, finding.pumpId, finding.channel, finding.condition);
     const alarm = this.#active.get(key);
     if (alarm === undefined) {
-      if (finding.active) this.#raise(key, finding, oneShot);
+      if (finding.active) this.#raise(key, scope, finding, oneShot);
       return;
     }
     if (oneShot) {
@@ -324,12 +342,14 @@ export class AlarmManager {
     else if (alarm.present) this.#conditionCleared(alarm, finding.atMs, finding.evidence);
   }
 
-  #raise(key: string, finding: Finding, oneShot: boolean): void {
+  #raise(key: string, scope: AlarmScope, finding: Finding, oneShot: boolean): void {
     const now = this.#options.clock.now();
+    const gatewayId = this.#options.identity.gatewayId;
     const alarm: LiveAlarm = {
       key,
-      alarmId: digestId(this.#options.identity.gatewayId, finding.pumpId, finding.channel, finding.condition, finding.atMs),
+      alarmId: digestId(gatewayId, scope === 'gateway' ? GATEWAY_MARK : finding.pumpId, finding.channel, finding.condition, finding.atMs),
       condition: finding.condition,
+      ...(scope === 'gateway' ? { scope } : {}),
       pumpId: finding.pumpId,
       channel: finding.channel,
       seq: 0,
@@ -407,7 +427,7 @@ export class AlarmManager {
     if (CONDITION_DEFAULTS[alarm.condition].escalates === false) return;
     if (!alarm.present && !alarm.latched) return;
     // ALARM PAUSED: no re-notification while a station has paused the channel.
-    if (this.#paused.size > 0 && this.#paused.has(keyOf(alarm.pumpId, alarm.channel, ''))) return;
+    if (this.#paused.size > 0 && alarm.scope !== 'gateway' && this.#paused.has(pauseKey(alarm.pumpId, alarm.channel))) return;
     if (nowMs - alarm.notifiedAtMs < escalateAfterMs) return;
     alarm.escalations++;
     alarm.notifiedAtMs = nowMs;
@@ -428,12 +448,13 @@ export class AlarmManager {
 
   /**
    * Ends every alarm of a channel at once, whatever latching or hold-off would say: the channel
-   * is gone (retired), so nothing on it can still need a nurse. Returns how many ended.
+   * is gone (retired), so nothing on it can still need a nurse. The gateway's own alarms are no
+   * channel's, even when a pump is named like the gateway. Returns how many ended.
    */
   endChannel(pumpId: string, channel: string, atMs: number, evidence: AlarmEvidence): number {
     let ended = 0;
     for (const alarm of [...this.#active.values()]) {
-      if (alarm.pumpId !== pumpId || alarm.channel !== channel) continue;
+      if (alarm.scope === 'gateway' || alarm.pumpId !== pumpId || alarm.channel !== channel) continue;
       alarm.evidence = evidence;
       this.#end(alarm, atMs);
       ended++;
@@ -449,8 +470,8 @@ export class AlarmManager {
   #emit(alarm: LiveAlarm, type: AlarmEventType, atMs: number): void {
     const { identity, clock } = this.#options;
     const now = clock.now();
-    const placement = alarm.pumpId === identity.gatewayId ? undefined : this.#options.placement?.(alarm.pumpId, alarm.channel);
-    const pause = this.#paused.size === 0 ? undefined : this.#paused.get(keyOf(alarm.pumpId, alarm.channel, ''));
+    const placement = alarm.scope === 'gateway' ? undefined : this.#options.placement?.(alarm.pumpId, alarm.channel);
+    const pause = this.#paused.size === 0 || alarm.scope === 'gateway' ? undefined : this.#paused.get(pauseKey(alarm.pumpId, alarm.channel));
     alarm.seq++;
     if (atMs > alarm.lastAtMs) alarm.lastAtMs = atMs;
     const event: AlarmEvent = {
@@ -461,6 +482,7 @@ export class AlarmManager {
       condition: alarm.condition,
       priority: alarm.priority,
       kind: CONDITION_DEFAULTS[alarm.condition].kind,
+      ...(alarm.scope === 'gateway' ? { scope: alarm.scope } : {}),
       pumpId: alarm.pumpId,
       channel: alarm.channel,
       site: identity.site,
@@ -490,6 +512,7 @@ function snapshotOf(alarm: LiveAlarm): AlarmSnapshot {
   return {
     alarmId: alarm.alarmId,
     condition: alarm.condition,
+    ...(alarm.scope === 'gateway' ? { scope: alarm.scope } : {}),
     pumpId: alarm.pumpId,
     channel: alarm.channel,
     seq: alarm.seq,

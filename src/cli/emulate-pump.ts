@@ -2,7 +2,7 @@ import type { BindingInterface } from '@serialport/bindings-cpp';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { systemClock, type Clock } from '../clock.js';
-import { openPumpEmulator, type PumpEmulator } from '../protocols/emulator.js';
+import { openPumpEmulator, type PumpEmulator } from '../emulate/emulator.js';
 import { PROTOCOL_IDS, type ProtocolId, type PumpReading } from '../protocols/protocol.js';
 import { loadSystemSerialBinding } from '../sources/serial.js';
 import { EXIT, writeLine, type CliIo } from './io.js';

@@ -17,7 +17,7 @@ import {
   type PaceClock,
   type SimEmission,
 } from '../simulate/index.js';
-import { openEmulatorOutput, type EmulatorOutput, type PumpEmulatorOptions } from '../protocols/emulator.js';
+import { openEmulatorOutput, type EmulatorOutput, type PumpEmulatorOptions } from '../emulate/emulator.js';
 import { PROTOCOL_IDS, type ProtocolId } from '../protocols/protocol.js';
 import { connectMqtt, createMqttOutput, createSerialOutput, createStreamOutput, serialOpener, type MqttConnect, type SerialOpen, type TelemetryOutput } from '../simulate/outputs.js';
 import { createProgress } from '../simulate/progress.js';

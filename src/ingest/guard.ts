@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { TechnicalReport } from '../alarms/manager.js';
-import { monotonicClock, type MonotonicClock } from '../clock.js';
+import { backgroundTimers, monotonicClock, type MonotonicClock, type Timers } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { TelemetrySample } from '../telemetry/sample.js';
 import { BacklogQueue, SHED_REASONS, type ShedReason } from './queue.js';
@@ -49,8 +49,8 @@ export interface IngestGuardRuntime {
   load: () => LoadReading;
   monotonic: MonotonicClock;
   schedule: (task: () => void) => void;
-  /** Calls `observe` every `windowMs`; returns a stop function. */
-  every: (windowMs: number, observe: () => void) => () => void;
+  /** The load window's timer. */
+  timers: Pick<Timers, 'setInterval' | 'clearInterval'>;
 }
 
 export interface IngestGuardOptions {
@@ -117,11 +117,8 @@ export function systemIngestRuntime(): IngestGuardRuntime {
     load: processLoad(),
     monotonic: monotonicClock,
     schedule: (task) => setImmediate(task),
-    every(windowMs, observe) {
-      const timer = setInterval(observe, windowMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
+    // The window only measures: it must not keep a stopping daemon alive.
+    timers: backgroundTimers,
   };
 }
 
@@ -185,7 +182,8 @@ export class IngestGuard {
       },
     });
     this.#windowStartMs = runtime.monotonic.elapsedMs();
-    this.#stopTimer = runtime.every(LOAD_WINDOW_MS, () => this.observe());
+    const window = runtime.timers.setInterval(() => this.observe(), LOAD_WINDOW_MS);
+    this.#stopTimer = () => runtime.timers.clearInterval(window);
   }
 
   offer(sample: TelemetrySample): void {

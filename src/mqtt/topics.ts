@@ -36,7 +36,16 @@ export interface MqttTopics {
    * the connection, and mqtt.js would then resend the poison message forever).
    */
   alarm(pumpId: string, channel: string, condition: string): string;
+  /**
+   * Retained state of one of the gateway's own alarms: `<prefix>/alarms/@gateway/<part>/<condition>`,
+   * the same depth as a pump's, under the `alarms/#` stations subscribe to. `@` is outside the
+   * pump-id alphabet, so no pump's topic can be this one.
+   */
+  gatewayAlarm(part: string, condition: string): string;
 }
+
+/** The level that stands for the gateway where a pump id stands in a pump's alarm topic. */
+export const GATEWAY_ALARM_LEVEL = '@gateway';
 
 /** Throws `PW_MQTT_PREFIX_INVALID` when the configured or derived prefix is unusable. */
 export function createTopics(config: Pick<Config, 'gateway' | 'mqtt'>): MqttTopics {
@@ -55,6 +64,11 @@ export function createTopics(config: Pick<Config, 'gateway' | 'mqtt'>): MqttTopi
       assertTopicSegment('channel', channel);
       assertTopicSegment('condition', condition);
       return `${prefix}/alarms/${pumpId}/${channel}/${condition}`;
+    },
+    gatewayAlarm(part, condition) {
+      assertTopicSegment('part', part);
+      assertTopicSegment('condition', condition);
+      return `${prefix}/alarms/${GATEWAY_ALARM_LEVEL}/${part}/${condition}`;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent } from '../alarms/event.js';
 import type { AlarmSink } from '../alarms/manager.js';
 import type { AlarmTransport } from '../alarms/transport.js';
 import { monotonicClock, type Clock, type MonotonicClock } from '../clock.js';
@@ -83,6 +83,7 @@ function channelStates(parts: OpsParts): Record<string, number> {
   const silent = new Set<string>();
   const alarming = new Set<string>();
   for (const alarm of parts.pipeline.alarms.activeAlarms()) {
+    if (scopeOf(alarm) === 'gateway') continue;
     const key = `${alarm.pumpId}\u0000${alarm.channel}`;
     if (alarm.condition === 'telemetry-lost') silent.add(key);
     else if (alarm.kind !== 'technical') alarming.add(key);

@@ -1,4 +1,4 @@
-import type { AlarmEvent, AlarmKind, AlarmPriority } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent, type AlarmKind, type AlarmPriority } from '../alarms/event.js';
 import { DEFAULT_CONDITION_CODES, type Coded, type Pcd04Config, type Pcd04Location } from '../config/pcd04.js';
 import { components, escapeText, formatDtm, segment, SEGMENT_SEPARATOR, subComponents } from './hl7.js';
 
@@ -23,8 +23,10 @@ const FACET = {
   type: { code: '68485', name: 'MDC_ATTR_ALERT_TYPE', system: 'MDC' },
 } as const satisfies Record<string, Coded>;
 
-/** Conditions about the gateway, not a pump channel: reported at MDS level (OBX-4 `1.0.0.0.n`). */
-const GATEWAY_CONDITIONS = new Set<string>(['delivery-failure', 'storage-failure', 'overloaded']);
+/** An alarm about the gateway, not a pump channel: reported at MDS level (OBX-4 `1.0.0.0.n`) with the gateway as equipment. */
+function aboutGateway(event: AlarmEvent): boolean {
+  return scopeOf(event) === 'gateway';
+}
 
 /** Facet 6 values (TF-2 Table B.8.5-2; IEC 60601-1-8 high/medium/low per Table B.8.5-3). */
 const PRIORITY: Record<AlarmPriority, string> = { high: 'PH', medium: 'PM', low: 'PL' };
@@ -81,14 +83,16 @@ function ourIdentifier(id: string, settings: ReportAlertSettings, join: (...valu
   return pcd04.eui64 === undefined ? join(id, pcd04.sendingApplication, gateway.id, 'L') : join(id, pcd04.sendingApplication, pcd04.eui64, 'EUI-64');
 }
 
-function locationOf(event: Pick<AlarmEvent, 'pumpId'>, settings: ReportAlertSettings): Pcd04Location {
+/** Where the alert is: the pump's configured bed, or the ward's default; the gateway's own alarms never take a pump's bed. */
+function locationOf(event: AlarmEvent, settings: ReportAlertSettings): Pcd04Location {
   const { locations } = settings.pcd04;
-  return locations.pumps[event.pumpId] ?? locations.default ?? { pointOfCare: settings.gateway.ward };
+  const pump = aboutGateway(event) ? undefined : locations.pumps[event.pumpId];
+  return pump ?? locations.default ?? { pointOfCare: settings.gateway.ward };
 }
 
 /** OBX-4 prefix `<MDS>.<VMD>.<CHAN>.<METRIC>` (TF-2 B.8): a numeric pump channel becomes CHAN; the gateway is the MDS itself. */
 function observationPrefix(event: AlarmEvent): string {
-  if (GATEWAY_CONDITIONS.has(event.condition)) return '1.0.0.0';
+  if (aboutGateway(event)) return '1.0.0.0';
   const channel = /^\d{1,5}$/.test(event.channel) ? Number(event.channel) : 0;
   return `1.1.${channel}.0`;
 }
@@ -162,7 +166,7 @@ function request(obr3: string, obr29: string, atMs: number, settings: ReportAler
 
 /** OBX-18 (TF-2 B.8): the pump's EUI-64 when known, else the pump id as named by this gateway. */
 function equipment(event: AlarmEvent, settings: ReportAlertSettings): string {
-  if (GATEWAY_CONDITIONS.has(event.condition)) return ourIdentifier(settings.gateway.id, settings, components);
+  if (aboutGateway(event)) return ourIdentifier(settings.gateway.id, settings, components);
   const eui64 = settings.pcd04.locations.pumps[event.pumpId]?.pumpEui64;
   return eui64 === undefined ? ourIdentifier(event.pumpId, settings, components) : components(eui64, undefined, eui64, 'EUI-64');
 }
@@ -224,7 +228,7 @@ export function buildReportAlert(event: AlarmEvent, settings: ReportAlertSetting
         prefix: observationPrefix(event),
         event: code,
         text: event.message,
-        source: GATEWAY_CONDITIONS.has(event.condition) ? GATEWAY_SOURCE : MDC_DEV_PUMP_INFUS_VMD,
+        source: aboutGateway(event) ? GATEWAY_SOURCE : MDC_DEV_PUMP_INFUS_VMD,
         facets: alertFacets(event),
         priority: PRIORITY[event.priority],
         type: ALERT_TYPE[event.kind],

@@ -1,19 +1,30 @@
 import type { InfusionState } from '../telemetry/sample.js';
 import { LABEL_CATEGORY, type LabelDetailValue, type LabelKind, type SimLabel } from './labels.js';
-import { HYDROSTATIC_MMHG_PER_CM, PARAMETERS } from './parameters.js';
+import {
+  closedInletFillFraction,
+  closedInletPressureMmHg,
+  hydrostaticHeadMmHg,
+  MMHG_PER_MLH_PER_RU,
+  MS_PER_H,
+  nodePressureAfterStepMmHg,
+  outflowOverStepMl,
+  refillTimeS,
+  solveLine,
+  STEP_H,
+  STEP_MS,
+  tissueVolumeAfterStepMl,
+  type LineNetwork,
+  type LineOcclusion,
+  type Thevenin,
+  type TissueSite,
+} from './hydraulics.js';
+import { PARAMETERS } from './parameters.js';
 import { PATIENT_TICK_MS, PatientProcess } from './patient.js';
 import { deriveSeed, Rng } from './random.js';
-import type { ChannelEventSpec, ChannelSpec, PatientSpec } from './spec.js';
+import type { ChannelEventKind, ChannelEventSpec, ChannelSpec, PatientSpec } from './spec.js';
 
-/** Internal time step. Pressure is integrated exactly over a step, so 0.5 s is stable for any R·C. */
-export const STEP_MS = 500;
-const STEP_H = STEP_MS / 3_600_000;
-const MS_PER_H = 3_600_000;
-/** RU are mmHg per L/h; the model works in mmHg per mL/h. */
-const MMHG_PER_MLH_PER_RU = 0.001;
+export { STEP_MS } from './hydraulics.js';
 const VOLUME_POINT_MS = 60_000;
-/** Pressure a volumetric pump pulls on a closed inlet (assumption). */
-const UPSTREAM_SUCTION_MMHG = -300;
 /** Purge before a new line is connected (assumption; [S14] used a 2 mL priming bolus). */
 const PRIME_RATE_ML_PER_H = 120;
 const PRIME_VOLUME_ML = 1;
@@ -72,32 +83,20 @@ interface Action {
   run: () => void;
 }
 
-interface Occlusion {
+interface Occlusion extends LineOcclusion {
   label: SimLabel;
-  severity: 'full' | 'partial';
-  resistanceMmHgPerMlH: number;
-  /** Clots only: when the lumen started closing and how long it takes to close. */
-  clotStartMs: number;
-  clotGrowthMs: number;
 }
 
-interface Infiltration {
+interface Infiltration extends TissueSite {
   label: SimLabel;
-  startMs: number;
-  tipOutMs: number;
-  fraction: number;
-  tissueResistanceMmHgPerMlH: number;
-  baselineMmHg: number;
-  /**
-   * IFP = baseline + plateau·V/(V + Vs), Vs = plateau·C0: the site starts with compliance C0, which
-   * grows as C0·(1 + V/Vs)² while the tissue floods, so the pressure levels off at the plateau.
-   */
-  plateauMmHg: number;
-  floodVolumeMl: number;
   volumeMl: number;
   nextPointMs: number;
   points: [number, number][];
 }
+
+type EventOf<K extends ChannelEventKind> = Extract<ChannelEventSpec, { kind: K }>;
+/** What one kind of scheduled event does when it starts, at channel time `t`. */
+type EventStart<K extends ChannelEventKind> = (channel: SimChannel, event: EventOf<K>, t: number, index: number) => void;
 
 interface Outgoing {
   atMs: number;
@@ -110,14 +109,10 @@ function round(value: number, decimals: number): number {
 }
 
 /**
- * One pump channel: the pump mechanism, the hydraulic line to the patient, the patient's
- * disturbances, the nurse who answers alarms, and the telemetry it reports. It runs lazily:
- * `peekAtMs()` simulates just far enough to know the next sample.
- *
- * Hydraulics (units: mmHg, mL, mL/h): the pump pushes into the system compliance C; the node
- * pressure P drains through line, catheter and outlet. The outlet is the vein (Pv, Rv), the
- * tissue (IFP, Rt) or a mix while the tip leaves the vein. Seen from the node, the network is a
- * Thevenin source (Peq, Rtot), so P relaxes to Peq + Q·Rtot with τ = Rtot·C, integrated exactly.
+ * One pump channel: the pump mechanism, the hydraulic line to the patient (the pure functions of
+ * hydraulics.ts over this channel's state), the patient's disturbances, the nurse who answers
+ * alarms, and the telemetry it reports. It runs lazily: `peekAtMs()` simulates just far enough to
+ * know the next sample.
  */
 export class SimChannel {
   readonly pumpId: string;
@@ -165,11 +160,9 @@ export class SimChannel {
   #pressureMmHg = 0;
   #deliveredMl = 0;
   #pumpHeightCm: number;
-  /** Thevenin view of the line, refreshed every step (fields, not a returned object: this is the hot loop). */
-  #peqMmHg = 0;
-  #rtotMmHgPerMlH = 1;
-  #lineBlocked = false;
-  #catheterBlocked = false;
+  /** The line as the hydraulics see it and its Thevenin view, refreshed every step (reused objects: this is the hot loop). */
+  readonly #line: LineNetwork;
+  readonly #thevenin: Thevenin = { peqMmHg: 0, rtotMmHgPerMlH: 1, lineBlocked: false, catheterBlocked: false };
   #flushRateMlPerH = 0;
   readonly #occlusions: Occlusion[] = [];
   #infiltration: Infiltration | undefined;
@@ -201,13 +194,26 @@ export class SimChannel {
     this.#stickThresholdMl = this.#drawStickThreshold();
     this.#stickDeltaMl = this.#rng.next() * this.#stickThresholdMl;
     this.#ripplePhase = this.#rng.next() * 2 * Math.PI;
-    this.#upstreamMmHg = spec.bagHeightCm * HYDROSTATIC_MMHG_PER_CM;
+    this.#upstreamMmHg = hydrostaticHeadMmHg(spec.bagHeightCm);
+    this.#line = {
+      lineResistanceMmHgPerMlH: spec.lineResistanceMmHgPerMlH,
+      catheterResistanceMmHgPerMlH: spec.catheterResistanceMmHgPerMlH,
+      occlusions: this.#occlusions,
+      openEndHeightCm: undefined,
+      pumpHeightCm: spec.pumpHeightCm,
+      limbHeightCm: 0,
+      veinPressureMmHg: spec.venousPressureMmHg,
+      veinResistanceMmHgPerMlH: spec.veinResistanceRu * MMHG_PER_MLH_PER_RU,
+      tissueOffsetMmHg: 0,
+      site: undefined,
+      flushRateMlPerH: 0,
+    };
     this.#mode = spec.startMode === 'running' ? 'infusing' : 'stopped';
     this.#patient.tick(ctx.startMs);
     this.#nextPatientTickMs += PATIENT_TICK_MS;
     // Start at steady state: the infusion has been running long before the run begins.
-    this.#thevenin();
-    this.#pressureMmHg = this.#peqMmHg + (this.#mode === 'infusing' ? spec.rateMlPerH * this.#rtotMmHgPerMlH : 0);
+    const thevenin = this.#solveLine();
+    this.#pressureMmHg = thevenin.peqMmHg + (this.#mode === 'infusing' ? spec.rateMlPerH * thevenin.rtotMmHgPerMlH : 0);
     spec.events.forEach((event, index) => this.#schedule(ctx.startMs + event.atMs, () => this.#startEvent(event, index)));
     for (const event of ctx.patient.events) {
       this.#schedule(ctx.startMs + event.atMs, () => {
@@ -416,163 +422,156 @@ export class SimChannel {
   // ---- events ---------------------------------------------------------------------------
 
   #startEvent(event: ChannelEventSpec, index: number): void {
-    const t = this.#tMs;
-    const endAt = (durationMs: number | undefined, end: () => void) => {
-      if (durationMs !== undefined) this.#schedule(t + durationMs, end);
-    };
-    switch (event.kind) {
-      case 'infiltration': {
-        if (this.#infiltration !== undefined || this.#disconnection !== undefined) return;
-        const label = this.#openLabel('infiltration', {
-          site: event.site,
-          siteComplianceMlPerMmHg: round(event.siteComplianceMlPerMmHg, 4),
-          plateauMmHg: round(event.plateauMmHg, 1),
-          tissueResistanceRu: Math.round(event.tissueResistanceRu),
-          fraction: round(event.fraction, 3),
-          rateMlPerH: this.#rateMlPerH,
-          drug: this.spec.drug?.name ?? null,
-        });
-        const infiltration: Infiltration = {
-          label,
-          startMs: t,
-          tipOutMs: Math.max(STEP_MS, event.tipOutMs),
-          fraction: event.fraction,
-          tissueResistanceMmHgPerMlH: event.tissueResistanceRu * MMHG_PER_MLH_PER_RU,
-          baselineMmHg: event.tissuePressureMmHg,
-          plateauMmHg: event.plateauMmHg,
-          floodVolumeMl: Math.max(1e-6, event.plateauMmHg * event.siteComplianceMlPerMmHg),
-          volumeMl: 0,
-          nextPointMs: t,
-          points: [],
-        };
-        this.#infiltration = infiltration;
-        endAt(event.durationMs, () => {
-          if (this.#infiltration === infiltration) this.#endInfiltration('site-check');
-        });
-        return;
-      }
-      case 'occlusion': {
-        const occlusion: Occlusion = {
-          label: this.#openLabel('occlusion', {
-            cause: event.cause,
-            severity: event.cause === 'clot' ? 'full' : event.severity,
-            resistanceMmHgPerMlH: event.severity === 'partial' && event.cause !== 'clot' ? event.resistanceMmHgPerMlH : null,
-            clotGrowthMin: event.cause === 'clot' ? round(event.growthMs / 60_000, 1) : null,
-            rateMlPerH: this.#rateMlPerH,
-            complianceUlPerMmHg: this.spec.complianceUlPerMmHg,
-            occlusionLimitMmHg: this.spec.occlusionLimitMmHg,
-          }),
-          severity: event.severity,
-          resistanceMmHgPerMlH: event.resistanceMmHgPerMlH,
-          clotStartMs: event.cause === 'clot' ? t : -1,
-          clotGrowthMs: event.growthMs,
-        };
-        this.#occlusions.push(occlusion);
-        endAt(event.durationMs, () => this.#endOcclusion(occlusion, 'schedule'));
-        return;
-      }
-      case 'recurrent-occlusion': {
-        const window = this.#openLabel('recurrent-occlusion', { severity: event.severity, meanIntervalMin: round(event.meanIntervalMs / 60_000, 1) });
-        const endMs = t + event.durationMs;
-        const episodes = new Rng(deriveSeed(this.#ctx.channelSeed, 'recurrent', index, t));
-        let episodeStart = t + episodes.uniform(0, Math.min(event.meanIntervalMs, event.durationMs / 2));
-        while (episodeStart < endMs) {
-          const episodeMs = episodes.uniform(event.episodeMinMs, event.episodeMaxMs);
-          const startAt = episodeStart;
-          this.#schedule(startAt, () => {
-            const occlusion: Occlusion = {
-              label: this.#openLabel('positional-occlusion', { severity: event.severity, partOf: window.id, rateMlPerH: this.#rateMlPerH }),
-              severity: event.severity,
-              resistanceMmHgPerMlH: event.resistanceMmHgPerMlH,
-              clotStartMs: -1,
-              clotGrowthMs: 0,
-            };
-            this.#occlusions.push(occlusion);
-            this.#schedule(startAt + episodeMs, () => this.#endOcclusion(occlusion, 'cleared-itself'));
-          });
-          episodeStart += episodeMs + episodes.exponential(event.meanIntervalMs);
-        }
-        this.#schedule(endMs, () => this.#closeLabel(window, this.#tMs));
-        return;
-      }
-      case 'upstream-occlusion': {
-        if (this.spec.pumpType !== 'volumetric' || this.#upstream !== undefined) return;
-        const upstream = { label: this.#openLabel('upstream-occlusion', { rateMlPerH: this.#rateMlPerH }), startMs: t };
-        this.#upstream = upstream;
-        endAt(event.durationMs, () => this.#endUpstream(upstream, 'schedule'));
-        return;
-      }
-      case 'disconnection': {
-        if (this.#disconnection !== undefined) return;
-        const disconnection = { label: this.#openLabel('disconnection', { endHeightCm: event.endHeightCm, rateMlPerH: this.#rateMlPerH }), endHeightCm: event.endHeightCm };
-        this.#disconnection = disconnection;
-        endAt(event.durationMs, () => {
-          if (this.#disconnection !== disconnection) return;
-          this.#disconnection = undefined;
-          this.#closeLabel(disconnection.label, this.#tMs, 'reconnected');
-        });
-        return;
-      }
-      case 'height-change': {
-        this.#changeHeight(event.deltaCm);
-        endAt(event.durationMs, () => this.#changeHeight(-event.deltaCm));
-        return;
-      }
-      case 'syringe-change':
-        this.#changeSyringe(event.pauseMs, event.bolusUl, event.primed, event.slackMl, event.settleMl, 'scheduled');
-        return;
-      case 'flush': {
-        const label = this.#openLabel('flush', { volumeMl: event.volumeMl, durationS: round(event.durationMs / 1000, 1) });
-        this.#flushRateMlPerH = (event.volumeMl * MS_PER_H) / Math.max(STEP_MS, event.durationMs);
-        this.#schedule(t + event.durationMs, () => {
-          this.#flushRateMlPerH = 0;
-          this.#closeLabel(label, this.#tMs);
-        });
-        return;
-      }
-      case 'bolus': {
-        if (this.#mode !== 'infusing') return;
-        this.#mode = 'bolus';
-        this.#bolusRateMlPerH = event.rateMlPerH;
-        this.#bolusLeftMl = event.volumeMl;
-        this.#bolusLabel = this.#openLabel('bolus', { volumeMl: event.volumeMl, rateMlPerH: event.rateMlPerH });
-        return;
-      }
-      case 'rate-change': {
-        this.#instantLabel('rate-change', { fromMlPerH: this.#rateMlPerH, toMlPerH: event.rateMlPerH });
-        this.#rateMlPerH = event.rateMlPerH;
-        return;
-      }
-      case 'pause': {
-        if (this.#mode !== 'infusing') return;
-        this.#mode = 'paused';
-        const label = this.#openLabel('pause', {});
-        this.#schedule(t + event.durationMs, () => {
-          if (this.#mode === 'paused') this.#mode = 'infusing';
-          this.#closeLabel(label, this.#tMs);
-        });
-        return;
-      }
-      case 'start-up': {
-        if (this.#mode !== 'stopped') return;
-        this.#startInfusion(event.primed, event.slackMl, event.settleMl, 'start');
-        return;
-      }
-      case 'dropout':
-      case 'duplicates':
-      case 'reorder': {
-        const label = this.#openLabel(event.kind, event.kind === 'dropout' ? {} : { probability: event.probability });
-        this.#setFault(event, +1);
-        this.#schedule(t + event.durationMs, () => {
-          this.#setFault(event, -1);
-          this.#closeLabel(label, this.#tMs);
-        });
-        return;
-      }
-    }
+    const start = SimChannel.#eventStarts[event.kind] as EventStart<ChannelEventKind>;
+    start(this, event, this.#tMs, index);
   }
 
-  #setFault(event: Extract<ChannelEventSpec, { kind: 'dropout' | 'duplicates' | 'reorder' }>, direction: 1 | -1): void {
+  /** Ends an event `durationMs` after `t`; an event without a duration runs until something else ends it. */
+  #endAfter(t: number, durationMs: number | undefined, end: () => void): void {
+    if (durationMs !== undefined) this.#schedule(t + durationMs, end);
+  }
+
+  /** What each kind of scheduled event does when it starts: one entry per kind, checked by the compiler. */
+  static readonly #eventStarts: { readonly [K in ChannelEventKind]: EventStart<K> } = {
+    infiltration: (channel, event, t) => {
+      if (channel.#infiltration !== undefined || channel.#disconnection !== undefined) return;
+      const label = channel.#openLabel('infiltration', {
+        site: event.site,
+        siteComplianceMlPerMmHg: round(event.siteComplianceMlPerMmHg, 4),
+        plateauMmHg: round(event.plateauMmHg, 1),
+        tissueResistanceRu: Math.round(event.tissueResistanceRu),
+        fraction: round(event.fraction, 3),
+        rateMlPerH: channel.#rateMlPerH,
+        drug: channel.spec.drug?.name ?? null,
+      });
+      const infiltration: Infiltration = {
+        label,
+        startMs: t,
+        tipOutMs: Math.max(STEP_MS, event.tipOutMs),
+        fraction: event.fraction,
+        tissueResistanceMmHgPerMlH: event.tissueResistanceRu * MMHG_PER_MLH_PER_RU,
+        baselineMmHg: event.tissuePressureMmHg,
+        plateauMmHg: event.plateauMmHg,
+        floodVolumeMl: Math.max(1e-6, event.plateauMmHg * event.siteComplianceMlPerMmHg),
+        volumeMl: 0,
+        nextPointMs: t,
+        points: [],
+      };
+      channel.#infiltration = infiltration;
+      channel.#endAfter(t, event.durationMs, () => {
+        if (channel.#infiltration === infiltration) channel.#endInfiltration('site-check');
+      });
+    },
+    occlusion: (channel, event, t) => {
+      const occlusion: Occlusion = {
+        label: channel.#openLabel('occlusion', {
+          cause: event.cause,
+          severity: event.cause === 'clot' ? 'full' : event.severity,
+          resistanceMmHgPerMlH: event.severity === 'partial' && event.cause !== 'clot' ? event.resistanceMmHgPerMlH : null,
+          clotGrowthMin: event.cause === 'clot' ? round(event.growthMs / 60_000, 1) : null,
+          rateMlPerH: channel.#rateMlPerH,
+          complianceUlPerMmHg: channel.spec.complianceUlPerMmHg,
+          occlusionLimitMmHg: channel.spec.occlusionLimitMmHg,
+        }),
+        severity: event.severity,
+        resistanceMmHgPerMlH: event.resistanceMmHgPerMlH,
+        clotStartMs: event.cause === 'clot' ? t : -1,
+        clotGrowthMs: event.growthMs,
+      };
+      channel.#occlusions.push(occlusion);
+      channel.#endAfter(t, event.durationMs, () => channel.#endOcclusion(occlusion, 'schedule'));
+    },
+    'recurrent-occlusion': (channel, event, t, index) => {
+      const window = channel.#openLabel('recurrent-occlusion', { severity: event.severity, meanIntervalMin: round(event.meanIntervalMs / 60_000, 1) });
+      const endMs = t + event.durationMs;
+      const episodes = new Rng(deriveSeed(channel.#ctx.channelSeed, 'recurrent', index, t));
+      let episodeStart = t + episodes.uniform(0, Math.min(event.meanIntervalMs, event.durationMs / 2));
+      while (episodeStart < endMs) {
+        const episodeMs = episodes.uniform(event.episodeMinMs, event.episodeMaxMs);
+        const startAt = episodeStart;
+        channel.#schedule(startAt, () => {
+          const occlusion: Occlusion = {
+            label: channel.#openLabel('positional-occlusion', { severity: event.severity, partOf: window.id, rateMlPerH: channel.#rateMlPerH }),
+            severity: event.severity,
+            resistanceMmHgPerMlH: event.resistanceMmHgPerMlH,
+            clotStartMs: -1,
+            clotGrowthMs: 0,
+          };
+          channel.#occlusions.push(occlusion);
+          channel.#schedule(startAt + episodeMs, () => channel.#endOcclusion(occlusion, 'cleared-itself'));
+        });
+        episodeStart += episodeMs + episodes.exponential(event.meanIntervalMs);
+      }
+      channel.#schedule(endMs, () => channel.#closeLabel(window, channel.#tMs));
+    },
+    'upstream-occlusion': (channel, event, t) => {
+      if (channel.spec.pumpType !== 'volumetric' || channel.#upstream !== undefined) return;
+      const upstream = { label: channel.#openLabel('upstream-occlusion', { rateMlPerH: channel.#rateMlPerH }), startMs: t };
+      channel.#upstream = upstream;
+      channel.#endAfter(t, event.durationMs, () => channel.#endUpstream(upstream, 'schedule'));
+    },
+    disconnection: (channel, event, t) => {
+      if (channel.#disconnection !== undefined) return;
+      const disconnection = { label: channel.#openLabel('disconnection', { endHeightCm: event.endHeightCm, rateMlPerH: channel.#rateMlPerH }), endHeightCm: event.endHeightCm };
+      channel.#disconnection = disconnection;
+      channel.#endAfter(t, event.durationMs, () => {
+        if (channel.#disconnection !== disconnection) return;
+        channel.#disconnection = undefined;
+        channel.#closeLabel(disconnection.label, channel.#tMs, 'reconnected');
+      });
+    },
+    'height-change': (channel, event, t) => {
+      channel.#changeHeight(event.deltaCm);
+      channel.#endAfter(t, event.durationMs, () => channel.#changeHeight(-event.deltaCm));
+    },
+    'syringe-change': (channel, event) => channel.#changeSyringe(event.pauseMs, event.bolusUl, event.primed, event.slackMl, event.settleMl, 'scheduled'),
+    flush: (channel, event, t) => {
+      const label = channel.#openLabel('flush', { volumeMl: event.volumeMl, durationS: round(event.durationMs / 1000, 1) });
+      channel.#flushRateMlPerH = (event.volumeMl * MS_PER_H) / Math.max(STEP_MS, event.durationMs);
+      channel.#schedule(t + event.durationMs, () => {
+        channel.#flushRateMlPerH = 0;
+        channel.#closeLabel(label, channel.#tMs);
+      });
+    },
+    bolus: (channel, event) => {
+      if (channel.#mode !== 'infusing') return;
+      channel.#mode = 'bolus';
+      channel.#bolusRateMlPerH = event.rateMlPerH;
+      channel.#bolusLeftMl = event.volumeMl;
+      channel.#bolusLabel = channel.#openLabel('bolus', { volumeMl: event.volumeMl, rateMlPerH: event.rateMlPerH });
+    },
+    'rate-change': (channel, event) => {
+      channel.#instantLabel('rate-change', { fromMlPerH: channel.#rateMlPerH, toMlPerH: event.rateMlPerH });
+      channel.#rateMlPerH = event.rateMlPerH;
+    },
+    pause: (channel, event, t) => {
+      if (channel.#mode !== 'infusing') return;
+      channel.#mode = 'paused';
+      const label = channel.#openLabel('pause', {});
+      channel.#schedule(t + event.durationMs, () => {
+        if (channel.#mode === 'paused') channel.#mode = 'infusing';
+        channel.#closeLabel(label, channel.#tMs);
+      });
+    },
+    'start-up': (channel, event) => {
+      if (channel.#mode !== 'stopped') return;
+      channel.#startInfusion(event.primed, event.slackMl, event.settleMl, 'start');
+    },
+    dropout: (channel, event, t) => channel.#startTelemetryFault(event, t),
+    duplicates: (channel, event, t) => channel.#startTelemetryFault(event, t),
+    reorder: (channel, event, t) => channel.#startTelemetryFault(event, t),
+  };
+
+  #startTelemetryFault(event: EventOf<'dropout' | 'duplicates' | 'reorder'>, t: number): void {
+    const label = this.#openLabel(event.kind, event.kind === 'dropout' ? {} : { probability: event.probability });
+    this.#setFault(event, +1);
+    this.#schedule(t + event.durationMs, () => {
+      this.#setFault(event, -1);
+      this.#closeLabel(label, this.#tMs);
+    });
+  }
+
+  #setFault(event: EventOf<'dropout' | 'duplicates' | 'reorder'>, direction: 1 | -1): void {
     if (event.kind === 'dropout') this.#dropping += direction;
     else if (event.kind === 'duplicates') this.#duplicateProbability = direction > 0 ? event.probability : 0;
     else this.#reorderProbability = direction > 0 ? event.probability : 0;
@@ -585,8 +584,8 @@ export class SimChannel {
    */
   #changeHeight(deltaCm: number): void {
     this.#pumpHeightCm += deltaCm;
-    const deltaMmHg = deltaCm * HYDROSTATIC_MMHG_PER_CM;
-    const noDeliveryS = deltaCm < 0 && this.#rateMlPerH > 0 ? (this.#complianceMl * -deltaMmHg * 3600) / this.#rateMlPerH : 0;
+    const deltaMmHg = hydrostaticHeadMmHg(deltaCm);
+    const noDeliveryS = deltaCm < 0 && this.#rateMlPerH > 0 ? refillTimeS(this.#complianceMl, -deltaMmHg, this.#rateMlPerH) : 0;
     const label = this.#openLabel('height-change', { deltaCm, pumpHeightCm: round(this.#pumpHeightCm, 1), noDeliveryS: Math.round(noDeliveryS), rateMlPerH: this.#rateMlPerH });
     this.#schedule(this.#tMs + Math.max(60_000, noDeliveryS * 1000), () => this.#closeLabel(label, this.#tMs));
   }
@@ -601,7 +600,7 @@ export class SimChannel {
   #endUpstream(upstream: { label: SimLabel }, endedBy: string): void {
     if (this.#upstream !== upstream) return;
     this.#upstream = undefined;
-    this.#upstreamMmHg = this.spec.bagHeightCm * HYDROSTATIC_MMHG_PER_CM;
+    this.#upstreamMmHg = hydrostaticHeadMmHg(this.spec.bagHeightCm);
     this.#closeLabel(upstream.label, this.#tMs, endedBy);
   }
 
@@ -633,7 +632,7 @@ export class SimChannel {
       this.#closeLabel(label, this.#tMs);
       this.#containerLeftMl = this.spec.containerMl;
       // A fresh syringe starts unpressurised; [S18] measured the net bolus or backflow that follows.
-      this.#pressureMmHg = this.#peqMmHg + bolusUl / 1000 / this.#complianceMl;
+      this.#pressureMmHg = this.#thevenin.peqMmHg + bolusUl / 1000 / this.#complianceMl;
       this.#stickDeltaMl = 0;
       this.#startInfusion(primed, slackMl, settleMl, 'syringe-change');
     });
@@ -687,7 +686,8 @@ export class SimChannel {
     this.#noteAlarmOnActiveEvents(t);
     if (code === PUMP_ALARM_CODES.downstream && this.spec.pumpType === 'syringe') {
       // Post-occlusion bolus reduction: the plunger backs off and relieves most of the pressure [S34].
-      this.#pressureMmHg = this.#peqMmHg + (this.#pressureMmHg - this.#peqMmHg) * this.spec.backoffFraction;
+      const peqMmHg = this.#thevenin.peqMmHg;
+      this.#pressureMmHg = peqMmHg + (this.#pressureMmHg - peqMmHg) * this.spec.backoffFraction;
       this.#stickDeltaMl = 0;
     }
     this.#schedule(t + this.spec.nurseResponseS * 1000, () => this.#nurseResponds(code));
@@ -723,67 +723,19 @@ export class SimChannel {
     return (this.spec.stickVolumeUl / 1000) * this.#rng.uniform(0.5, 1.5);
   }
 
-  /** The line seen from the pump's compliance: P relaxes towards peq + Q·rtot. */
-  #thevenin(): void {
-    const spec = this.spec;
+  /** Brings the line up to date with the channel and the patient, and solves it. */
+  #solveLine(): Thevenin {
+    const line = this.#line;
     const patient = this.#patient;
-    const t = this.#tMs;
-    let lineResistance = spec.lineResistanceMmHgPerMlH;
-    let catheterResistance = spec.catheterResistanceMmHgPerMlH;
-    let lineBlocked = false;
-    let catheterBlocked = false;
-    for (const occlusion of this.#occlusions) {
-      if (occlusion.clotStartMs >= 0) {
-        // A clot in the catheter: the lumen radius shrinks linearly, resistance grows as 1/r⁴.
-        const closed = (t - occlusion.clotStartMs) / occlusion.clotGrowthMs;
-        if (closed >= 1) catheterBlocked = true;
-        else catheterResistance /= (1 - closed) ** 4;
-      } else if (occlusion.severity === 'full') lineBlocked = true;
-      else lineResistance += occlusion.resistanceMmHgPerMlH;
-    }
-    this.#lineBlocked = lineBlocked;
-    this.#catheterBlocked = catheterBlocked;
-    if (this.#disconnection !== undefined || this.#mode === 'priming') {
-      // The line ends open to air at the hub (or, while priming, before it is connected).
-      const endHeightCm = this.#disconnection?.endHeightCm ?? 0;
-      this.#peqMmHg = -HYDROSTATIC_MMHG_PER_CM * (this.#pumpHeightCm - endHeightCm);
-      this.#rtotMmHgPerMlH = lineResistance;
-      this.#catheterBlocked = false;
-      return;
-    }
-    const headMmHg = HYDROSTATIC_MMHG_PER_CM * (this.#pumpHeightCm - patient.limbHeightCm);
-    const veinPressure = spec.venousPressureMmHg + patient.venousOffsetMmHg;
-    const veinResistance = spec.veinResistanceRu * MMHG_PER_MLH_PER_RU;
-    let outletPressure = veinPressure;
-    let outletResistance = veinResistance;
-    const infiltration = this.#infiltration;
-    if (infiltration !== undefined) {
-      const out = this.#tipOut(infiltration, t);
-      const tissuePressure = this.#tissuePressure(infiltration);
-      const gVein = (1 - out) / veinResistance;
-      const gTissue = out / infiltration.tissueResistanceMmHgPerMlH;
-      const g = gVein + gTissue;
-      outletPressure = (gVein * veinPressure + gTissue * tissuePressure) / g;
-      outletResistance = 1 / g;
-    }
-    const beyondPort = catheterResistance + outletResistance;
-    // A flush pushed in at the port raises the pressure the pump works against (unless the catheter is shut).
-    const flush = catheterBlocked ? 0 : this.#flushRateMlPerH;
-    this.#peqMmHg = outletPressure - headMmHg + flush * beyondPort;
-    this.#rtotMmHgPerMlH = lineResistance + beyondPort;
-  }
-
-  /** How far the tip is out of the vein: 0 in the vein, `fraction` once out. */
-  #tipOut(infiltration: Infiltration, t: number): number {
-    return infiltration.fraction * Math.min(1, (t - infiltration.startMs) / infiltration.tipOutMs);
-  }
-
-  #tissuePressure(infiltration: Infiltration): number {
-    return (
-      infiltration.baselineMmHg +
-      this.#patient.tissueOffsetMmHg +
-      (infiltration.plateauMmHg * infiltration.volumeMl) / (infiltration.volumeMl + infiltration.floodVolumeMl)
-    );
+    const disconnection = this.#disconnection;
+    line.openEndHeightCm = disconnection !== undefined ? disconnection.endHeightCm : this.#mode === 'priming' ? 0 : undefined;
+    line.pumpHeightCm = this.#pumpHeightCm;
+    line.limbHeightCm = patient.limbHeightCm;
+    line.veinPressureMmHg = this.spec.venousPressureMmHg + patient.venousOffsetMmHg;
+    line.tissueOffsetMmHg = patient.tissueOffsetMmHg;
+    line.site = this.#infiltration;
+    line.flushRateMlPerH = this.#flushRateMlPerH;
+    return solveLine(line, this.#tMs, this.#thevenin);
   }
 
   #step(): void {
@@ -809,23 +761,15 @@ export class SimChannel {
     }
 
     // 2. The line: exact exponential relaxation of the node pressure over the step.
-    this.#thevenin();
+    const thevenin = this.#solveLine();
     const c = this.#complianceMl;
     const before = this.#pressureMmHg;
-    let outflowMl = 0;
-    if (this.#lineBlocked || this.#catheterBlocked) {
-      this.#pressureMmHg = before + injectMl / c;
-    } else {
-      const rtot = this.#rtotMmHgPerMlH;
-      const steady = this.#peqMmHg + (injectMl / STEP_H) * rtot;
-      const decay = Math.exp(-STEP_MS / (rtot * c * MS_PER_H));
-      this.#pressureMmHg = steady + (before - steady) * decay;
-      outflowMl = injectMl - c * (this.#pressureMmHg - before);
-    }
+    this.#pressureMmHg = nodePressureAfterStepMmHg(before, injectMl, c, thevenin);
+    const outflowMl = outflowOverStepMl(before, this.#pressureMmHg, injectMl, c, thevenin);
     const connected = this.#disconnection === undefined && mode !== 'priming';
     if (connected) this.#deliveredMl += outflowMl;
     const infiltration = this.#infiltration;
-    if (infiltration !== undefined && connected) this.#fillTissue(infiltration, outflowMl, t);
+    if (infiltration !== undefined && connected) this.#fillTissue(infiltration, outflowMl, t, thevenin.catheterBlocked);
 
     // 3. Mode changes that follow from the step.
     if (mode === 'priming' && this.#primeLeftMl <= 0) this.#mode = 'infusing';
@@ -871,29 +815,16 @@ export class SimChannel {
     let delivered = motorMl * (1 + spec.rippleFraction * Math.sin(this.#ripplePhase));
     const upstream = this.#upstream;
     if (upstream !== undefined) {
-      // Each stroke pulls on a closed inlet: suction builds and filling fails within a few strokes.
-      const strokeMs = Math.max(2000, (spec.strokeVolumeMl / Math.max(this.#rateMlPerH, 0.01)) * MS_PER_H);
-      const left = Math.exp(-(t - upstream.startMs) / strokeMs);
+      const left = closedInletFillFraction(t - upstream.startMs, spec.strokeVolumeMl, this.#rateMlPerH);
       delivered *= left;
-      this.#upstreamMmHg = spec.bagHeightCm * HYDROSTATIC_MMHG_PER_CM * left + UPSTREAM_SUCTION_MMHG * (1 - left);
+      this.#upstreamMmHg = closedInletPressureMmHg(spec.bagHeightCm, left);
     }
     return delivered;
   }
 
-  /** Splits the flow at the tip between vein and tissue and grows the infiltrated volume. */
-  #fillTissue(infiltration: Infiltration, outflowMl: number, t: number): void {
-    const out = this.#tipOut(infiltration, t);
-    if (out > 0 && !this.#catheterBlocked) {
-      const veinResistance = this.spec.veinResistanceRu * MMHG_PER_MLH_PER_RU;
-      const veinPressure = this.spec.venousPressureMmHg + this.#patient.venousOffsetMmHg;
-      const tissuePressure = this.#tissuePressure(infiltration);
-      const gVein = (1 - out) / veinResistance;
-      const gTissue = out / infiltration.tissueResistanceMmHgPerMlH;
-      const g = gVein + gTissue;
-      const tipFlow = outflowMl / STEP_H + this.#flushRateMlPerH;
-      const tipPressure = (gVein * veinPressure + gTissue * tissuePressure) / g + tipFlow / g;
-      infiltration.volumeMl = Math.max(0, infiltration.volumeMl + gTissue * (tipPressure - tissuePressure) * STEP_H);
-    }
+  /** Grows the infiltrated volume and records it once a minute for the label. */
+  #fillTissue(infiltration: Infiltration, outflowMl: number, t: number, catheterBlocked: boolean): void {
+    infiltration.volumeMl = tissueVolumeAfterStepMl(this.#line, infiltration, outflowMl, t, catheterBlocked);
     if (t >= infiltration.nextPointMs) {
       infiltration.points.push([Math.round((t - infiltration.startMs) / 1000), round(infiltration.volumeMl, 4)]);
       infiltration.nextPointMs += VOLUME_POINT_MS;

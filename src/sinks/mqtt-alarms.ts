@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent } from '../alarms/event.js';
 import type { AlarmStateView } from '../alarms/journal.js';
 import { COMMITTED, STOPPED, connectionLost, refused, type AlarmTransport, type DeliveryOutcome } from '../alarms/transport.js';
 import type { Clock } from '../clock.js';
@@ -21,6 +21,11 @@ export const MQTT_TRANSPORT = 'mqtt';
 /** Fixed header, topic length, packet id and properties of a PUBLISH, generously. */
 const PUBLISH_OVERHEAD_BYTES = 64;
 const EMPTY_PAYLOAD = Buffer.alloc(0);
+
+/** The retained topic of an event's alarm: the gateway's own alarms have a level of their own. */
+export function alarmTopicOf(topics: MqttTopics, event: AlarmEvent): string {
+  return scopeOf(event) === 'gateway' ? topics.gatewayAlarm(event.channel, event.condition) : topics.alarm(event.pumpId, event.channel, event.condition);
+}
 
 export interface MqttAlarmPublisherOptions {
   session: MqttSession;
@@ -120,7 +125,7 @@ export class MqttAlarmPublisher implements AlarmTransport {
    */
   checkEvent(event: AlarmEvent): void {
     const { topics } = this.#options;
-    const alarmTopic = topics.alarm(event.pumpId, event.channel, event.condition);
+    const alarmTopic = alarmTopicOf(topics, event);
     const bytes = Buffer.byteLength(JSON.stringify(event));
     this.#assertPayloadFits(alarmTopic, bytes);
     this.#assertPayloadFits(topics.events, bytes);
@@ -139,7 +144,7 @@ export class MqttAlarmPublisher implements AlarmTransport {
     const payload = Buffer.from(JSON.stringify(event));
     const sends: Promise<void>[] = [];
     if (options.retained) {
-      const alarmTopic = topics.alarm(event.pumpId, event.channel, event.condition);
+      const alarmTopic = alarmTopicOf(topics, event);
       sends.push(session.send(alarmTopic, event.event === 'ended' ? EMPTY_PAYLOAD : payload, true));
     }
     const expirySeconds = this.#remainingExpirySeconds(event);
@@ -152,16 +157,21 @@ export class MqttAlarmPublisher implements AlarmTransport {
   #onConnected(): void {
     const { session, topics, states } = this.#options;
     const restores: Promise<void>[] = [];
+    let republished = 0;
     for (const event of states.committedStates(MQTT_TRANSPORT)) {
       let topic: string;
       try {
-        topic = topics.alarm(event.pumpId, event.channel, event.condition);
+        topic = alarmTopicOf(topics, event);
       } catch {
         continue;
       }
       restores.push(session.send(topic, Buffer.from(JSON.stringify(event)), true));
+      republished++;
+      // Gateways before alarm scopes kept their own alarms under `alarms/<gatewayId>/<part>/…`. No
+      // pump raises a gateway-only condition, so that topic can hold only such a leftover: clear it.
+      if (scopeOf(event) === 'gateway') restores.push(session.send(topics.alarm(event.gatewayId, event.channel, event.condition), EMPTY_PAYLOAD, true));
     }
-    this.#logger.info({ code: 'PW_MQTT_STATE_REPUBLISHED', activeAlarms: restores.length }, 'republishing online status and active alarm state');
+    this.#logger.info({ code: 'PW_MQTT_STATE_REPUBLISHED', activeAlarms: republished }, 'republishing online status and active alarm state');
     for (const restore of restores) {
       restore.catch((error: unknown) => {
         this.#logger.warn({ code: errorCode(error), error: errorMessage(error) }, 'retained state not restored');

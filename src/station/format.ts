@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent } from '../alarms/event.js';
 
 const PRIORITY_MARK: Record<AlarmEvent['priority'], string> = { high: '!!!', medium: '!! ', low: '!  ' };
 
@@ -15,9 +15,14 @@ function stateTags(event: AlarmEvent): string {
 }
 
 /** The ward roster's place, when the event carries one. */
-function placeOf(event: AlarmEvent): string {
+function bedOf(event: AlarmEvent): string {
   if (event.bed === undefined) return '';
   return ` bed ${event.bed}${event.patientRef === undefined ? '' : ` (${event.patientRef})`}`;
+}
+
+/** Where an alarm is: ward/pump/channel (and bed), or ward/gateway <id>/part for the gateway's own alarms. */
+function placeOf(event: AlarmEvent): string {
+  return scopeOf(event) === 'gateway' ? `${event.ward}/gateway ${event.gatewayId}/${event.channel}` : `${event.ward}/${event.pumpId}/${event.channel}${bedOf(event)}`;
 }
 
 /** One console line per alarm event, as a central station would show it. */
@@ -26,7 +31,7 @@ export function formatAlarmLine(event: AlarmEvent): string {
     .filter(([, value]) => value !== null && value !== '')
     .map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(2)) : String(value)}`)
     .join(' ');
-  const where = `${event.ward}/${event.pumpId}/${event.channel}${placeOf(event)}`;
+  const where = placeOf(event);
   const durability = event.durable === false ? ' [not journaled]' : '';
   const head = `${event.at} ${PRIORITY_MARK[event.priority]} ${event.event.toUpperCase().padEnd(12)} ${event.condition} [${event.priority} ${event.kind}] ${where}${stateTags(event)}${durability}`;
   return event.event === 'ended' ? head : `${head}\n    ${event.message}${evidence === '' ? '' : `\n    evidence: ${evidence}`}`;
@@ -41,7 +46,7 @@ export function formatActiveAlarms(alarms: readonly AlarmEvent[], gatewayState: 
   const lines = [`active alarms: ${alarms.length} (gateway ${gatewayState})`];
   alarms.forEach((alarm, index) => {
     lines.push(
-      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${alarm.ward}/${alarm.pumpId}/${alarm.channel}${placeOf(alarm)} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
+      `  ${String(index + 1).padStart(2)}. ${PRIORITY_MARK[alarm.priority]} ${alarm.condition} [${alarm.priority}] ${placeOf(alarm)} since ${alarm.raisedAt ?? alarm.at}${stateTags(alarm)}  id ${alarm.alarmId}`,
     );
   });
   return lines.join('\n');

@@ -1,4 +1,4 @@
-import type { AlarmEvent } from '../alarms/event.js';
+import { scopeOf, type AlarmEvent } from '../alarms/event.js';
 import type { Placement } from '../alarms/roster.js';
 import type { IngestStatus } from '../ingest/guard.js';
 import type { JournalStatus, SourceLinkStatus } from '../ops/metrics.js';
@@ -119,9 +119,11 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
   for (const alarm of inputs.activeAlarms) {
     const key = channelKey(alarm.pumpId, alarm.channel);
     // Telemetry-lost shows as the link; every other alarm on a channel (downstream-occlusion is a
-    // technical alarm) is the channel's to show. The gateway's own alarms match no channel row.
-    if (alarm.condition === 'telemetry-lost') lost.add(key);
-    else {
+    // technical alarm) is the channel's to show. The gateway's own alarms belong to no channel row,
+    // even a pump's named like the gateway.
+    const onChannel = scopeOf(alarm) === 'channel';
+    if (onChannel && alarm.condition === 'telemetry-lost') lost.add(key);
+    else if (onChannel) {
       const current = worst.get(key);
       if (current === undefined || (PRIORITY_RANK[alarm.priority] ?? 0) > (PRIORITY_RANK[current.priority] ?? 0)) worst.set(key, { condition: alarm.condition, priority: alarm.priority });
     }

@@ -11,11 +11,11 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const SRC = join(ROOT, 'src');
 
 /** ESLint with only the boundary rules, on TypeScript text placed at a path of src/. */
-async function boundaryProblems(filePath: string, text: string): Promise<string[]> {
+async function boundaryProblems(filePath: string, text: string, exceptions = EXCEPTIONS): Promise<string[]> {
   const eslint = new ESLint({
     cwd: ROOT,
     overrideConfigFile: true,
-    overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, ...boundaryConfigs()],
+    overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, ...boundaryConfigs(exceptions)],
   });
   const [result] = await eslint.lintText(text, { filePath });
   return result!.messages.map((message) => `${message.ruleId}: ${message.message}`);
@@ -56,8 +56,11 @@ describe('import boundaries', () => {
 
   it('lets an import go down a layer, and a listed exception through for its own file only', async () => {
     expect(await boundaryProblems('src/mqtt/probe.ts', "import type { Config } from '../config/schema.js';\nexport type C = Config;\n")).toEqual([]);
-    expect(await boundaryProblems('src/protocols/emulator.ts', "import { loadSystemSerialBinding } from '../sources/serial.js';\nexport const L = loadSystemSerialBinding;\n")).toEqual([]);
-    expect(await boundaryProblems('src/protocols/alaris.ts', "import { loadSystemSerialBinding } from '../sources/serial.js';\nexport const L = loadSystemSerialBinding;\n")).toHaveLength(1);
+    // The list is empty today; the mechanism is checked with an exception of the kind it once held.
+    const exceptions = [{ file: 'src/protocols/emulator.ts', imports: 'sources', why: 'a pump emulator inside the production protocols' }];
+    expect(await boundaryProblems('src/protocols/emulator.ts', "import { loadSystemSerialBinding } from '../sources/serial.js';\nexport const L = loadSystemSerialBinding;\n", exceptions)).toEqual([]);
+    expect(await boundaryProblems('src/protocols/alaris.ts', "import { loadSystemSerialBinding } from '../sources/serial.js';\nexport const L = loadSystemSerialBinding;\n", exceptions)).toHaveLength(1);
+    expect(await boundaryProblems('src/protocols/emulator.ts', "import { loadSystemSerialBinding } from '../sources/serial.js';\nexport const L = loadSystemSerialBinding;\n")).toHaveLength(1);
   });
 
   it('keeps the generated regions of the docs current (run `npm run docs` if not)', async () => {

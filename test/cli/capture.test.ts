@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openPumpEmulator, type PumpEmulator } from '../../src/protocols/emulator.js';
+import { openPumpEmulator, type PumpEmulator } from '../../src/emulate/emulator.js';
 import { systemClock } from '../../src/clock.js';
 import { loadSystemSerialBinding } from '../../src/sources/serial.js';
 import { runCommand } from '../helpers/cli.js';

@@ -15,11 +15,14 @@ function rig(overrides: Partial<OverloadConfig> = {}) {
     load: () => load,
     monotonic: { elapsedMs: () => nowMs },
     schedule: (task) => tasks.push(task),
-    every: (_windowMs, callback) => {
-      observe = callback;
-      return () => {
+    timers: {
+      setInterval: (callback) => {
+        observe = callback;
+        return 'load-window';
+      },
+      clearInterval: () => {
         timerStopped = true;
-      };
+      },
     },
   };
   const processed: TelemetrySample[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAlarisDeviceSession, encodeAlarisAlarm, encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
+import { createAlarisDeviceSession, encodeAlarisAlarm, encodeAlarisStatus } from '../../src/emulate/alaris-device.js';
 import {
   ALARIS_ALARM_QUERY,
   ALARIS_STATUS_QUERY,

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { encodeAlarisAlarm, encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
+import { encodeAlarisAlarm, encodeAlarisStatus } from '../../src/emulate/alaris-device.js';
 import { createAlarisHostSession } from '../../src/protocols/alaris.js';
-import { encodeFreseniusReport } from '../../src/protocols/fresenius-device.js';
+import { encodeFreseniusReport } from '../../src/emulate/fresenius-device.js';
 import { createFreseniusHostSession } from '../../src/protocols/fresenius.js';
 import { createJsonLinesHostSession, encodeJsonLine } from '../../src/protocols/json-lines.js';
 import { FRESENIUS_ALARM_BITS } from '../../src/protocols/mapping.js';

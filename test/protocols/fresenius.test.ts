@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createFreseniusDeviceSession, encodeFreseniusReport } from '../../src/protocols/fresenius-device.js';
+import { createFreseniusDeviceSession, encodeFreseniusReport } from '../../src/emulate/fresenius-device.js';
 import {
   createFreseniusHostSession,
   encodeFreseniusFrame,

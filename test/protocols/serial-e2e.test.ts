@@ -8,7 +8,7 @@ import { AlarmEventSchema } from '../../src/alarms/event.js';
 import { systemClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
-import { openPumpEmulator, type PumpEmulator } from '../../src/protocols/emulator.js';
+import { openPumpEmulator, type PumpEmulator } from '../../src/emulate/emulator.js';
 import type { ProtocolId, PumpReading } from '../../src/protocols/protocol.js';
 import { loadSystemSerialBinding, SerialSource } from '../../src/sources/serial.js';
 import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';

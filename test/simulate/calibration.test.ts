@@ -7,6 +7,19 @@ import { describe, expect, it } from 'vitest';
 import { SimChannel } from '../../src/simulate/channel.js';
 import { defaultChannelSpec, defaultInfiltration, defaultPatientSpec } from '../../src/simulate/defaults.js';
 import { drawInfiltration } from '../../src/simulate/families.js';
+import {
+  hydrostaticHeadMmHg,
+  MMHG_PER_MLH_PER_RU,
+  nodePressureAfterStepMmHg,
+  outflowOverStepMl,
+  refillTimeS,
+  solveLine,
+  STEP_MS,
+  tissuePressureMmHg,
+  type LineNetwork,
+  type Thevenin,
+  type TissueSite,
+} from '../../src/simulate/hydraulics.js';
 import { SCOTT_RESISTANCE, type SiteClass } from '../../src/simulate/parameters.js';
 import { Rng } from '../../src/simulate/random.js';
 import type { ChannelEventSpec, ChannelSpec, PatientEventSpec } from '../../src/simulate/spec.js';
@@ -166,6 +179,111 @@ describe('calibration against published figures', () => {
     }
     // The control shows the signal is in the model: it is infant noise, sparse sampling and compliant sites that hide it.
     expect(control.every((result) => result.change.p < 0.01)).toBe(true);
+  });
+});
+
+/** A default line at rest: pump level with the site, still patient, no site in tissue. */
+function restingLine(overrides: Partial<LineNetwork> = {}): LineNetwork {
+  const spec = defaultChannelSpec({});
+  return {
+    lineResistanceMmHgPerMlH: spec.lineResistanceMmHgPerMlH,
+    catheterResistanceMmHgPerMlH: spec.catheterResistanceMmHgPerMlH,
+    occlusions: [],
+    openEndHeightCm: undefined,
+    pumpHeightCm: 0,
+    limbHeightCm: 0,
+    veinPressureMmHg: spec.venousPressureMmHg,
+    veinResistanceMmHgPerMlH: spec.veinResistanceRu * MMHG_PER_MLH_PER_RU,
+    tissueOffsetMmHg: 0,
+    site: undefined,
+    flushRateMlPerH: 0,
+    ...overrides,
+  };
+}
+
+function solved(line: LineNetwork, tMs = 0): Thevenin {
+  return solveLine(line, tMs, { peqMmHg: 0, rtotMmHgPerMlH: 0, lineBlocked: false, catheterBlocked: false });
+}
+
+const STEP_H = STEP_MS / H;
+
+describe('calibration of the hydraulics, called directly', () => {
+  it('takes t = C·ΔP/Q to rise 300 mmHg behind a full clamp, for C = 2 µL/mmHg', () => {
+    const clamped = solved(restingLine({ occlusions: [{ severity: 'full', resistanceMmHgPerMlH: 0, clotStartMs: -1, clotGrowthMs: 0 }] }));
+    const rows = ([[0.1, 360], [0.5, 72], [1, 36], [2, 18], [5, 7.2]] as const).map(([rateMlPerH, minutes]) => {
+      let pressureMmHg = 0;
+      let steps = 0;
+      while (pressureMmHg < 300) {
+        pressureMmHg = nodePressureAfterStepMmHg(pressureMmHg, rateMlPerH * STEP_H, 0.002, clamped);
+        steps++;
+      }
+      return { rateMlPerH, minutes, measured: (steps * STEP_MS) / MIN };
+    });
+    report('hydraulics alone: 300 mmHg rise behind a full clamp at C = 2 µL/mmHg (tolerance ±0.5 %)', rows.map((row) => `${String(row.rateMlPerH).padEnd(4)} mL/h: ${row.measured.toFixed(2)} min   C·ΔP/Q ${row.minutes} min`));
+    expect(clamped.lineBlocked).toBe(true);
+    for (const row of rows) expect(Math.abs(row.measured / row.minutes - 1)).toBeLessThan(0.005);
+  });
+
+  it('raises the resting line pressure by 7.4 mmHg for every 10 cm the pump is lowered [S68]', () => {
+    const level = solved(restingLine());
+    const lowered = solved(restingLine({ pumpHeightCm: -10 }));
+    const rateMlPerH = 1;
+    const step = lowered.peqMmHg + rateMlPerH * lowered.rtotMmHgPerMlH - (level.peqMmHg + rateMlPerH * level.rtotMmHgPerMlH);
+    report('hydraulics alone: steady pressure after lowering the pump 10 cm (tolerance ±0.05 mmHg of 7.4)', [`${step.toFixed(3)} mmHg   published 7.4 mmHg per 10 cm`]);
+    expect(Math.abs(step - 7.4)).toBeLessThan(0.05);
+  });
+
+  it('delivers nothing after a 130 cm drop for C·ΔP/Q, as long as Weiss measured [S16]', () => {
+    const rateMlPerH = 0.5;
+    const rows = ([[50, 2.5, 29.7], [10, 0.5, 5.5]] as const).map(([syringeMl, complianceUlPerMmHg, minutes]) => {
+      const complianceMl = complianceUlPerMmHg / 1000;
+      const before = solved(restingLine());
+      const after = solved(restingLine({ pumpHeightCm: -130 }));
+      let pressureMmHg = before.peqMmHg + rateMlPerH * before.rtotMmHgPerMlH;
+      let deliveredMl = 0;
+      let steps = 0;
+      do {
+        const next = nodePressureAfterStepMmHg(pressureMmHg, rateMlPerH * STEP_H, complianceMl, after);
+        deliveredMl += outflowOverStepMl(pressureMmHg, next, rateMlPerH * STEP_H, complianceMl, after);
+        pressureMmHg = next;
+        steps++;
+      } while (deliveredMl < 0);
+      const measured = (steps * STEP_MS) / MIN;
+      const formula = refillTimeS(complianceMl, hydrostaticHeadMmHg(130), rateMlPerH) / 60;
+      return { syringeMl, minutes, measured, formula };
+    });
+    report('hydraulics alone: no net delivery after lowering the pump 130 cm at 0.5 mL/h (tolerance ±15 % of Weiss; ±1 % of C·ΔP/Q)', rows.map((row) => `${row.syringeMl} mL syringe: ${row.measured.toFixed(1)} min   C·ΔP/Q ${row.formula.toFixed(1)} min   published ${row.minutes} min`));
+    for (const row of rows) {
+      expect(Math.abs(row.measured / row.minutes - 1)).toBeLessThan(0.15);
+      expect(Math.abs(row.measured / row.formula - 1)).toBeLessThan(0.01);
+    }
+  });
+
+  it('reads the resistance beyond the pump from a rate step, vein and tissue on either side of Scott\'s 200 RU [S8]', () => {
+    const adult = { lineResistanceMmHgPerMlH: 0.003, catheterResistanceMmHgPerMlH: 0.003 };
+    const site: TissueSite = { startMs: 0, tipOutMs: 500, fraction: 1, tissueResistanceMmHgPerMlH: 544 * MMHG_PER_MLH_PER_RU, baselineMmHg: 0, plateauMmHg: 5, floodVolumeMl: 1.5, volumeMl: 0 };
+    const measuredRu = (line: LineNetwork) => {
+      const thevenin = solved(line, 60_000);
+      const pressures = [0, 300].map((rateMlPerH) => thevenin.peqMmHg + rateMlPerH * thevenin.rtotMmHgPerMlH);
+      return ((pressures[1]! - pressures[0]!) / 300) * 1000;
+    };
+    const vein = measuredRu(restingLine({ ...adult, veinResistanceMmHgPerMlH: 62 * MMHG_PER_MLH_PER_RU }));
+    const tissue = measuredRu(restingLine({ ...adult, veinResistanceMmHgPerMlH: 62 * MMHG_PER_MLH_PER_RU, site }));
+    report('hydraulics alone: resistance read from a 0–300 mL/h step, adult set and 20G cannula (tolerance ±1 RU of the parts)', [
+      `vein ${vein.toFixed(1)} RU (vein 62 + set 6)   tissue ${tissue.toFixed(1)} RU (tissue 544 + set 6)   threshold 200 RU`,
+    ]);
+    expect(Math.abs(vein - 68)).toBeLessThan(1);
+    expect(Math.abs(tissue - 550)).toBeLessThan(1);
+    expect(vein).toBeLessThan(200);
+    expect(tissue).toBeGreaterThan(200);
+  });
+
+  it('levels the interstitial pressure off at the site plateau as the tissue floods', () => {
+    const site = (volumeMl: number): TissueSite => ({ startMs: 0, tipOutMs: 500, fraction: 1, tissueResistanceMmHgPerMlH: 0.5, baselineMmHg: -2, plateauMmHg: 30, floodVolumeMl: 0.6, volumeMl });
+    expect(tissuePressureMmHg(site(0), 0)).toBe(-2);
+    expect(tissuePressureMmHg(site(0.6), 0)).toBeCloseTo(13, 10);
+    expect(tissuePressureMmHg(site(600), 0)).toBeGreaterThan(27.9);
+    expect(tissuePressureMmHg(site(600), 0)).toBeLessThan(28);
   });
 });
 

@@ -290,6 +290,39 @@ describe(`MqttAlarmPublisher (${process.env.MQTT_URL === undefined ? 'in-process
     expect(parse(retained.text)).toEqual(restored);
   });
 
+  it('keeps the gateway\'s own alarm on alarms/@gateway/, apart from a pump named like the gateway with a channel named like the part', async () => {
+    const s = setup();
+    await startedAndOnline(s);
+    const gateway = raised({ alarmId: 'gateway-link', condition: 'delivery-failure', scope: 'gateway', pumpId: 'gw-test', channel: 'link' });
+    const pump = raised({ alarmId: 'pump-link', pumpId: 'gw-test', channel: 'link' });
+    await s.publish(gateway);
+    await s.publish(pump);
+    const late = await s.recorder();
+    const gatewayRetained = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/@gateway/link/delivery-failure`, { description: 'gateway alarm' });
+    const pumpRetained = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/gw-test/link/downstream-occlusion`, { description: 'pump alarm' });
+    expect(parse(gatewayRetained.text)).toEqual(gateway);
+    expect(parse(pumpRetained.text)).toEqual(pump);
+    await late.barrier();
+    expect(late.on(`${s.prefix}/alarms/gw-test/link/delivery-failure`)).toEqual([]);
+  });
+
+  it('moves a gateway alarm journaled before scopes to alarms/@gateway/ on connect, and clears the topic the older gateway left it on', async () => {
+    const s = setup();
+    const legacyTopic = `${s.prefix}/alarms/gw-test/journal/storage-failure`;
+    const legacy = raised({ alarmId: 'legacy-journal', condition: 'storage-failure', priority: 'medium', pumpId: 'gw-test', channel: 'journal' });
+    const seeder = connect(broker.url, { protocolVersion: broker.protocolVersion });
+    cleanups.push(() => seeder.endAsync());
+    await seeder.publishAsync(legacyTopic, JSON.stringify(legacy), { qos: 1, retain: true });
+    s.committed.set(legacy.alarmId, legacy);
+    const watcher = await startedAndOnline(s);
+    await watcher.waitFor((m) => m.topic === legacyTopic && m.payload.byteLength === 0, { description: 'old topic cleared' });
+    const late = await s.recorder();
+    const moved = await late.waitFor((m) => m.topic === `${s.prefix}/alarms/@gateway/journal/storage-failure`, { description: 'gateway alarm on its own topic' });
+    expect(parse(moved.text)).toEqual(legacy);
+    await late.barrier();
+    expect(late.on(legacyTopic)).toEqual([]);
+  });
+
   it('refuses a payload over the size limit before publishing', async () => {
     const s = setup(broker.url, broker.protocolVersion, { maxPayloadBytes: 256 });
     await startedAndOnline(s);

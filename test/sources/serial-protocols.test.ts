@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SerialPortSchema } from '../../src/config/schema.js';
-import { encodeAlarisStatus } from '../../src/protocols/alaris-device.js';
+import { encodeAlarisStatus } from '../../src/emulate/alaris-device.js';
 import { ALARIS_STATUS_QUERY } from '../../src/protocols/alaris.js';
 import { encodeFreseniusFrame } from '../../src/protocols/fresenius.js';
 import { SerialSource } from '../../src/sources/serial.js';

@@ -8,7 +8,7 @@ import {
   FRESENIUS_NAK_CHECKSUM,
   FRESENIUS_READ_VARIABLES,
   FreseniusFramer,
-} from './fresenius.js';
+} from '../protocols/fresenius.js';
 import {
   FRESENIUS_ALARM_BITS,
   FRESENIUS_BASE_CLOSED_ERROR,
@@ -16,8 +16,8 @@ import {
   FRESENIUS_RATE_ML_PER_H_PER_UNIT,
   FRESENIUS_VARIABLES,
   FRESENIUS_VOLUME_ML_PER_UNIT,
-} from './mapping.js';
-import type { DeviceSession, PumpReading, SendBytes } from './protocol.js';
+} from '../protocols/mapping.js';
+import type { DeviceSession, PumpReading, SendBytes } from '../protocols/protocol.js';
 
 /**
  * The rack side of the Fresenius protocol, for the emulator behind `simulate --serial` and

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import { createAlarisDeviceSession } from './alaris-device.js';
 import { createFreseniusDeviceSession } from './fresenius-device.js';
-import { createJsonLinesDeviceSession } from './json-lines.js';
-import type { DeviceSession, ProtocolId, SendBytes } from './protocol.js';
+import { createJsonLinesDeviceSession } from '../protocols/json-lines.js';
+import type { DeviceSession, ProtocolId, SendBytes } from '../protocols/protocol.js';
 
 export interface DeviceSessionOptions {
   clock: Clock;

@@ -1,7 +1,7 @@
 import type { InfusionState } from '../telemetry/sample.js';
-import { AlarisFramer, encodeAlarisFrame } from './alaris.js';
-import { ALARIS_ALARMS, ALARIS_NO_ALARM_CODE, ALARIS_NO_ALARM_FLAG, ALARIS_STATUS_FIELDS } from './mapping.js';
-import type { DeviceSession, PumpReading, SendBytes } from './protocol.js';
+import { AlarisFramer, encodeAlarisFrame } from '../protocols/alaris.js';
+import { ALARIS_ALARMS, ALARIS_NO_ALARM_CODE, ALARIS_NO_ALARM_FLAG, ALARIS_STATUS_FIELDS } from '../protocols/mapping.js';
+import type { DeviceSession, PumpReading, SendBytes } from '../protocols/protocol.js';
 
 /**
  * The pump side of the Alaris protocol, for the emulator behind `simulate --serial` and

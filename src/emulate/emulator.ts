@@ -2,7 +2,7 @@ import type { BindingInterface } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
 import { systemClock, type Clock } from '../clock.js';
 import { loadSystemSerialBinding } from '../sources/serial.js';
-import { SERIAL_DEFAULTS, type DeviceSession, type ProtocolId, type PumpReading } from './protocol.js';
+import { SERIAL_DEFAULTS, type DeviceSession, type ProtocolId, type PumpReading } from '../protocols/protocol.js';
 import { createDeviceSession } from './registry.js';
 
 /**
