@@ -209,6 +209,7 @@ export class LineWatch {
 
   #accumulate(st: LineState, pressure: number, ts: number, sample: TelemetrySample): void {
     const volume = st.volume;
+    this.#occlusion.noteSample(st, pressure, volume);
     st.addToBlock(volume, pressure);
     if (st.blockSamples >= this.#s.occlusion.blockSamples && st.blockSpanMl >= this.#s.occlusion.blockVolumeMl) {
       st.closeBlock();

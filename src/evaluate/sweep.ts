@@ -14,7 +14,7 @@ import type { AlarmRecord } from './runner.js';
 export interface SweepPoint {
   /** Tissue-slope test threshold, nats. */
   infiltrationNats: number;
-  /** Multiplies the occlusion rise thresholds (`riseMmHg`, `riseNoiseMultiple`). */
+  /** Multiplies the occlusion decision thresholds (`thresholdNats`, and the minimum rise `riseMmHg`). */
   occlusionScale: number;
 }
 
@@ -36,7 +36,7 @@ export function sweepSettings(base: DetectorSettings, point: SweepPoint): Detect
     occlusion: {
       ...base.occlusion,
       riseMmHg: base.occlusion.riseMmHg * point.occlusionScale,
-      riseNoiseMultiple: base.occlusion.riseNoiseMultiple * point.occlusionScale,
+      thresholdNats: base.occlusion.thresholdNats * point.occlusionScale,
     },
     infiltration: { ...base.infiltration, thresholdNats: point.infiltrationNats },
     sensitiveContext: { ...base.sensitiveContext, thresholdNats: point.infiltrationNats },
