@@ -47,9 +47,9 @@ export const OcclusionSettingsSchema = z
       .describe('a rise steeper than this against volume is occlusion-like: 1/(10 µL/mmHg), softer than any system compliance (1–5 µL/mmHg), steeper than any tissue (≤ 33 mmHg/mL)'),
     riseMmHg: positive(1000).default(10).describe('minimum rise above the baseline before an occlusion is raised'),
     thresholdNats: positive(1000)
-      .default(8)
+      .default(9)
       .describe(
-        'decision threshold of the occlusion test once the baseline is learned: log-likelihood ratio (nats) of a ramp at system-compliance slope against a level, with the line\u2019s white noise, reporting steps and stick-slip at each end and its drift as a random walk over the span; higher is fewer false alarms and later detection',
+        'decision threshold of the occlusion test once the baseline is learned: log-likelihood ratio (nats) of a ramp at system-compliance slope against a level, with the line\u2019s white noise, reporting steps and stick-slip at each end and its wander as a random walk over the span; higher is fewer false alarms and later detection. On the tuning-seed curve 9 nats keeps harsh physics within 0.2 false alarms per pump-day (8 nats: 0.21 in the stress family; 10 nats misses a partial occlusion)',
       ),
     slopeLowMmHgPerMl: positive(100_000)
       .default(200)
