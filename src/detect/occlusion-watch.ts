@@ -57,13 +57,15 @@ export class OcclusionWatch {
 
   /**
    * Variance of one block mean: the scatter of consecutive quiet blocks (white noise, and the
-   * plunger's stick-slip as the blocks sample its sawtooth), plus a twelfth of the reporting step
-   * squared, since a pressure reported in coarse steps can jump a whole step on a small drift.
+   * plunger's stick-slip as the blocks sample its sawtooth), and at least a twelfth of the
+   * reporting step squared. Noise that dithers a coarse reading already shows its steps in that
+   * scatter; a quiet line reported in coarse steps shows none, yet can jump a whole step on a
+   * small drift.
    */
   #whiteVariance(st: LineState): number {
     const sigma = this.#blockSigma(st);
     const resolution = Number.isFinite(st.resolutionMmHg) ? st.resolutionMmHg : 0;
-    return sigma * sigma + (resolution * resolution) / 12;
+    return Math.max(sigma * sigma, (resolution * resolution) / 12);
   }
 
   /**
@@ -188,9 +190,9 @@ export class OcclusionWatch {
     let nats = Number.NaN;
     let large: boolean;
     if (st.baselineLearned) {
-      // Measured from the onset block, not the slowly tracked baseline: the model has one block's white noise at each end.
-      const rise = pressure - st.fineP(onsetBack) - this.#jumpsSince(st, onsetBack);
-      nats = rise < threshold ? 0 : this.#rampEvidence(st, rise, onsetBack);
+      const jumps = this.#jumpsSince(st, onsetBack);
+      // The likelihood judges the rise from the onset block (its model has one block's white noise at each end).
+      nats = pressure - base - jumps < threshold ? 0 : this.#rampEvidence(st, pressure - st.fineP(onsetBack) - jumps, onsetBack);
       if (nats < occlusion.thresholdNats) {
         st.occlusionConfirm = 0;
         return false;
