@@ -8,8 +8,9 @@ import type { AlarmRecord } from './runner.js';
 /**
  * Operating curves: the same telemetry through a bank of detectors that differ only in their
  * decision thresholds, so one simulation gives every point of the curve. Each point scales the
- * occlusion rise thresholds and sets the tissue test's threshold (ward-wide and vesicant-line
- * alike, so the vesicant-line curve is read from the same points, on vesicant lines only).
+ * occlusion test's thresholds (nats and minimum rise) and sets the tissue test's threshold
+ * (ward-wide and vesicant-line alike, so the vesicant-line curve is read from the same points, on
+ * vesicant lines only).
  */
 export interface SweepPoint {
   /** Tissue-slope test threshold, nats. */
