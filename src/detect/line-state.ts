@@ -24,6 +24,7 @@ const enum Slot {
   Baseline,
   BlockMeanAbsDiff,
   OcclusionDriftRate,
+  OcclusionLastNats,
   SegmentMinP,
   OcclusionReference,
   OcclusionEndLevel,
@@ -146,6 +147,9 @@ export class LineState {
    * the variogram of its blocks (mmHg² per hour): venous drift, limb wander and the level shifts of
    * crying, all treated as one random walk.
    */
+  /** The occlusion test's score at the last block that passed it, nats. */
+  get occlusionLastNats(): number { return this.#get(Slot.OcclusionLastNats); }
+  set occlusionLastNats(value: number) { this.#x[Slot.OcclusionLastNats] = value; }
   get occlusionDriftRate(): number { return this.#get(Slot.OcclusionDriftRate); }
   set occlusionDriftRate(value: number) { this.#x[Slot.OcclusionDriftRate] = value; }
   get segmentMinP(): number { return this.#get(Slot.SegmentMinP); }

@@ -193,7 +193,10 @@ export class OcclusionWatch {
       const jumps = this.#jumpsSince(st, onsetBack);
       // The likelihood judges the rise from the onset block (its model has one block's white noise at each end).
       nats = pressure - base - jumps < threshold ? 0 : this.#rampEvidence(st, pressure - st.fineP(onsetBack) - jumps, onsetBack);
-      if (nats < occlusion.thresholdNats) {
+      // A blocked line keeps filling its compliance, so its evidence keeps growing; a level shift's stalls once it has settled.
+      const growing = st.occlusionConfirm === 0 || nats > st.occlusionLastNats;
+      st.occlusionLastNats = nats;
+      if (nats < occlusion.thresholdNats || !growing) {
         st.occlusionConfirm = 0;
         return false;
       }

@@ -100,6 +100,13 @@ describe('LineWatch: downstream occlusion', () => {
     expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
   });
 
+  it('does not take a smooth rise that settles within two minutes and holds (crying at 0.3 mL/h) for an occlusion', () => {
+    const bout = (at: SegmentContext) => (at.seconds < 300 ? 8 + 18 * Math.min(1, at.seconds / 100) : 8);
+    const bouts = Array.from({ length: 12 }, () => ({ seconds: 1800, pressure: bout }));
+    const samples = trace([{ seconds: 2 * 3600, pressure: flat(8) }, ...bouts], { rateMlPerH: 0.3, noiseMmHg: 0.5 });
+    expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
+  });
+
   it('raises a clamp at 0.1 mL/h on a wandering line within an hour', () => {
     const drift = wander(1.5, 30, 5);
     const samples = trace(
