@@ -76,7 +76,9 @@ export const OcclusionSettingsSchema = z
       .default(3)
       .describe('... or within this many block-noise SDs: a filling compliance is smooth, crying and movement are jagged'),
     confirmBlocks: z.number().int().min(1).max(20).default(2).describe('consecutive blocks that must pass before raising ...'),
-    immediateRiseMultiple: positive(100).default(3).describe('... unless the rise is already this many times the threshold'),
+    immediateRiseMultiple: positive(100)
+      .default(3)
+      .describe('... unless, while the baseline is still being learned, the rise is already this many times the threshold (once it is learned, the likelihood test must pass on each block and keep growing)'),
     settleRiseMmHg: positive(1000)
       .default(20)
       .describe('rise over the segment minimum needed while a resumed or re-rated segment is still settling'),
