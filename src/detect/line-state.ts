@@ -23,6 +23,8 @@ const enum Slot {
   Raw2,
   Baseline,
   BlockMeanAbsDiff,
+  OcclusionDriftRate,
+  OcclusionLastNats,
   SegmentMinP,
   OcclusionReference,
   OcclusionEndLevel,
@@ -38,6 +40,10 @@ const enum Slot {
   ClosedV,
   ClosedP,
   ClosedJaggedness,
+  LastSampleP,
+  LastSampleV,
+  BlockJump,
+  ClosedJump,
   Count,
 }
 
@@ -57,8 +63,8 @@ const enum Sum {
   Count,
 }
 
-/** Ring entries: mean volume, mean pressure, jaggedness. */
-const ENTRY = 3;
+/** Ring entries: mean volume, mean pressure, jaggedness, jump. */
+const ENTRY = 4;
 const BLOCK_OFFSET = Slot.Count;
 const SLAB_SUM_OFFSET = BLOCK_OFFSET + Sum.Count;
 const FINE_OFFSET = SLAB_SUM_OFFSET + Sum.Count;
@@ -107,9 +113,11 @@ export class LineState {
   constructor(driftPriorMmHg2PerHour: number) {
     this.#x[Slot.Resolution] = Number.POSITIVE_INFINITY;
     initCusum(this.#x, TISSUE_OFFSET, driftPriorMmHg2PerHour);
+    this.#x[Slot.OcclusionDriftRate] = driftPriorMmHg2PerHour;
     this.occlusionEndedTs = Number.NEGATIVE_INFINITY;
     this.infiltrationEndedTs = Number.NEGATIVE_INFINITY;
     this.occlusionBelowSince = Number.NaN;
+    this.#x[Slot.LastSampleP] = Number.NaN;
   }
 
   #get(slot: number): number {
@@ -134,6 +142,16 @@ export class LineState {
   /** Running mean of |difference| between consecutive occlusion blocks: the block noise scale. */
   get blockMeanAbsDiff(): number { return this.#get(Slot.BlockMeanAbsDiff); }
   set blockMeanAbsDiff(value: number) { this.#x[Slot.BlockMeanAbsDiff] = value; }
+  /**
+   * Variance rate of the pressure's wander on this line as the occlusion test sees it, learned from
+   * the variogram of its blocks (mmHg² per hour): venous drift, limb wander and the level shifts of
+   * crying, all treated as one random walk.
+   */
+  /** The occlusion test's score at the last block that passed it, nats. */
+  get occlusionLastNats(): number { return this.#get(Slot.OcclusionLastNats); }
+  set occlusionLastNats(value: number) { this.#x[Slot.OcclusionLastNats] = value; }
+  get occlusionDriftRate(): number { return this.#get(Slot.OcclusionDriftRate); }
+  set occlusionDriftRate(value: number) { this.#x[Slot.OcclusionDriftRate] = value; }
   get segmentMinP(): number { return this.#get(Slot.SegmentMinP); }
   set segmentMinP(value: number) { this.#x[Slot.SegmentMinP] = value; }
   get occlusionReference(): number { return this.#get(Slot.OcclusionReference); }
@@ -161,6 +179,21 @@ export class LineState {
   get closedV(): number { return this.#get(Slot.ClosedV); }
   get closedP(): number { return this.#get(Slot.ClosedP); }
   get closedJaggedness(): number { return this.#get(Slot.ClosedJaggedness); }
+  /** Rise of the block just closed (and since the block before it) that came in jumps, mmHg. */
+  get closedJump(): number { return this.#get(Slot.ClosedJump); }
+
+  /**
+   * Notes one sample's rise beyond what delivery could cause: the part of the step from the last
+   * sample above `slopeMmHgPerMl` × the volume between them plus `allowanceMmHg`. Such jumps
+   * (crying, a moved limb or pump) are summed per block.
+   */
+  noteJump(pressureMmHg: number, volumeMl: number, slopeMmHgPerMl: number, allowanceMmHg: number): void {
+    const x = this.#x;
+    const excess = pressureMmHg - this.#get(Slot.LastSampleP) - slopeMmHgPerMl * (volumeMl - this.#get(Slot.LastSampleV)) - allowanceMmHg;
+    if (excess > 0) x[Slot.BlockJump] = this.#get(Slot.BlockJump) + excess;
+    x[Slot.LastSampleP] = pressureMmHg;
+    x[Slot.LastSampleV] = volumeMl;
+  }
 
   /** Volume spanned by the block being gathered, if it has samples. */
   get blockSpanMl(): number { return this.blockSamples === 0 ? 0 : this.#lastV(BLOCK_OFFSET); }
@@ -203,6 +236,8 @@ export class LineState {
   closeBlock(): void {
     this.#close(BLOCK_OFFSET, this.blockSamples);
     this.blockSamples = 0;
+    this.#x[Slot.ClosedJump] = this.#get(Slot.BlockJump);
+    this.#x[Slot.BlockJump] = 0;
   }
 
   closeSlab(): void {
@@ -254,6 +289,8 @@ export class LineState {
   /** Empties the block ring, the partial block and slab, and the tissue test's run (a new segment). */
   clearRings(): void {
     this.fineCount = 0;
+    this.#x[Slot.LastSampleP] = Number.NaN;
+    this.#x[Slot.BlockJump] = 0;
     this.blockSamples = 0;
     this.slabSamples = 0;
     resetCusum(this.#x, TISSUE_OFFSET);
@@ -294,6 +331,7 @@ export class LineState {
     x[at] = this.closedV;
     x[at + 1] = this.closedP;
     x[at + 2] = this.closedJaggedness;
+    x[at + 3] = this.closedJump;
   }
 
   #fineAt(back: number): number {
@@ -311,6 +349,10 @@ export class LineState {
 
   fineJaggedness(back: number): number {
     return this.#get(this.#fineAt(back) + 2);
+  }
+
+  fineJump(back: number): number {
+    return this.#get(this.#fineAt(back) + 3);
   }
 
   pushEpisode(ts: number): void {

@@ -48,9 +48,10 @@ export interface LineWatchOptions {
  * no allocation unless a finding is emitted. Pressure is judged against the volume delivered, not
  * time, so one slope threshold holds at every rate:
  *
- * - `downstream-occlusion`: a ramp at system-compliance slope (≥ 100 mmHg/mL) rising ≥ 10 mmHg
- *   above the learned baseline, still rising in the second half of the volume since its onset
- *   (a step is not a ramp), confirmed on two consecutive blocks;
+ * - `downstream-occlusion`: a ramp at system-compliance slope rising ≥ 10 mmHg above the learned
+ *   baseline, still rising in the second half of the volume since its onset (a step is not a
+ *   ramp), whose likelihood ratio against a wandering level (`occlusion-watch.ts`, `rampLlr`)
+ *   crosses its threshold on two consecutive blocks; a fixed rise while the baseline is learned;
  * - `possible-infiltration`: a sequential test (CUSUM of log-likelihood ratios) for a rise at
  *   tissue-compliance slope (10–33 mmHg/mL) against a vein, with slow drift as a random walk
  *   (`infiltration-watch.ts`, `slope-cusum.ts`); a more sensitive operating point on vesicant
@@ -209,6 +210,7 @@ export class LineWatch {
 
   #accumulate(st: LineState, pressure: number, ts: number, sample: TelemetrySample): void {
     const volume = st.volume;
+    this.#occlusion.noteSample(st, pressure, volume);
     st.addToBlock(volume, pressure);
     if (st.blockSamples >= this.#s.occlusion.blockSamples && st.blockSpanMl >= this.#s.occlusion.blockVolumeMl) {
       st.closeBlock();

@@ -4,9 +4,19 @@ import { NOISE_WEIGHT } from './disturbance.js';
 import { round, type FindingSink } from '../alarms/finding.js';
 import { SEGMENT_STARTUP, type LineState } from './line-state.js';
 import type { DetectorSettings } from './settings.js';
+import { rampLlr } from './slope-cusum.js';
 
 /** σ of a block mean from the mean |difference| of consecutive blocks: E|d| = 2σ/√π. */
 const ABS_DIFF_TO_SIGMA = Math.sqrt(Math.PI) / 2;
+/**
+ * The occlusion test learns the line's wander from the difference between a block and the block
+ * this many before it: long enough for drift to show over the noise, within the 16-block ring.
+ */
+const DRIFT_LAG_BLOCKS = 8;
+/** A sample-to-sample rise beyond the jump slope counts as a jump only past this many sample SDs (or one reporting step). */
+const JUMP_SIGMAS = 4;
+/** The baseline follows the pressure while it stays within half of the larger of the minimum rise and this many block SDs. */
+const TRACK_BAND_SIGMAS = 5;
 
 /**
  * Running mean of |difference| between consecutive block means. Each new difference is clipped
@@ -19,12 +29,16 @@ function updateMeanAbsDiff(current: number, difference: number, floorMmHg: numbe
 
 /**
  * The downstream-occlusion state machine, on blocks of pressure against volume: learns the
- * segment's baseline, then raises a sustained ramp at system-compliance slope (≥ 100 mmHg/mL)
- * rising above it — still rising in the second half of the volume since its onset (a step is not
- * a ramp) and close to a straight line (a filling compliance is smooth; crying is jagged) — and
- * ends it once the pressure has stayed back near the baseline. Its state lives in the channel's
- * `LineState`; cross-effects (ending an advisory, counting an episode, re-learning the line) are
- * returned to the coordinator.
+ * segment's baseline, then finds a ramp at system-compliance slope (≥ 100 mmHg/mL) rising above
+ * it — still rising in the second half of the volume since its onset (a step is not a ramp) and
+ * close to a straight line (a filling compliance is smooth; crying is jagged) — and raises it when
+ * the ramp's log-likelihood ratio against a level (`rampLlr`: slope hypotheses 1/C_system, white
+ * noise, reporting steps and stick-slip at each end, drift as a random walk over its span)
+ * crosses `thresholdNats`. While the baseline is still being learned (start-up, settling) a ramp
+ * must instead rise a fixed height over the segment's lowest pressure. It ends the occlusion once
+ * the pressure has stayed back near the baseline. Its state lives in the channel's `LineState`;
+ * cross-effects (ending an advisory, counting an episode, re-learning the line) are returned to the
+ * coordinator.
  */
 export class OcclusionWatch {
   readonly #s: DetectorSettings;
@@ -39,6 +53,64 @@ export class OcclusionWatch {
 
   #blockSigma(st: LineState): number {
     return Math.max(this.#s.segments.noiseFloorMmHg, st.blockMeanAbsDiff * ABS_DIFF_TO_SIGMA);
+  }
+
+  /**
+   * Variance of one block mean: the scatter of consecutive quiet blocks (white noise, and the
+   * plunger's stick-slip as the blocks sample its sawtooth), and at least a twelfth of the
+   * reporting step squared. Noise that dithers a coarse reading already shows its steps in that
+   * scatter; a quiet line reported in coarse steps shows none, yet can jump a whole step on a
+   * small drift.
+   */
+  #whiteVariance(st: LineState): number {
+    const sigma = this.#blockSigma(st);
+    const resolution = Number.isFinite(st.resolutionMmHg) ? st.resolutionMmHg : 0;
+    return Math.max(sigma * sigma, (resolution * resolution) / 12);
+  }
+
+  /**
+   * Before a sample joins a block: a rise from the last sample faster than a stiff system fills
+   * (the high slope, 1 µL/mmHg), beyond the noise and one reporting step, is not delivery: crying,
+   * a lowered pump or a moved limb shift the level within seconds. The occlusion test takes such
+   * jumps off the rise it judges. A stiffer system (a 10 mL syringe, ≈ 0.5 µL/mmHg [S16]) loses
+   * at most the excess of each sample's rise over that allowance, a small part of its ramp.
+   */
+  noteSample(st: LineState, pressure: number, volume: number): void {
+    const resolution = Number.isFinite(st.resolutionMmHg) ? st.resolutionMmHg : 0;
+    const scatter = Math.max(this.#s.disturbance.jaggednessFloorMmHg, st.quietBlockJaggedness);
+    st.noteJump(pressure, volume, this.#s.occlusion.slopeHighMmHgPerMl, Math.max(resolution, JUMP_SIGMAS * scatter));
+  }
+
+  /** The rise since block `onsetBack` that came in jumps, mmHg. */
+  #jumpsSince(st: LineState, onsetBack: number): number {
+    let jumps = 0;
+    for (let back = 0; back < onsetBack; back++) jumps += st.fineJump(back);
+    return jumps;
+  }
+
+  /** Evidence for a ramp of `rise` mmHg since block `onsetBack`, nats. */
+  #rampEvidence(st: LineState, rise: number, onsetBack: number): number {
+    const occlusion = this.#s.occlusion;
+    const spanMl = st.fineV(0) - st.fineV(onsetBack);
+    // Rings restart at every rate change, so volume over rate is the time the ramp has lasted.
+    const hours = spanMl / st.previousRate;
+    return rampLlr(rise, spanMl, hours, this.#whiteVariance(st), st.occlusionDriftRate, occlusion.slopeLowMmHgPerMl, occlusion.slopeHighMmHgPerMl);
+  }
+
+  /**
+   * One quiet block teaches the wander rate: the squared difference from the block
+   * `DRIFT_LAG_BLOCKS` before, less the white part at both ends, per hour between them. Each
+   * observation is clipped at 4× the current rate, so a ramp cannot teach the test to ignore it in
+   * one go, while jumps (crying, a moved limb) raise it as the random walk they add up to.
+   */
+  #learnDrift(st: LineState): void {
+    if (st.fineCount <= DRIFT_LAG_BLOCKS || this.#blockDisturbed(st, DRIFT_LAG_BLOCKS)) return;
+    const hours = (st.fineV(0) - st.fineV(DRIFT_LAG_BLOCKS)) / st.previousRate;
+    if (!(hours > 0)) return;
+    const difference = st.fineP(0) - st.fineP(DRIFT_LAG_BLOCKS);
+    const observed = Math.max(0, difference * difference - 2 * this.#whiteVariance(st)) / hours;
+    const rate = st.occlusionDriftRate;
+    st.occlusionDriftRate = rate + (Math.min(observed, 4 * rate) - rate) * NOISE_WEIGHT;
   }
 
   #blockDisturbed(st: LineState, back: number): boolean {
@@ -86,9 +158,10 @@ export class OcclusionWatch {
     let base: number;
     let threshold: number;
     if (st.baselineLearned) {
-      threshold = Math.max(occlusion.riseMmHg, occlusion.riseNoiseMultiple * this.#blockSigma(st));
+      threshold = occlusion.riseMmHg;
+      const band = Math.max(threshold, TRACK_BAND_SIGMAS * this.#blockSigma(st)) / 2;
       const residual = pressure - st.baseline;
-      if (!disturbed && Math.abs(residual) <= threshold / 2) {
+      if (!disturbed && Math.abs(residual) <= band) {
         st.baseline += residual * Math.min(1, (volume - previousV) / segments.trackVolumeMl);
         if (previousClean) st.blockMeanAbsDiff = updateMeanAbsDiff(st.blockMeanAbsDiff, pressure - previousP, segments.noiseFloorMmHg);
       }
@@ -106,16 +179,34 @@ export class OcclusionWatch {
     const onsetBack = this.#rampOnset(st, base, threshold);
     if (onsetBack < 0) {
       st.occlusionConfirm = 0;
+      // Only blocks that are not part of a candidate ramp teach the wander, or a slow occlusion would teach the test to ignore it.
+      if (st.baselineLearned) this.#learnDrift(st);
       // A level shift that has stopped rising (height change, movement) becomes the new baseline.
       if (st.baselineLearned && Math.abs(pressure - base) >= threshold && this.#lastBlocksFlat(st)) {
         st.baseline = (st.fineP(0) + st.fineP(1) + st.fineP(2)) / 3;
       }
       return false;
     }
-    // A rise several times the threshold needs no second block: at slow telemetry one block is a minute.
-    const large = pressure - base >= occlusion.immediateRiseMultiple * threshold;
+    let nats = Number.NaN;
+    let large: boolean;
+    if (st.baselineLearned) {
+      const jumps = this.#jumpsSince(st, onsetBack);
+      // The likelihood judges the rise from the onset block (its model has one block's white noise at each end).
+      nats = pressure - base - jumps < threshold ? 0 : this.#rampEvidence(st, pressure - st.fineP(onsetBack) - jumps, onsetBack);
+      // A blocked line keeps filling its compliance, so its evidence keeps growing; a level shift's stalls once it has settled.
+      const growing = st.occlusionConfirm === 0 || nats > st.occlusionLastNats;
+      st.occlusionLastNats = nats;
+      if (nats < occlusion.thresholdNats || !growing) {
+        st.occlusionConfirm = 0;
+        return false;
+      }
+      large = false;
+    } else {
+      // A rise several times the threshold needs no second block: at slow telemetry one block is a minute.
+      large = pressure - base >= occlusion.immediateRiseMultiple * threshold;
+    }
     if (++st.occlusionConfirm < occlusion.confirmBlocks && !large) return false;
-    this.#raiseOcclusion(st, base, threshold, onsetBack, ts, sample);
+    this.#raiseOcclusion(st, base, threshold, onsetBack, nats, ts, sample);
     return true;
   }
 
@@ -201,7 +292,7 @@ export class OcclusionWatch {
     return Math.sqrt(sse / Math.max(1, n - 2));
   }
 
-  #raiseOcclusion(st: LineState, base: number, threshold: number, onsetBack: number, ts: number, sample: TelemetrySample): void {
+  #raiseOcclusion(st: LineState, base: number, threshold: number, onsetBack: number, nats: number, ts: number, sample: TelemetrySample): void {
     const pressure = st.fineP(0);
     const rise = pressure - st.fineP(onsetBack);
     const spanMl = st.fineV(0) - st.fineV(onsetBack);
@@ -228,6 +319,11 @@ export class OcclusionWatch {
         pressureMmHg: round(pressure, 1),
         riseMmHg: round(rise, 1),
         thresholdMmHg: round(threshold, 1),
+        scoreNats: Number.isNaN(nats) ? null : round(nats, 2),
+        thresholdNats: Number.isNaN(nats) ? null : this.#s.occlusion.thresholdNats,
+        blockNoiseSdMmHg: round(Math.sqrt(this.#whiteVariance(st)), 2),
+        jumpsMmHg: round(this.#jumpsSince(st, onsetBack), 1),
+        driftMmHg2PerHour: round(st.occlusionDriftRate, 1),
         slopeMmHgPerMl: round(slope, 0),
         volumeSinceOnsetMl: round(spanMl, 4),
         rateMlPerH: sample.rateMlPerH ?? null,

@@ -46,7 +46,19 @@ export const OcclusionSettingsSchema = z
       .default(100)
       .describe('a rise steeper than this against volume is occlusion-like: 1/(10 µL/mmHg), softer than any system compliance (1–5 µL/mmHg), steeper than any tissue (≤ 33 mmHg/mL)'),
     riseMmHg: positive(1000).default(10).describe('minimum rise above the baseline before an occlusion is raised'),
-    riseNoiseMultiple: positive(100).default(5).describe('and at least this many times the estimated block noise'),
+    thresholdNats: positive(1000)
+      .default(9)
+      .describe(
+        'decision threshold of the occlusion test once the baseline is learned: log-likelihood ratio (nats) of a ramp at system-compliance slope against a level, with the line\u2019s white noise, reporting steps and stick-slip at each end and its wander as a random walk over the span; higher is fewer false alarms and later detection. On the tuning-seed curve 9 nats keeps harsh physics within 0.2 false alarms per pump-day (8 nats: 0.21 in the stress family; 10 nats misses a partial occlusion)',
+      ),
+    slopeLowMmHgPerMl: positive(100_000)
+      .default(200)
+      .describe('low end of the occlusion slope range tested: 1/C_system for the softest system, 5 µL/mmHg [S13][S10]'),
+    slopeHighMmHgPerMl: positive(100_000)
+      .default(1000)
+      .describe(
+        'high end: 1/C_system for a stiff system of 1 µL/mmHg [S13]; steeper ramps are judged at this slope, and a rise between two samples steeper than this (beyond the noise and one reporting step) is a jump — crying, a lowered pump, a moved limb — taken off the rise judged',
+      ),
     minBlocks: z.number().int().min(2).max(15).default(3).describe('the rise must span at least this many blocks (a step spans one or two)'),
     minRiseSeconds: z
       .number()
@@ -64,7 +76,9 @@ export const OcclusionSettingsSchema = z
       .default(3)
       .describe('... or within this many block-noise SDs: a filling compliance is smooth, crying and movement are jagged'),
     confirmBlocks: z.number().int().min(1).max(20).default(2).describe('consecutive blocks that must pass before raising ...'),
-    immediateRiseMultiple: positive(100).default(3).describe('... unless the rise is already this many times the threshold'),
+    immediateRiseMultiple: positive(100)
+      .default(3)
+      .describe('... unless, while the baseline is still being learned, the rise is already this many times the threshold (once it is learned, the likelihood test must pass on each block and keep growing)'),
     settleRiseMmHg: positive(1000)
       .default(20)
       .describe('rise over the segment minimum needed while a resumed or re-rated segment is still settling'),

@@ -157,3 +157,31 @@ export function stepCusum(
   }
   return Math.max(low, high);
 }
+
+/**
+ * The same model judged on a whole run at once: the log-likelihood ratio of a ramp against a
+ * level, from the rise D (mmHg) over the volume U (mL) and time T (hours) since the run began,
+ * generalised over the slope range (s* = D/U clamped to [low, high]):
+ *
+ *     Λ = s*·U·(D − s*·U/2) / (2r + q·T)
+ *
+ * The steps of a run telescope, so the white noise enters once at each end (2r) and the drift
+ * once over the whole span (q·T): a rise that keeps growing with the volume delivered gains
+ * evidence, while a rise that drift or a few quantisation steps could make does not. A rise much
+ * flatter than the low slope is penalised (it is drift or tissue); one steeper than the high slope
+ * is judged at the high slope.
+ */
+export function rampLlr(
+  riseMmHg: number,
+  spanMl: number,
+  hours: number,
+  whiteVarianceMmHg2: number,
+  driftRateMmHg2PerHour: number,
+  lowMmHgPerMl: number,
+  highMmHgPerMl: number,
+): number {
+  if (spanMl <= 0) return 0;
+  const slope = Math.max(lowMmHgPerMl, Math.min(highMmHgPerMl, riseMmHg / spanMl));
+  const mean = slope * spanMl;
+  return (mean * (riseMmHg - mean / 2)) / (2 * whiteVarianceMmHg2 + driftRateMmHg2PerHour * Math.max(0, hours));
+}

@@ -127,7 +127,7 @@ function siteCell(sites: CurvePoint['infiltration']['sites'], site: string): str
 export function formatCurves(curves: readonly CurvePoint[], marks: CurveMarks): string {
   if (curves.length === 0) return '';
   return [
-    'Operating curve — downstream occlusion (rise thresholds × scale); sustained occlusions; full ones by rate band: sensitivity / median delay (min); false alarms per pump-day (trend), everyday families and harsh physics',
+    'Operating curve — downstream occlusion (decision thresholds × scale: the test’s nats and the minimum rise); sustained occlusions; full ones by rate band: sensitivity / median delay (min); false alarms per pump-day (trend), everyday families and harsh physics',
     table(
       ['scale', 'sensitivity', 'harsh', '≤0.5 mL/h', '0.5–2', '2–10', 'false/day', 'harsh false/day', 'chosen'],
       curves.map((point) => [

@@ -8,13 +8,14 @@ import type { AlarmRecord } from './runner.js';
 /**
  * Operating curves: the same telemetry through a bank of detectors that differ only in their
  * decision thresholds, so one simulation gives every point of the curve. Each point scales the
- * occlusion rise thresholds and sets the tissue test's threshold (ward-wide and vesicant-line
- * alike, so the vesicant-line curve is read from the same points, on vesicant lines only).
+ * occlusion test's thresholds (nats and minimum rise) and sets the tissue test's threshold
+ * (ward-wide and vesicant-line alike, so the vesicant-line curve is read from the same points, on
+ * vesicant lines only).
  */
 export interface SweepPoint {
   /** Tissue-slope test threshold, nats. */
   infiltrationNats: number;
-  /** Multiplies the occlusion rise thresholds (`riseMmHg`, `riseNoiseMultiple`). */
+  /** Multiplies the occlusion decision thresholds (`thresholdNats`, and the minimum rise `riseMmHg`). */
   occlusionScale: number;
 }
 
@@ -36,7 +37,7 @@ export function sweepSettings(base: DetectorSettings, point: SweepPoint): Detect
     occlusion: {
       ...base.occlusion,
       riseMmHg: base.occlusion.riseMmHg * point.occlusionScale,
-      riseNoiseMultiple: base.occlusion.riseNoiseMultiple * point.occlusionScale,
+      thresholdNats: base.occlusion.thresholdNats * point.occlusionScale,
     },
     infiltration: { ...base.infiltration, thresholdNats: point.infiltrationNats },
     sensitiveContext: { ...base.sensitiveContext, thresholdNats: point.infiltrationNats },

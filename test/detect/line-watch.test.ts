@@ -78,6 +78,48 @@ describe('LineWatch: downstream occlusion', () => {
     expect(raised(watch(clampTrace(0.5, 5, 40, { quantumMmHg: 5 })), 'downstream-occlusion')).toHaveLength(1);
   });
 
+  it('judges the rise by its likelihood: the evidence carries the score, the threshold and the noise model', () => {
+    const [finding] = raised(watch(clampTrace(1, 2)), 'downstream-occlusion');
+    const evidence = finding!.evidence;
+    expect(evidence['scoreNats']).toBeGreaterThanOrEqual(evidence['thresholdNats'] as number);
+    expect(evidence['thresholdNats']).toBe(detectorSettings().occlusion.thresholdNats);
+    expect(evidence['blockNoiseSdMmHg']).toBeGreaterThan(0);
+    expect(evidence['driftMmHg2PerHour']).toBeGreaterThan(0);
+  });
+
+  it('does not take large slow drift reported in 5 mmHg steps for an occlusion at 0.3 mL/h', () => {
+    const drift = wander(3, 10, 11);
+    const samples = trace([{ seconds: 24 * 3600, pressure: (at) => 8 + drift(at) }], { rateMlPerH: 0.3, quantumMmHg: 5, noiseMmHg: 0.5 });
+    expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
+  });
+
+  it('does not take crying (15 mmHg within one sample, held for minutes) for an occlusion on a line reported in 5 mmHg steps', () => {
+    const crying = (at: SegmentContext) => (at.seconds < 240 ? -7 + 15 : -7);
+    const bouts = Array.from({ length: 12 }, () => ({ seconds: 1200, pressure: crying }));
+    const samples = trace([{ seconds: 2 * 3600, pressure: flat(-7) }, ...bouts], { rateMlPerH: 1, quantumMmHg: 5, noiseMmHg: 0.5 });
+    expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
+  });
+
+  it('does not take a smooth rise that settles within two minutes and holds (crying at 0.3 mL/h) for an occlusion', () => {
+    const bout = (at: SegmentContext) => (at.seconds < 300 ? 8 + 18 * Math.min(1, at.seconds / 100) : 8);
+    const bouts = Array.from({ length: 12 }, () => ({ seconds: 1800, pressure: bout }));
+    const samples = trace([{ seconds: 2 * 3600, pressure: flat(8) }, ...bouts], { rateMlPerH: 0.3, noiseMmHg: 0.5 });
+    expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
+  });
+
+  it('raises a clamp at 0.1 mL/h on a wandering line within an hour', () => {
+    const drift = wander(1.5, 30, 5);
+    const samples = trace(
+      [
+        { seconds: 4 * 3600, pressure: (at) => 8 + drift(at) },
+        { seconds: 3 * 3600, pressure: (at) => 8 + drift({ seconds: at.seconds + 4 * 3600, volumeMl: 0 }) + 400 * at.volumeMl },
+      ],
+      { rateMlPerH: 0.1, quantumMmHg: 0.1, noiseMmHg: 0.5 },
+    );
+    const [finding] = raised(watch(samples), 'downstream-occlusion');
+    expect(finding!.atMs - startOf(samples) - 4 * 60 * MIN).toBeLessThanOrEqual(60 * MIN);
+  });
+
   it('does not take a 22 mmHg step (pump raised 30 cm) for an occlusion', () => {
     expect(watch(trace([{ seconds: 2400, pressure: flat(8) }, { seconds: 7200, pressure: flat(30) }]))).toEqual([]);
   });

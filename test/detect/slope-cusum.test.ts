@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Cusum, initCusum, stepCusum, type SlopeHypotheses } from '../../src/detect/slope-cusum.js';
+import { Cusum, initCusum, rampLlr, stepCusum, type SlopeHypotheses } from '../../src/detect/slope-cusum.js';
 import { seededRandom } from './trace.js';
 
 const H: SlopeHypotheses = { lowMmHgPerMl: 10, highMmHgPerMl: 33, ceilingMmHgPerMl: 100, clip: 2.5, stepCapNats: 2.5, driftWeight: 1 / 16 };
@@ -70,5 +70,28 @@ describe('slope CUSUM', () => {
       stepCusum(x, 0, H, level, index * 0.02, index * 0.02 * HOUR, 0.05, true);
     }
     expect(x[Cusum.DriftRate]).toBeGreaterThan(50);
+  });
+});
+
+describe('ramp likelihood ratio', () => {
+  // An occlusion-range test: 200–1000 mmHg/mL (1–5 µL/mmHg).
+  const llr = (riseMmHg: number, spanMl: number, hours: number, white = 1, drift = 18) => rampLlr(riseMmHg, spanMl, hours, white, drift, 200, 1000);
+
+  it('is D²/2V for a rise within the slope range, where V is the white noise at both ends plus the drift over the span', () => {
+    expect(llr(20, 0.05, 0.1)).toBeCloseTo((20 * 20) / (2 * (2 + 18 * 0.1)), 10);
+  });
+
+  it('counts the same rise for less when it took longer, or when the line reports in coarse steps', () => {
+    expect(llr(15, 0.04, 0.4)).toBeLessThan(llr(15, 0.04, 0.04) / 3);
+    expect(llr(15, 0.04, 0.04, 1 + 25 / 12)).toBeLessThan(llr(15, 0.04, 0.04) / 2);
+  });
+
+  it('penalises a rise much flatter than the softest system and judges a steeper one at the stiffest', () => {
+    expect(llr(10, 0.5, 0.01)).toBeLessThan(0);
+    expect(llr(30, 0.01, 0.01)).toBeCloseTo((10 * (30 - 5)) / (2 + 0.18), 10);
+  });
+
+  it('is zero when no volume was delivered', () => {
+    expect(llr(30, 0, 0.1)).toBe(0);
   });
 });
