@@ -119,8 +119,9 @@ describe.skipIf(skipReason !== undefined)('the gateway against Mosquitto with mu
     await waitUntil('the telemetry subscription', () => gateway.log.withCode('PW_MQTT_SUBSCRIBED').length > 0);
     await bridge.publishAsync(`pumps/${WARD}/NICU-01/telemetry`, occlusionSample('NICU-01'));
     await waitUntil('the alarm at the station', () => station.received.some((message) => message.topic === `${OWN_PREFIX}/alarms/NICU-01/1/downstream-occlusion`));
+    // The delivery is timed at the broker's PUBACK, which can reach the gateway after the station has the message.
+    await expect.poll(async () => (await gateway.daemon.ops.metrics.scrape()).body, { timeout: 5000 }).toMatch(/^pumpwatch_alarm_delivery_latency_seconds_count [1-9]\d*$/m);
     const { body } = await gateway.daemon.ops.metrics.scrape();
-    expect(body).toMatch(/^pumpwatch_alarm_delivery_latency_seconds_count [1-9]\d*$/m);
     expect(body).toMatch(/^pumpwatch_mqtt_connected\{client="alarms"\} 1$/m);
   });
 
