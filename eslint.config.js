@@ -27,7 +27,7 @@ export default tseslint.config(
       sourceType: 'module',
       parserOptions: { project: false, projectService: false },
       globals: Object.fromEntries(
-        ['window', 'document', 'globalThis', 'localStorage', 'fetch', 'EventSource', 'HTMLButtonElement', 'devicePixelRatio', 'setInterval', 'URL', 'requestAnimationFrame'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'globalThis', 'localStorage', 'fetch', 'EventSource', 'HTMLButtonElement', 'devicePixelRatio', 'setInterval', 'URL', 'requestAnimationFrame', 'ResizeObserver'].map((name) => [name, 'readonly']),
       ),
     },
   },

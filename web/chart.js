@@ -187,9 +187,19 @@ export function drawChannelCharts(uPlot, container, series) {
     }
   };
   show(series);
+  // A rotated tablet or a resized window redraws the charts at the new width, in place.
+  let drawnWidth = width();
+  const resized = new ResizeObserver(() => {
+    const next = width();
+    if (next === drawnWidth) return;
+    drawnWidth = next;
+    for (const chart of charts) chart.setSize({ width: next, height: chart.height });
+  });
+  resized.observe(container);
   return {
     update: show,
     destroy() {
+      resized.disconnect();
       for (const chart of charts) chart.destroy();
       charts = [];
       shape = '';

@@ -136,8 +136,14 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
       const shot = join(OUT_DIR, 'ward-page-alarm.png');
       await page.screenshot({ path: shot });
       console.log(`[browser] screenshot with the alarm active: ${shot}`);
-      // A tablet in portrait: one column, alarms first.
+      // A tablet in portrait: one column, alarms first, and the charts redrawn to the column's width.
+      const chartWidth = () => page.evaluate<number>(`document.querySelector('#chart .uplot canvas').getBoundingClientRect().width`);
+      const landscapeWidth = await chartWidth();
       await page.setViewportSize({ width: 800, height: 1280 });
+      await expect.poll(chartWidth, { timeout: 3000 }).not.toBe(landscapeWidth);
+      const portraitWidth = await chartWidth();
+      expect(portraitWidth).toBeGreaterThan(600);
+      expect(portraitWidth).toBeLessThanOrEqual(800);
       await page.screenshot({ path: join(OUT_DIR, 'ward-page-tablet.png') });
       await page.setViewportSize({ width: 1366, height: 768 });
 
