@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -17,11 +17,20 @@ export function browserMissing(): string | undefined {
  * Headless Chromium that makes no connection of its own (no updates, sync, QUIC or
  * background networking), with a fresh profile each time.
  */
-export async function launchChromium(viewport = { width: 1366, height: 768 }): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
+export async function launchChromium(
+  viewport = { width: 1366, height: 768 },
+  options: { nice?: number } = {},
+): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
   const profile = await mkdtemp(join(tmpdir(), 'pumpwatch-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  let executablePath = CHROMIUM_PATH;
+  if (options.nice !== undefined) {
+    // Every Chromium process inherits the niceness of the first.
+    executablePath = join(profile, 'chromium-niced');
+    await writeFile(executablePath, `#!/bin/sh\nexec nice -n ${options.nice} '${CHROMIUM_PATH}' "$@"\n`, { mode: 0o755 });
+  }
+  const context = await chromium.launchPersistentContext(join(profile, 'profile'), {
     viewport,
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: [
       '--headless',
