@@ -64,8 +64,10 @@ export interface BlastRate {
 export interface BlastRun {
   loadAverage: number[];
   pumpwatch: BlastRate;
-  /** Taken off the wire by pumpwatch, and shed, during the blast. */
+  /** Taken off the wire by pumpwatch, through its detector, refused by it, and shed, during the blast. */
   pumpwatchIn: number;
+  pumpwatchDone: number;
+  pumpwatchRejected: number;
   pumpwatchShed: number;
   plain: BlastRate;
   nodeRed: BlastRate;
@@ -185,6 +187,8 @@ async function drainOnce(rig: Rig, messages: number, consumers: readonly Consume
     loadAverage,
     pumpwatch: pumpwatch.rate,
     pumpwatchIn: after.accepted - before.accepted,
+    pumpwatchDone: after.processed - before.processed,
+    pumpwatchRejected: after.rejected - before.rejected,
     pumpwatchShed: after.shed - before.shed,
     plain: plain.rate,
     nodeRed: nodeRed.rate,
@@ -345,7 +349,7 @@ const STEP_HEADER = ['step', 'offered/s', 'sent/s', 'pw in/s', 'pw done/s', 'pw 
 
 export function formatCapacityBench(result: CapacityResult): string {
   const blastRows = [
-    ['blast', 'pw done/s', 'plain/s', 'Node-RED/s', 'pw ÷ plain', 'pw ÷ Node-RED', 'pw shed', 'cpu pw', 'cpu plain', 'cpu Node-RED', 'cpu mosq', 'load average'],
+    ['blast', 'pw done/s', 'plain/s', 'Node-RED/s', 'pw ÷ plain', 'pw ÷ Node-RED', 'pw done', 'pw rejected', 'pw shed', 'cpu pw', 'cpu plain', 'cpu Node-RED', 'cpu mosq', 'load average'],
     ...result.blasts.map((run, index) => [
       String(index + 1),
       formatNumber(run.pumpwatch.perSecond),
@@ -353,6 +357,8 @@ export function formatCapacityBench(result: CapacityResult): string {
       formatNumber(run.nodeRed.perSecond),
       run.ratioPlain.toFixed(2),
       run.ratioNodeRed.toFixed(2),
+      formatNumber(run.pumpwatchDone),
+      formatNumber(run.pumpwatchRejected),
       formatNumber(run.pumpwatchShed),
       run.cores.daemon.toFixed(2),
       run.cores.plain.toFixed(2),
