@@ -5,15 +5,16 @@ import { ConfigSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/log.js';
 import { createAlarmManager, Pipeline } from '../src/pipeline.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
-import { openWardPages } from './lib/pages.js';
+import { openPageStreams, openWardPages } from './lib/pages.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
 import { cores, rssOf, startRig } from './lib/rig.js';
 
 /**
  * The ward page under load: the real daemon with N channels at 1 Hz each through Mosquitto,
- * measured with no page open and then with several pages open in headless Chromium: time to
- * first render of each page, the daemon's CPU and RSS, and probe alarm latency (sample sent →
- * alarm at a station). Plus the memory of the chart ring per channel, measured in process.
+ * measured with no page open, then with the HTTP traffic of several pages but no browser (what
+ * the daemon pays for them), then with those pages open in headless Chromium on the same cores:
+ * time to first render of each page, the daemon's CPU and RSS, and probe alarm latency (sample
+ * sent → alarm at a station). Plus the memory of the chart ring per channel, measured in process.
  */
 export interface WebBenchOptions {
   brokerUrl?: string | undefined;
@@ -31,6 +32,8 @@ export const DEFAULT_WEB_BENCH: WebBenchOptions = { runtime: 'dist', channels: 1
 
 interface Phase {
   pages: number;
+  /** How the pages are open: `streams` is their HTTP traffic without a browser; `chromium` is headless Chromium (niced) on the same cores. */
+  clients: 'none' | 'streams' | 'chromium';
   daemonCores: number;
   daemonRssBytes: number;
   heapUsedBytes: number;
@@ -104,7 +107,7 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
   let firstRenderCpuMs: number[] = [];
   let browserCores: number | null = null;
   let snapshotBytes: number | null = null;
-  const measure = async (pages: number) => {
+  const measure = async (pages: number, clients: Phase['clients']) => {
     await sleep(options.warmupSeconds * 1000);
     const from = await rig.snapshot();
     await sleep(options.measureSeconds * 1000);
@@ -112,6 +115,7 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
     const latencies = rig.station.probeEvents(rig.probePrefix, from.atMs, to.atMs).map((event) => event.receivedMs - event.atMs);
     const phase: Phase = {
       pages,
+      clients,
       daemonCores: cores(from.proc.daemon, to.proc.daemon),
       daemonRssBytes: rssOf(to.proc.daemon),
       heapUsedBytes: to.heapUsedBytes,
@@ -121,12 +125,18 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
       eventLoopLagMs: to.eventLoopLagSeconds * 1000,
     };
     phases.push(phase);
-    log(`  ${pages} pages: daemon ${phase.daemonCores.toFixed(3)} cores, RSS ${mib(phase.daemonRssBytes)}, alarm p50/p99 ${formatNumber(phase.latencyP50Ms)}/${formatNumber(phase.latencyP99Ms)} ms`);
+    log(`  ${pages} pages (${clients}): daemon ${phase.daemonCores.toFixed(3)} cores, RSS ${mib(phase.daemonRssBytes)}, alarm p50/p99 ${formatNumber(phase.latencyP50Ms)}/${formatNumber(phase.latencyP99Ms)} ms`);
   };
   try {
     rig.setRate(options.channels * options.hz);
     log(`web: ${rig.channels} channels at ${options.hz} Hz, pumpwatch ready in ${Math.round(rig.daemon.startupMs)} ms`);
-    await measure(0);
+    await measure(0, 'none');
+    const streams = await openPageStreams(rig.daemon.port, options.pages);
+    try {
+      await measure(options.pages, 'streams');
+    } finally {
+      streams.close();
+    }
     const pages = await openWardPages(rig.daemon.port, options.pages, options.channels);
     if (pages !== undefined) {
       try {
@@ -134,7 +144,7 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
         firstRenderCpuMs = pages.firstRenderCpuMs;
         snapshotBytes = pages.snapshotBytes;
         log(`  first render (navigation → ${options.channels} rows and a chart): ${firstRenderMs.map((ms) => Math.round(ms)).join(', ')} ms wall, ${firstRenderCpuMs.map((ms) => Math.round(ms)).join(', ')} ms browser CPU`);
-        const [cores] = await Promise.all([pages.browserCores(options.warmupSeconds + options.measureSeconds), measure(options.pages)]);
+        const [cores] = await Promise.all([pages.browserCores(options.warmupSeconds + options.measureSeconds), measure(options.pages, 'chromium')]);
         browserCores = cores;
       } finally {
         await pages.close();
@@ -149,9 +159,10 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
 
 export function formatWebBench(result: WebBenchResult): string {
   const rows = [
-    ['pages open', 'daemon cpu', 'daemon RSS', 'heap', 'probe alarms', 'p50 ms', 'p99 ms', 'loop lag ms'],
+    ['pages open', 'as', 'daemon cpu', 'daemon RSS', 'heap', 'probe alarms', 'p50 ms', 'p99 ms', 'loop lag ms'],
     ...result.phases.map((phase) => [
       String(phase.pages),
+      phase.clients,
       phase.daemonCores.toFixed(3),
       mib(phase.daemonRssBytes),
       mib(phase.heapUsedBytes),

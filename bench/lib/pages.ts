@@ -90,3 +90,35 @@ export async function openWardPages(port: number, count: number, channels: numbe
     throw error;
   }
 }
+
+/**
+ * The traffic of `count` ward pages without a browser: each holds the event stream a page holds
+ * (one ward snapshot a second, read and dropped) and fetches the chart of the first channel every
+ * 2 s, as a page does. What the daemon pays for pages, without Chromium on the same cores.
+ */
+export async function openPageStreams(port: number, count: number): Promise<{ close(): void }> {
+  const base = `http://127.0.0.1:${port}`;
+  const state = (await (await fetch(`${base}/api/state`)).json()) as { channels: [string, string][] };
+  const [pumpId, channel] = state.channels[0] ?? ['none', '1'];
+  const chart = `${base}/api/channel?pumpId=${encodeURIComponent(pumpId)}&channel=${encodeURIComponent(channel)}`;
+  const controller = new AbortController();
+  const drain = async () => {
+    const response = await fetch(`${base}/api/events`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    while (!(await reader.read()).done);
+  };
+  for (let index = 0; index < count; index++) void drain().catch(() => undefined);
+  const timer = setInterval(() => {
+    for (let index = 0; index < count; index++) {
+      void fetch(chart, { signal: controller.signal })
+        .then((response) => response.arrayBuffer())
+        .catch(() => undefined);
+    }
+  }, 2000);
+  return {
+    close() {
+      clearInterval(timer);
+      controller.abort();
+    },
+  };
+}
