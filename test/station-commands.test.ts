@@ -117,6 +117,9 @@ describe.skipIf(process.env.MQTT_URL === undefined || process.env.MQTT_URL === '
   it('pauses a channel from <prefix>/cmd: its alarm stays published with state.paused, a pause over 15 min is refused and counted, resume ends it, all audited', async () => {
     const ward = await startWard({ config: { detection: { telemetryLostAfterSeconds: 60 } } });
     await ward.sample('BED-9');
+    // The sample and the command reach the gateway on different connections: a pause that
+    // overtook the sample would be refused as unknown, rightly.
+    await expect.poll(() => ward.daemon.pipeline.acceptedCount, { timeout: 5000 }).toBe(1);
     const alarmTopic = `${ward.prefix}/alarms/BED-9/1/downstream-occlusion`;
     const command = (body: Record<string, unknown>) => mosquittoPub(`${ward.prefix}/cmd`, JSON.stringify({ by: 'station-2/nurse-k', at: new Date().toISOString(), ...body }));
     await command({ pause: { pumpId: 'BED-9', channel: '1' } });
