@@ -2,27 +2,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlarmEventSchema, type AlarmEvent } from '../src/alarms/event.js';
 import { systemClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { startDaemon, type Daemon } from '../src/daemon.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from './helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from './helpers/broker.js';
 import { captureLog } from './helpers/log-capture.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from './helpers/recorder.js';
 
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 interface WardOptions {
   prefix?: string;

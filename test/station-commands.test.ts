@@ -4,28 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AlarmEventSchema } from '../src/alarms/event.js';
 import { systemClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { startDaemon } from '../src/daemon.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from './helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from './helpers/broker.js';
 import { runCommand } from './helpers/cli.js';
 import { captureLog } from './helpers/log-capture.js';
 import { clearRetainedUnder, startRecorder } from './helpers/recorder.js';
 
 const run = promisify(execFile);
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 /** Publishes with Mosquitto's own client, not ours. */
 async function mosquittoPub(topic: string, message: string, retain = false): Promise<void> {

@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { startEmbeddedBroker } from '../../src/demo/embedded-broker.js';
 
@@ -25,4 +26,23 @@ export async function startTestBroker(): Promise<TestBroker> {
 /** A topic prefix no other test (or other engineer's run on a shared Mosquitto) uses. */
 export function uniqueTopicPrefix(label: string): string {
   return `pwtest/${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The lifecycle most MQTT test files share: one broker for the file, and a stack of cleanups run
+ * after each test, newest first. `broker` is filled in before the first test runs.
+ */
+export function useTestBroker(): { broker: TestBroker; cleanups: (() => Promise<void>)[] } {
+  const broker = {} as TestBroker;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    Object.assign(broker, await startTestBroker());
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+  return { broker, cleanups };
 }

@@ -3,28 +3,17 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { loadConfigFile, type LoadedConfig } from '../../src/config/load.js';
 import { startDaemon } from '../../src/daemon.js';
 import type { Logger } from '../../src/log.js';
 import { changedSettings, Supervisor } from '../../src/service/supervisor.js';
 import type { SystemdNotifier } from '../../src/ops/systemd-notify.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from '../helpers/broker.js';
 import { clearRetainedUnder } from '../helpers/recorder.js';
 
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 function recordingNotifier(watchdogIntervalMs?: number) {
   const messages: string[] = [];

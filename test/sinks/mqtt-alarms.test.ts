@@ -3,31 +3,20 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { systemClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import type { MqttError } from '../../src/mqtt/errors.js';
 import type { MqttLinkState } from '../../src/mqtt/link.js';
 import { createMqttAlarmSide, type MqttAlarmSide } from '../../src/sinks/mqtt-alarms.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from '../helpers/broker.js';
 import { captureLog, type CapturedLog } from '../helpers/log-capture.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
 
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 function raised(overrides: Partial<AlarmEvent> = {}): AlarmEvent {
   return {

@@ -1,28 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { MqttTelemetrySource } from '../../src/sources/mqtt.js';
 import type { Rejection } from '../../src/telemetry/decode.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from '../helpers/broker.js';
 import { captureLog } from '../helpers/log-capture.js';
 import { mosquittoMissingReason, startMosquitto } from '../helpers/mosquitto.js';
 import { startRecorder, type Recorder } from '../helpers/recorder.js';
 
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 const valid = { pumpId: 'P-01', ts: '2026-03-01T09:00:00.000Z', state: 'infusing', rateMlPerH: 1.5 };
 

@@ -1,25 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { runCli } from '../../src/cli/main.js';
 import { ConsoleStation } from '../../src/station/console-station.js';
-import { startTestBroker, uniqueTopicPrefix, type TestBroker } from '../helpers/broker.js';
+import { uniqueTopicPrefix, useTestBroker } from '../helpers/broker.js';
 import { clearRetainedUnder, startRecorder, type Recorder } from '../helpers/recorder.js';
 
-let broker: TestBroker;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  broker = await startTestBroker();
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await broker.stop();
-});
+const { broker, cleanups } = useTestBroker();
 
 function alarm(prefix: string, overrides: Partial<AlarmEvent> = {}): AlarmEvent {
   return {

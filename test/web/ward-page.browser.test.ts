@@ -25,6 +25,19 @@ const OUT_DIR = resolve(process.env.PUMPWATCH_OUT_DIR ?? 'out');
 /** The demo ward at this many simulated seconds per second: NICU-02's clamp is caught, then cleared, within ~20 s. */
 const SPEED = 60;
 
+/** What a page asked for and the errors it logged; Playwright's and puppeteer's pages report both the same way, under different types. */
+function recordTraffic(subscribe: (listen: { request(url: string): void; console(type: string, text: string): void }) => unknown) {
+  const requests: string[] = [];
+  const consoleErrors: string[] = [];
+  subscribe({
+    request: (url) => requests.push(url),
+    console: (type, text) => {
+      if (type === 'error') consoleErrors.push(text);
+    },
+  });
+  return { requests, consoleErrors };
+}
+
 describe.skipIf(missing !== undefined)('the ward page in headless Chromium, against the real daemon and broker', () => {
   let broker: TestBroker;
   let daemon: Daemon;
@@ -83,12 +96,7 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
     const { context, close } = await launchChromium();
     try {
       const page = await context.newPage();
-      const requests: string[] = [];
-      page.on('request', (request) => requests.push(request.url()));
-      const consoleErrors: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(message.text());
-      });
+      const { requests, consoleErrors } = recordTraffic((listen) => page.on('request', (request) => listen.request(request.url())).on('console', (message) => listen.console(message.type(), message.text())));
       await page.goto(`http://127.0.0.1:${http.port}/`);
       // Record, in the page, when each alarm element first appears and when it goes.
       await page.evaluate(`(() => {
@@ -228,12 +236,7 @@ describe.skipIf(missing !== undefined)('the ward page in headless Chromium, agai
     const { browser, close } = await launchFirefox();
     try {
       const page = await browser.newPage();
-      const requests: string[] = [];
-      page.on('request', (request) => requests.push(request.url()));
-      const consoleErrors: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(message.text());
-      });
+      const { requests, consoleErrors } = recordTraffic((listen) => page.on('request', (request) => listen.request(request.url())).on('console', (message) => listen.console(message.type(), message.text())));
       await page.goto(`http://127.0.0.1:${http.port}/`);
       await page.waitForSelector('tr[data-pump="NICU-02/1"]', { timeout: 20_000 });
       await page.waitForSelector('#chart .uplot', { timeout: 20_000 });
