@@ -278,18 +278,29 @@ export class JournalStore {
     return Number.isSafeInteger(count) && count > 0 ? count : 0;
   }
 
-  /** Overwrites the count in place: the file never grows, so a full disk still takes it. */
+  /**
+   * Overwrites the count in place: the file never grows, so a full disk still takes it. The count
+   * must survive a power cut as well as a crash, but it is written when the disk is already slow
+   * or failing, so it is synced off the event loop.
+   */
   writeUnjournaled(count: number): void {
     const path = join(this.directory, UNJOURNALED_FILE);
     let fd: number | undefined;
     try {
-      fd = this.#fs.openSync(path, this.#fs.existsSync(path) ? 'r+' : 'w', 0o600);
+      const created = !this.#fs.existsSync(path);
+      fd = this.#fs.openSync(path, created ? 'w' : 'r+', 0o600);
       this.#writeAll(fd, Buffer.from(`${String(count).padStart(UNJOURNALED_WIDTH - 1, ' ')}\n`));
+      if (created) this.#syncDirectory();
     } catch (error) {
       this.#logger.warn({ code: 'PW_JOURNAL_SEQ_WRITE', error: errnoOf(error), unjournaled: count }, 'could not record how many alarm events the journal lacks');
-    } finally {
       if (fd !== undefined) this.#closeQuietly(fd);
+      return;
     }
+    const written = fd;
+    this.#fs.fdatasync(written, (error) => {
+      this.#closeQuietly(written);
+      if (error !== null) this.#logger.warn({ code: 'PW_JOURNAL_SEQ_WRITE', error: errnoOf(error), unjournaled: count }, 'could not record how many alarm events the journal lacks');
+    });
   }
 
   /** Appends one line to the quarantine file (rotated once past its cap) for engineers to read. */

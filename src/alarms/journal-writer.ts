@@ -41,6 +41,7 @@ export class JournalWriter implements AlarmSink {
   #fsyncSlow = false;
   #lastDurabilityAttemptMs = Number.NEGATIVE_INFINITY;
   #nonDurable = 0;
+  #slowFsyncs = 0;
 
   constructor(options: JournalWriterOptions) {
     this.#options = options;
@@ -50,6 +51,11 @@ export class JournalWriter implements AlarmSink {
 
   get nonDurableCount(): number {
     return this.#nonDurable;
+  }
+
+  /** Journal fsyncs that outlasted FSYNC_TIMEOUT_MS, so their events went out before reaching disk. */
+  get slowFsyncCount(): number {
+    return this.#slowFsyncs;
   }
 
   /** Called with entries once they are journaled (or given up waiting for the disk). */
@@ -86,6 +92,7 @@ export class JournalWriter implements AlarmSink {
       if (released) return;
       released = true;
       this.#fsyncSlow = true;
+      this.#slowFsyncs++;
       this.#logger.warn({ code: 'PW_JOURNAL_FSYNC_SLOW', waitedMs: FSYNC_TIMEOUT_MS, events: entries.length }, 'fsync is too slow: sending alarms not yet on disk');
       this.#release(entries, false);
     }, FSYNC_TIMEOUT_MS);

@@ -55,7 +55,10 @@ export interface OutboxStats {
   inFlight: number;
   delivered: number;
   quarantined: number;
+  /** Events sent before they were on disk, from the writer this outbox shares. */
   nonDurable: number;
+  /** Fsyncs the writer stopped waiting for (storage too slow). */
+  slowFsyncs: number;
 }
 
 interface Delivery {
@@ -137,7 +140,7 @@ export class AlarmOutbox implements AlarmSink {
   }
 
   stats(): OutboxStats {
-    return { ...this.#stats, nonDurable: this.#writer.nonDurableCount, pending: this.#pending.size, inFlight: this.#inFlight.size };
+    return { ...this.#stats, nonDurable: this.#writer.nonDurableCount, slowFsyncs: this.#writer.slowFsyncCount, pending: this.#pending.size, inFlight: this.#inFlight.size };
   }
 
   /** Takes over what the journal left undelivered for this transport, then sends whenever it is connected. */

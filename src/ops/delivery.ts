@@ -34,8 +34,11 @@ export function observeDeliveries(transport: AlarmTransport, observer: DeliveryO
 /** Backlog of the journal for metrics: what waits, and since when it was emitted. */
 export function journalStatus(outbox: Pick<AlarmOutbox, 'stats'>, journal: Pick<AlarmJournal, 'undelivered'>, clock: Clock): JournalStatus {
   const oldest = journal.undelivered()[0];
+  const stats = outbox.stats();
   return {
-    depth: outbox.stats().pending,
+    depth: stats.pending,
     oldestUndeliveredAgeMs: oldest === undefined ? undefined : Math.max(0, clock.now() - Date.parse(oldest.event.emittedAt)),
+    nonDurableEvents: stats.nonDurable,
+    slowFsyncs: stats.slowFsyncs,
   };
 }

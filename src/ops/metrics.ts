@@ -33,6 +33,10 @@ export interface JournalStatus {
   depth: number;
   /** Undefined when nothing waits for delivery. */
   oldestUndeliveredAgeMs: number | undefined;
+  /** Events sent before they were on disk (journal full or failing, or an fsync too slow). */
+  nonDurableEvents: number;
+  /** Fsyncs that outlasted the writer's wait, so the events they covered went out not durable. */
+  slowFsyncs: number;
 }
 
 /** Station messages by verdict (accepted, malformed, unknown, …). */
@@ -252,6 +256,28 @@ export class DaemonMetrics {
       collect() {
         const journal = probes().journal();
         if (journal !== undefined) this.set((journal.oldestUndeliveredAgeMs ?? 0) / 1000);
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_journal_non_durable_events_total',
+      help: 'Alarm events sent before they were on disk (journal full or failing, or an fsync too slow); each was flagged durable:false for stations.',
+      registers,
+      collect() {
+        const journal = probes().journal();
+        if (journal === undefined) return;
+        this.reset();
+        this.inc(journal.nonDurableEvents);
+      },
+    });
+    new Counter({
+      name: 'pumpwatch_journal_slow_fsyncs_total',
+      help: 'Journal fsyncs that took longer than 1 s: the alarms they covered were sent before reaching disk. A rising count means the disk is failing.',
+      registers,
+      collect() {
+        const journal = probes().journal();
+        if (journal === undefined) return;
+        this.reset();
+        this.inc(journal.slowFsyncs);
       },
     });
     this.#deliveryLatency = new Histogram({

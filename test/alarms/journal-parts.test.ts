@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import * as nodeFs from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import type { AlarmEvent } from '../../src/alarms/event.js';
 import { DEFAULT_CURSOR, JournalIndex } from '../../src/alarms/journal-index.js';
 import { decodeRecord, encodeRecord, eventRecord, headerRecord, type JournalEntry } from '../../src/alarms/journal-record.js';
+import { type JournalFs, JournalStore, UNJOURNALED_FILE } from '../../src/alarms/journal-store.js';
 import type { AlarmSnapshot } from '../../src/alarms/manager.js';
+import { captureLog } from '../helpers/log-capture.js';
 
 function event(alarmId: string, seq: number, type: AlarmEvent['event'] = seq === 1 ? 'raised' : 'updated'): AlarmEvent {
   return {
@@ -73,5 +79,35 @@ describe('journal index', () => {
     expect([...rebuilt.undelivered().keys()]).toEqual([second!.n]);
     expect(rebuilt.committedStates(DEFAULT_CURSOR).map((e) => e.eventId)).toEqual(['a-1']);
     expect(rebuilt.add([{ event: event('c', 1), snapshot: snapshot('c', 1) }])[0]!.n).toBe(3);
+  });
+});
+
+describe('journal store: count of events the journal lacks', () => {
+  it('overwrites the count in place and syncs it to disk off the event loop, so a power cut keeps it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'pw-unjournaled-'));
+    try {
+      const synced: number[] = [];
+      const closedAfterSync: number[] = [];
+      const recordingFs: JournalFs = {
+        ...nodeFs,
+        fdatasync: ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+          synced.push(fd);
+          nodeFs.fdatasync(fd, callback);
+        }) as typeof nodeFs.fdatasync,
+        closeSync: (fd: number) => {
+          if (synced.includes(fd)) closedAfterSync.push(fd);
+          nodeFs.closeSync(fd);
+        },
+      };
+      const store = new JournalStore({ directory, logger: captureLog().logger, fs: recordingFs });
+      store.writeUnjournaled(12);
+      store.writeUnjournaled(3);
+      await vi.waitFor(() => expect(closedAfterSync).toHaveLength(2));
+      expect(synced).toHaveLength(2);
+      expect(nodeFs.statSync(join(directory, UNJOURNALED_FILE)).size).toBe(16);
+      expect(store.readUnjournaled()).toBe(3);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

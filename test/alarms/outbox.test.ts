@@ -422,6 +422,7 @@ describe('alarm outbox', () => {
     s.timers.advance(FSYNC_TIMEOUT_MS);
     await flush();
     expect(s.transport.sent[0]?.event).toMatchObject({ eventId: e.eventId, durable: false });
+    expect(s.outbox.stats()).toMatchObject({ nonDurable: 1, slowFsyncs: 1 });
     expect(s.reports.filter((r) => r.condition === 'storage-failure').map((r) => [r.active, r.evidence.problem])).toEqual([
       [false, null],
       [true, 'slow-fsync'],

@@ -42,12 +42,16 @@ describe('observeDeliveries', () => {
 describe('journalStatus', () => {
   it('reports the backlog and the age of the oldest undelivered event', () => {
     const entries = [{ n: 1, event, snapshot: null }] as JournalEntry[];
-    const status = journalStatus({ stats: () => ({ pending: 3, inFlight: 1, delivered: 0, quarantined: 0, expired: 0, nonDurable: 0 }) }, { undelivered: () => entries }, clockAt(EMITTED_MS + 4000));
-    expect(status).toEqual({ depth: 3, oldestUndeliveredAgeMs: 4000 });
+    const status = journalStatus(
+      { stats: () => ({ pending: 3, inFlight: 1, delivered: 0, quarantined: 0, expired: 0, nonDurable: 2, slowFsyncs: 1 }) },
+      { undelivered: () => entries },
+      clockAt(EMITTED_MS + 4000),
+    );
+    expect(status).toEqual({ depth: 3, oldestUndeliveredAgeMs: 4000, nonDurableEvents: 2, slowFsyncs: 1 });
   });
 
   it('has no age when nothing waits', () => {
-    const status = journalStatus({ stats: () => ({ pending: 0, inFlight: 0, delivered: 5, quarantined: 0, expired: 0, nonDurable: 0 }) }, { undelivered: () => [] }, clockAt(0));
-    expect(status).toEqual({ depth: 0, oldestUndeliveredAgeMs: undefined });
+    const status = journalStatus({ stats: () => ({ pending: 0, inFlight: 0, delivered: 5, quarantined: 0, expired: 0, nonDurable: 0, slowFsyncs: 0 }) }, { undelivered: () => [] }, clockAt(0));
+    expect(status).toEqual({ depth: 0, oldestUndeliveredAgeMs: undefined, nonDurableEvents: 0, slowFsyncs: 0 });
   });
 });

@@ -86,12 +86,14 @@ describe('DaemonMetrics', () => {
     expect(body).toContain('pumpwatch_alarms_active{condition="telemetry-lost",priority="medium"} 1');
   });
 
-  it('reports the journal backlog, its age in seconds', async () => {
+  it('reports the journal backlog, its age in seconds, and what went out before reaching disk', async () => {
     const metrics = new DaemonMetrics({ lag: stillLoop });
-    metrics.observe(probes({ journal: () => ({ depth: 3, oldestUndeliveredAgeMs: 4500 }) }));
+    metrics.observe(probes({ journal: () => ({ depth: 3, oldestUndeliveredAgeMs: 4500, nonDurableEvents: 7, slowFsyncs: 2 }) }));
     const body = await text(metrics);
     expect(body).toMatch(/^pumpwatch_journal_depth 3$/m);
     expect(body).toMatch(/^pumpwatch_journal_oldest_undelivered_age_seconds 4.5$/m);
+    expect(body).toMatch(/^pumpwatch_journal_non_durable_events_total 7$/m);
+    expect(body).toMatch(/^pumpwatch_journal_slow_fsyncs_total 2$/m);
   });
 
   it('puts delivery latency into a histogram in seconds', async () => {

@@ -88,7 +88,7 @@ async function servePage(loaded: LoadedConfig) {
     pipeline,
     publisher: { connectionState: 'connected' },
     sources: [],
-    journal: () => ({ depth: 0, oldestUndeliveredAgeMs: undefined }),
+    journal: () => ({ depth: 0, oldestUndeliveredAgeMs: undefined, nonDurableEvents: 0, slowFsyncs: 0 }),
     ingest: () => ({ overloaded: false, cpuShare: 0.1, utilization: 0.1, demand: 0.1, received: 0, processed: 0, pending: 0, maxWaitMs: 0, shed: Object.fromEntries(SHED_REASONS.map((reason) => [reason, 0])) as never }),
     acks,
     roster,
