@@ -93,6 +93,7 @@ export class JournalWriter implements AlarmSink {
       released = true;
       this.#fsyncSlow = true;
       this.#slowFsyncs++;
+      this.#options.journal.noteReleasedBeforeSync(entries.length);
       this.#logger.warn({ code: 'PW_JOURNAL_FSYNC_SLOW', waitedMs: FSYNC_TIMEOUT_MS, events: entries.length }, 'fsync is too slow: sending alarms not yet on disk');
       this.#release(entries, false);
     }, FSYNC_TIMEOUT_MS);

@@ -284,6 +284,15 @@ export class AlarmJournal {
     this.#logger.warn({ code: 'PW_JOURNAL_SEQ_ADVANCED', unjournaled: count, activeAlarms: this.restoredAlarms().length }, 'the last run sent alarm events its journal may lack: restored alarms continue past them');
   }
 
+  /**
+   * Events the writer released before their fsync returned (the disk was too slow): stations hold
+   * them, and a power cut now could take them from the disk. Counted like events never written, so
+   * the next start moves past their seqs; if the fsync does land, the cost is a gap in seq.
+   */
+  noteReleasedBeforeSync(count: number): void {
+    this.#noteUnjournaled(count);
+  }
+
   #noteUnjournaled(count: number): void {
     if (this.#closed) return;
     this.#writeUnjournaled(this.#unjournaled + count);
