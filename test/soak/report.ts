@@ -93,3 +93,51 @@ function signed(value: number): string {
   if (Number.isNaN(value)) return 'n/a';
   return `${value >= 0 ? '+' : ''}${value.toFixed(Math.abs(value) < 1 ? 3 : 1)}`;
 }
+
+/** What one simulated day of the run put through the steady gateway. */
+export interface DayTally {
+  day: number;
+  /** Alarm events first received that day, by condition. */
+  events: Record<string, number>;
+  /** Bytes appended to the journal that day (compactions not subtracted), from the readings. */
+  journalAppendedKiB: number;
+}
+
+/**
+ * Events per condition and journal bytes appended, per whole simulated day: a resource that grows
+ * shows whether the ward, the faults or the daemon put more through it as the run went on.
+ */
+export function dayTallies(
+  received: Iterable<{ event: { condition: string }; firstAtMs: number }>,
+  simDaysAt: (wallMs: number) => number,
+  samples: readonly ResourceSample[],
+): DayTally[] {
+  const days = new Map<number, DayTally>();
+  const tally = (day: number): DayTally => {
+    let entry = days.get(day);
+    if (entry === undefined) {
+      entry = { day, events: {}, journalAppendedKiB: 0 };
+      days.set(day, entry);
+    }
+    return entry;
+  };
+  for (const { event, firstAtMs } of received) {
+    const entry = tally(Math.floor(simDaysAt(firstAtMs)));
+    entry.events[event.condition] = (entry.events[event.condition] ?? 0) + 1;
+  }
+  for (let index = 1; index < samples.length; index++) {
+    const grown = samples[index]!.journalKiB - samples[index - 1]!.journalKiB;
+    if (grown > 0) tally(Math.floor(samples[index]!.simDays)).journalAppendedKiB += grown;
+  }
+  return [...days.values()].sort((a, b) => a.day - b.day);
+}
+
+/** One markdown row per day: events in all, the three busiest conditions, journal appended. */
+export function dayRows(tallies: readonly DayTally[]): [string, string][] {
+  return tallies.map(({ day, events, journalAppendedKiB }) => {
+    const busiest = Object.entries(events).sort((a, b) => b[1] - a[1]);
+    const total = busiest.reduce((sum, [, count]) => sum + count, 0);
+    const top = busiest.slice(0, 3).map(([condition, count]) => `${condition} ${count}`).join(', ');
+    return [`day ${day}: alarm events received / journal appended`, `${total} (${top || 'none'}) / ${journalAppendedKiB.toFixed(0)} KiB`];
+  });
+}

@@ -14,7 +14,7 @@ import { TelemetryDriver } from '../faults/harness/telemetry-driver.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { freeLoopbackPort, mosquittoMissingReason, startMosquitto, type OwnMosquitto } from '../helpers/mosquitto.js';
 import { soakOptionsFromEnv } from './options.js';
-import { markdownTable, renderSvg, RESOURCES, trend, trendRows, type Resource, type ResourceSample, type Trend } from './report.js';
+import { dayRows, dayTallies, markdownTable, renderSvg, RESOURCES, trend, trendRows, type Resource, type ResourceSample, type Trend } from './report.js';
 
 const DAY_MS = 86_400_000;
 const options = soakOptionsFromEnv();
@@ -310,6 +310,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`soak: a ward week through
     const warmUpDays = Math.min(1, reachedDays / 7);
     const trends = Object.fromEntries(RESOURCES.map((resource) => [resource, trend(samples, resource, warmUpDays)])) as Record<Resource, Trend>;
     const wallMinutes = (Date.now() - runStartedAt) / 60_000;
+    const days = dayTallies(steadyJudge.received.values(), (wallMs) => ((wallMs - runStartedAt) * speed) / DAY_MS, samples);
     const summary = {
       seed: rng.seed,
       options,
@@ -324,6 +325,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`soak: a ward week through
       diskFull: { storageAlarmMsMax: Math.max(...steadyFigures.storageAlarmMs), durableAgainMsMax: Math.max(...steadyFigures.durableAgainMs), episodesSeen: steadyFigures.storageAlarmMs.length },
       reloadMsMax: Math.max(...steadyFigures.reloadMs),
       resources: { warmUpDays, samples: samples.length, trends },
+      days,
     };
     const rows: [string, string][] = [
       ['wall time / simulated time', `${wallMinutes.toFixed(1)} min / ${reachedDays.toFixed(2)} days (${speed.toFixed(0)}× real time)`],
@@ -338,6 +340,7 @@ describe.skipIf(mosquittoMissingReason !== undefined)(`soak: a ward week through
       ['disk full', `storage-failure within ${summary.diskFull.storageAlarmMsMax} ms (max), durable again within ${summary.diskFull.durableAgainMsMax} ms (max), ${summary.diskFull.episodesSeen} episodes seen`],
       ['SIGHUP reload to started', `max ${summary.reloadMsMax} ms`],
       ...trendRows(trends),
+      ...dayRows(days),
     ];
     const outDirectory = resolve(options.outDirectory);
     mkdirSync(outDirectory, { recursive: true });
