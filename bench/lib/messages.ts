@@ -51,5 +51,5 @@ export interface SubscriberConfig {
 export type SubscriberMessage = { type: 'ready' } | { type: 'stats'; received: number; parsed: number };
 
 /** What one `npm run bench -- cost` child process does per message. */
-export const COST_MODES = ['mqtt.js only', 'plain: JSON.parse', 'pumpwatch: decode', 'pumpwatch: decode + detect'] as const;
+export const COST_MODES = ['mqtt.js only', 'plain: JSON.parse', 'pumpwatch: decode', 'pumpwatch: decode + detect', 'pumpwatch: decode + detect + chart'] as const;
 export type CostMode = (typeof COST_MODES)[number];
