@@ -38,6 +38,33 @@ export class SilenceWatch {
   readonly #channels: ChannelMap<ChannelLiveness>;
   readonly #emit: FindingSink;
   readonly #retire: (retired: RetiredChannel) => void;
+  /** The instant `check` judges against, so its per-channel visit is one function made once. */
+  #checkNowMs = 0;
+  readonly #checkChannel = (liveness: ChannelLiveness, pumpId: string, channel: string): void => {
+    const nowMs = this.#checkNowMs;
+    const silentMs = nowMs - liveness.lastReceivedMs;
+    if (liveness.idle) {
+      if (silentMs > this.#retireAfterMs) {
+        this.#channels.delete(pumpId, channel);
+        this.#retire({ pumpId, channel, atMs: nowMs, silentSeconds: Math.round(silentMs / 1000), lastState: liveness.lastState });
+      }
+      return;
+    }
+    if (liveness.lost || silentMs <= liveness.limitMs) return;
+    liveness.lost = true;
+    this.#emit({
+      condition: 'telemetry-lost',
+      pumpId,
+      channel,
+      active: true,
+      atMs: nowMs,
+      evidence: {
+        silentSeconds: Math.round(silentMs / 1000),
+        limitSeconds: liveness.limitMs / 1000,
+        lastSampleTs: Number.isNaN(liveness.lastSampleTs) ? null : liveness.lastSampleTs,
+      },
+    });
+  };
 
   constructor(
     silenceLimitMs: number,
@@ -101,29 +128,7 @@ export class SilenceWatch {
 
   /** Called on a timer in the daemon and as sample time advances in replay: O(channels). */
   check(nowMs: number): void {
-    for (const [pumpId, channel, liveness] of this.#channels.entries()) {
-      const silentMs = nowMs - liveness.lastReceivedMs;
-      if (liveness.idle) {
-        if (silentMs > this.#retireAfterMs) {
-          this.#channels.delete(pumpId, channel);
-          this.#retire({ pumpId, channel, atMs: nowMs, silentSeconds: Math.round(silentMs / 1000), lastState: liveness.lastState });
-        }
-        continue;
-      }
-      if (liveness.lost || silentMs <= liveness.limitMs) continue;
-      liveness.lost = true;
-      this.#emit({
-        condition: 'telemetry-lost',
-        pumpId,
-        channel,
-        active: true,
-        atMs: nowMs,
-        evidence: {
-          silentSeconds: Math.round(silentMs / 1000),
-          limitSeconds: liveness.limitMs / 1000,
-          lastSampleTs: Number.isNaN(liveness.lastSampleTs) ? null : liveness.lastSampleTs,
-        },
-      });
-    }
+    this.#checkNowMs = nowMs;
+    this.#channels.forEach(this.#checkChannel);
   }
 }
