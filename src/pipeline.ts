@@ -142,8 +142,14 @@ export class Pipeline {
     }
   }
 
+  /** Samples that reached the detector. */
   get acceptedCount(): number {
     return this.#acceptedCount;
+  }
+
+  /** Samples the time guard holds while their time is in doubt: taken in, not yet judged or refused. */
+  get heldSampleCount(): number {
+    return this.#time.heldCount;
   }
 
   get channelCount(): number {

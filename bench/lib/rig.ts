@@ -46,11 +46,16 @@ export interface Snapshot {
   plainReceived: number;
   /** Samples the Node-RED flow's function saw (to within its reporting step), 0 without it. */
   nodeRedSeen: number;
-  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples through the detector, samples shed. */
+  /**
+   * Samples validated (taken off the wire, before overload protection), frames or samples refused
+   * on the wire, samples through the detector, shed, and refused for their time after validation:
+   * accepted = processed + shed + pending + timeRefused.
+   */
   accepted: number;
   rejected: number;
   processed: number;
   shed: number;
+  timeRefused: number;
   heapUsedBytes: number;
   eventLoopLagSeconds: number;
   overloaded: number;
@@ -194,7 +199,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
           plainReceived: plain?.latest('stats')?.received ?? 0,
           nodeRedSeen: nodeRed?.count() ?? 0,
           accepted: metrics.sum('pumpwatch_samples_accepted_total'),
-          rejected: metrics.sum('pumpwatch_samples_rejected_total'),
+          // Samples the time guard refuses passed validation first and are in `accepted` already.
+          rejected: metrics.sum('pumpwatch_samples_rejected_total') - metrics.sum('pumpwatch_samples_rejected_total', { source: 'time-guard' }),
+          timeRefused: metrics.sum('pumpwatch_samples_rejected_total', { source: 'time-guard' }),
           processed: metrics.sum('pumpwatch_samples_processed_total'),
           shed: metrics.sum('pumpwatch_samples_shed_total'),
           heapUsedBytes: metrics.sum('nodejs_heap_size_used_bytes'),

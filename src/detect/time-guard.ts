@@ -80,6 +80,7 @@ export class TimeGuard {
   readonly #channels = new ChannelMap<ChannelTime>(() => ({ lastTs: Number.NaN, offsetMs: 0, skewed: false, held: [], heldVerdicts: [] }));
   /** `sample-time`: the latest accepted time over every channel; NaN before the first sample. */
   #timeline = Number.NaN;
+  #heldCount = 0;
 
   constructor(options: TimeGuardOptions) {
     this.#settings = options.settings;
@@ -95,6 +96,11 @@ export class TimeGuard {
     let count = 0;
     for (const [, , state] of this.#channels.entries()) if (state.skewed) count++;
     return count;
+  }
+
+  /** Samples held while their time is in doubt (neither passed on nor refused yet), over every channel. */
+  get heldCount(): number {
+    return this.#heldCount;
   }
 
   offer(sample: TelemetrySample): void {
@@ -113,17 +119,17 @@ export class TimeGuard {
     if (held.length + 1 < this.#settings.resyncSamples) {
       held.push(sample);
       st.heldVerdicts.push(verdict);
+      this.#heldCount++;
       return;
     }
     this.#resync(st, sample, verdict);
   }
 
-  /** Forgets a retired channel. */
+  /** Forgets a retired channel; samples it still held are refused, so every sample taken in is accounted for. */
   forget(pumpId: string, channel: string): void {
     const st = this.#channels.get(pumpId, channel);
     if (st === undefined) return;
-    st.held.length = 0;
-    st.heldVerdicts.length = 0;
+    this.#refuseHeld(st);
     st.lastTs = Number.NaN;
     st.offsetMs = 0;
     st.skewed = false;
@@ -158,6 +164,7 @@ export class TimeGuard {
       const verdict = st.heldVerdicts[index]!;
       this.#reject(this.#rejection(sample, verdict, st));
     }
+    this.#heldCount -= st.held.length;
     st.held.length = 0;
     st.heldVerdicts.length = 0;
   }
@@ -187,6 +194,7 @@ export class TimeGuard {
     // Gateway clock: a correction beyond the limit is a pump clock that is off. Replay: any set-back.
     const skewed = this.#reference === 'gateway-clock' ? Math.abs(st.offsetMs) > this.#settings.maxSkewMs : st.offsetMs !== 0;
     const held = st.held;
+    this.#heldCount -= held.length;
     for (const earlier of held) this.#pass(st, earlier);
     held.length = 0;
     st.heldVerdicts.length = 0;
