@@ -3,7 +3,7 @@ import { forkChild } from './lib/children.js';
 import { COUNT_EVERY } from './lib/node-red.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { cores, startRig, type Consumer, type Rig, type Snapshot } from './lib/rig.js';
+import { cores, sentPerSecond, startRig, type Consumer, type Rig, type Snapshot } from './lib/rig.js';
 import { curveSvg } from './lib/svg.js';
 
 /**
@@ -232,7 +232,7 @@ async function measureStep(rig: Rig, name: string, offered: number, warmupSecond
     name,
     offeredPerSecond: offered,
     loadAverage,
-    sentPerSecond: rate((snapshot) => snapshot.published + snapshot.probesSent),
+    sentPerSecond: sentPerSecond(from, to),
     inPerSecond: rate((snapshot) => snapshot.accepted),
     processedPerSecond: rate((snapshot) => snapshot.processed),
     shedPerSecond: rate((snapshot) => snapshot.shed),

@@ -1,6 +1,6 @@
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { cores, rssOf, startRig, type Snapshot } from './lib/rig.js';
+import { cores, rssOf, sentPerSecond, startRig, type Snapshot } from './lib/rig.js';
 
 /**
  * A ward's telemetry at 10×, 50× and 150× its nominal rate, for minutes with --seconds, through Mosquitto into the real
@@ -135,7 +135,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
         factor: phase.factor,
         offeredPerSecond: offered,
         seconds: Math.round(seconds),
-        publishedPerSecond: rate((snapshot) => snapshot.published + snapshot.probesSent),
+        publishedPerSecond: sentPerSecond(first, last),
         ingestedPerSecond: rate((snapshot) => snapshot.accepted + snapshot.rejected),
         processedPerSecond: rate((snapshot) => snapshot.processed),
         shedPerSecond: rate((snapshot) => snapshot.shed),

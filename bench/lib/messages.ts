@@ -37,6 +37,8 @@ export interface PublisherStats {
   probes: number;
   /** Messages the pacing owed but the socket or the core could not take (published late or never). */
   shortfall: number;
+  /** When the counts were taken (epoch ms): they reach the parent up to one stats interval later. */
+  atMs: number;
 }
 
 export type PublisherMessage = { type: 'ready'; channels: number; bankSamples: number } | PublisherStats;
