@@ -2,7 +2,8 @@ import type { InfusionState } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import type { FindingSink } from '../alarms/finding.js';
 
-interface ChannelLiveness {
+/** One channel's liveness; the pipeline resolves it once per channel (`channel`) and hands it back on every sample (`onSampleAt`). */
+export interface ChannelLiveness {
   lastReceivedMs: number;
   /** NaN until the channel's first sample (it was watched from configuration). */
   lastSampleTs: number;
@@ -109,7 +110,16 @@ export class SilenceWatch {
   }
 
   onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number, state?: InfusionState): void {
-    const liveness = this.#channels.getOrCreate(pumpId, channel);
+    this.onSampleAt(this.channel(pumpId, channel), pumpId, channel, sampleTs, receivedMs, state);
+  }
+
+  /** A channel's liveness, made on first use. A retired channel's is dropped: resolve it again after `forget` or a retirement. */
+  channel(pumpId: string, channel: string): ChannelLiveness {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /** `onSample` with the channel's liveness already resolved (`channel`). */
+  onSampleAt(liveness: ChannelLiveness, pumpId: string, channel: string, sampleTs: number, receivedMs: number, state?: InfusionState): void {
     liveness.lastReceivedMs = receivedMs;
     liveness.lastSampleTs = sampleTs;
     liveness.lastState = state;

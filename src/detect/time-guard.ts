@@ -37,7 +37,8 @@ const PAST = 2;
 const REORDERED = 3;
 type Verdict = typeof IN_RANGE | typeof FUTURE | typeof PAST | typeof REORDERED;
 
-interface ChannelTime {
+/** One channel's time state; the pipeline resolves it once per channel (`channel`) and hands it back on every sample (`offerAt`). */
+export interface ChannelTime {
   /** Corrected time of the last accepted sample; NaN before the first. */
   lastTs: number;
   /** Added to the pump's own time: 0 until the channel resynchronises to a jumped clock. */
@@ -104,7 +105,19 @@ export class TimeGuard {
   }
 
   offer(sample: TelemetrySample): void {
-    const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
+    this.offerAt(this.channel(sample.pumpId, sample.channel), sample);
+  }
+
+  /** A channel's time state, made on first use. */
+  channel(pumpId: string, channel: string): ChannelTime {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /**
+   * `offer` with the sample's channel state already resolved (`channel`). Every sample it passes
+   * on, held ones included, is of that channel and is passed on before it returns.
+   */
+  offerAt(st: ChannelTime, sample: TelemetrySample): void {
     const verdict = this.#judge(st, sample.ts + st.offsetMs);
     if (verdict === IN_RANGE) {
       if (st.held.length > 0) this.#refuseHeld(st);
