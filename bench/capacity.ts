@@ -3,7 +3,7 @@ import { forkChild } from './lib/children.js';
 import { COUNT_EVERY } from './lib/node-red.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { cores, startRig, type Consumer, type Rig, type Snapshot } from './lib/rig.js';
+import { cores, sentPerSecond, startRig, type Consumer, type Rig, type Snapshot } from './lib/rig.js';
 import { curveSvg } from './lib/svg.js';
 
 /**
@@ -73,7 +73,10 @@ export interface BlastRun {
   nodeRed: BlastRate;
   ratioPlain: number;
   ratioNodeRed: number;
+  /** Cores each consumer used while it drained (same polls as its rate); the broker's over the whole blast. */
   cores: { daemon: number; plain: number; nodeRed: number; broker: number };
+  /** CPU per message while draining: cores × drain time ÷ messages. */
+  cpuMicrosPerMessage: { daemon: number; plain: number; nodeRed: number };
 }
 
 export interface LoadStep {
@@ -114,20 +117,31 @@ function load(): number[] {
   return loadavg().map((value) => Number(value.toFixed(2)));
 }
 
+/** A consumer's drain: its rate, and the polls that bound the time it was draining. */
+interface Drain {
+  rate: BlastRate;
+  from: number;
+  to: number;
+}
+
 /**
  * Messages over time from the poll before `count` first moved to the first poll where it had
  * 99 % of what it got in all: the last percent is left out, so a trickle after the blast (latency
  * probes, Node-RED's count step) does not stretch the time.
  */
-function rateOf(polls: readonly { atMs: number; count: number }[]): BlastRate {
+function drainOf(polls: readonly { atMs: number; count: number }[]): Drain {
   const start = polls[0]!.count;
   const final = polls[polls.length - 1]!.count;
   const first = polls.findIndex((poll) => poll.count > start);
   const last = polls.findIndex((poll) => poll.count - start >= 0.99 * (final - start));
-  if (first < 1 || last < first) return { messages: final - start, seconds: Number.NaN, perSecond: Number.NaN };
+  if (first < 1 || last < first) return { rate: { messages: final - start, seconds: Number.NaN, perSecond: Number.NaN }, from: 0, to: polls.length - 1 };
   const messages = polls[last]!.count - start;
   const seconds = (polls[last]!.atMs - polls[first - 1]!.atMs) / 1000;
-  return { messages, seconds, perSecond: messages / seconds };
+  return { rate: { messages, seconds, perSecond: messages / seconds }, from: first - 1, to: last };
+}
+
+function microsPerMessage({ rate, cores: used }: { rate: BlastRate; cores: number }): number {
+  return (used * rate.seconds * 1e6) / rate.messages;
 }
 
 /** Fewer than this many samples per consumer in QUIET_MS: the blast has passed (probes send 20/s). */
@@ -173,10 +187,10 @@ async function drainOnce(rig: Rig, messages: number, consumers: readonly Consume
     rig.thaw(consumer);
     const polls = await pollUntilQuiet(rig, counts[consumer], QUIET_SAMPLES + (consumer === 'nodeRed' ? COUNT_EVERY : 0));
     const procOf = (snapshot: Snapshot) => snapshot.proc[consumer === 'pumpwatch' ? 'daemon' : consumer];
-    drains.set(consumer, {
-      rate: rateOf(polls.map((snapshot) => ({ atMs: snapshot.atMs, count: counts[consumer](snapshot) }))),
-      cores: cores(procOf(polls[0]!), procOf(polls[polls.length - 1]!)),
-    });
+    const drain = drainOf(polls.map((snapshot) => ({ atMs: snapshot.atMs, count: counts[consumer](snapshot) })));
+    // CPU over the same polls as the rate: until 3 December it ran to the end of the quiet tail
+    // (2 s and more after the drain), which read as a consumer idling at 0.3–0.6 of a core.
+    drains.set(consumer, { rate: drain.rate, cores: cores(procOf(polls[drain.from]!), procOf(polls[drain.to]!)) });
   }
   const after = await rig.snapshot();
   const none = { rate: { messages: 0, seconds: Number.NaN, perSecond: Number.NaN }, cores: Number.NaN };
@@ -195,6 +209,7 @@ async function drainOnce(rig: Rig, messages: number, consumers: readonly Consume
     ratioPlain: pumpwatch.rate.perSecond / plain.rate.perSecond,
     ratioNodeRed: pumpwatch.rate.perSecond / nodeRed.rate.perSecond,
     cores: { daemon: pumpwatch.cores, plain: plain.cores, nodeRed: nodeRed.cores, broker: cores(before.proc.broker, after.proc.broker) },
+    cpuMicrosPerMessage: { daemon: microsPerMessage(pumpwatch), plain: microsPerMessage(plain), nodeRed: microsPerMessage(nodeRed) },
   };
 }
 
@@ -217,7 +232,7 @@ async function measureStep(rig: Rig, name: string, offered: number, warmupSecond
     name,
     offeredPerSecond: offered,
     loadAverage,
-    sentPerSecond: rate((snapshot) => snapshot.published + snapshot.probesSent),
+    sentPerSecond: sentPerSecond(from, to),
     inPerSecond: rate((snapshot) => snapshot.accepted),
     processedPerSecond: rate((snapshot) => snapshot.processed),
     shedPerSecond: rate((snapshot) => snapshot.shed),
@@ -349,7 +364,7 @@ const STEP_HEADER = ['step', 'offered/s', 'sent/s', 'pw in/s', 'pw done/s', 'pw 
 
 export function formatCapacityBench(result: CapacityResult): string {
   const blastRows = [
-    ['blast', 'pw done/s', 'plain/s', 'Node-RED/s', 'pw ÷ plain', 'pw ÷ Node-RED', 'pw done', 'pw rejected', 'pw shed', 'cpu pw', 'cpu plain', 'cpu Node-RED', 'cpu mosq', 'load average'],
+    ['blast', 'pw done/s', 'plain/s', 'Node-RED/s', 'pw ÷ plain', 'pw ÷ Node-RED', 'pw done', 'pw rejected', 'pw shed', 'cpu pw', 'cpu plain', 'cpu Node-RED', 'µs/msg pw', 'plain', 'Node-RED', 'cpu mosq', 'load average'],
     ...result.blasts.map((run, index) => [
       String(index + 1),
       formatNumber(run.pumpwatch.perSecond),
@@ -363,12 +378,15 @@ export function formatCapacityBench(result: CapacityResult): string {
       run.cores.daemon.toFixed(2),
       run.cores.plain.toFixed(2),
       run.cores.nodeRed.toFixed(2),
+      run.cpuMicrosPerMessage.daemon.toFixed(1),
+      run.cpuMicrosPerMessage.plain.toFixed(1),
+      run.cpuMicrosPerMessage.nodeRed.toFixed(1),
       run.cores.broker.toFixed(2),
       run.loadAverage.join(' '),
     ]),
   ];
   return [
-    `capacity: ${formatNumber(result.options.blastMessages)}-message blasts, ${result.options.repetitions} repetitions; rate = messages between each consumer's first and last sample`,
+    `capacity: ${formatNumber(result.options.blastMessages)}-message blasts, ${result.options.repetitions} repetitions; rate = messages between each consumer's first and last sample; cpu = cores while it drained`,
     table(blastRows),
     `capacity (one more blast without Node-RED, pumpwatch through the detector): ${formatNumber(result.capacityPerSecond)}/s; plain subscriber ${formatNumber(result.calibration.plain.perSecond)}/s`,
     table([STEP_HEADER, ...result.steady.map((step) => stepRow(step, step.name))]),

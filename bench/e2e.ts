@@ -1,7 +1,7 @@
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
 import { openWardPages, type OpenPages } from './lib/pages.js';
-import { cores, rssOf, startRig, type Snapshot } from './lib/rig.js';
+import { cores, rssOf, sentPerSecond, startRig, type Snapshot } from './lib/rig.js';
 import type { SeenEvent } from './lib/station.js';
 
 /**
@@ -84,7 +84,7 @@ function step(offered: number, from: Snapshot, to: Snapshot, events: SeenEvent[]
   const plain = rate(from.plainReceived, to.plainReceived);
   return {
     offeredPerSecond: offered,
-    publishedPerSecond: rate(from.published + from.probesSent, to.published + to.probesSent),
+    publishedPerSecond: sentPerSecond(from, to),
     plainPerSecond: plain,
     pumpwatchPerSecond: pumpwatch,
     ratio: pumpwatch / plain,

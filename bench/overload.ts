@@ -1,6 +1,6 @@
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { cores, rssOf, startRig, type Snapshot } from './lib/rig.js';
+import { cores, rssOf, sentPerSecond, startRig, type Snapshot } from './lib/rig.js';
 
 /**
  * A ward's telemetry at 10×, 50× and 150× its nominal rate, for minutes with --seconds, through Mosquitto into the real
@@ -48,6 +48,8 @@ export interface OverloadPhase {
   ingestedPerSecond: number;
   processedPerSecond: number;
   shedPerSecond: number;
+  /** Samples taken in and then refused for their time (the simulator reorders some, as real links do). */
+  timeRefusedPerSecond: number;
   /** Share of the phase the daemon reported itself overloaded (scraped once a second). */
   overloadedShare: number;
   alarmEvents: number;
@@ -75,6 +77,8 @@ export interface OverloadResult {
   /** RSS and V8 heap used every second for the whole run (MiB), to see that memory stays bounded. */
   rssTimelineMiB: number[];
   heapTimelineMiB: number[];
+  /** The daemon's counters at the end of the run: accepted = processed + shed + pending + timeRefused, unaccounted should be 0. */
+  accounting: { accepted: number; processed: number; shed: number; pending: number; timeRefused: number; unaccounted: number };
 }
 
 const SNAPSHOT_INTERVAL_MS = 1000;
@@ -106,6 +110,7 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
   const rssTimelineMiB: number[] = [];
   const heapTimelineMiB: number[] = [];
   const runStartMs = Date.now();
+  let accounting: OverloadResult['accounting'] = { accepted: 0, processed: 0, shed: 0, pending: 0, timeRefused: 0, unaccounted: 0 };
   try {
     log(`overload: ${rig.channels} channels + ${options.probes} probes, nominal ${formatNumber(options.nominalPerSecond)}/s, ${totalSeconds} s in all`);
     for (const phase of plan) {
@@ -130,10 +135,11 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
         factor: phase.factor,
         offeredPerSecond: offered,
         seconds: Math.round(seconds),
-        publishedPerSecond: rate((snapshot) => snapshot.published + snapshot.probesSent),
+        publishedPerSecond: sentPerSecond(first, last),
         ingestedPerSecond: rate((snapshot) => snapshot.accepted + snapshot.rejected),
         processedPerSecond: rate((snapshot) => snapshot.processed),
         shedPerSecond: rate((snapshot) => snapshot.shed),
+        timeRefusedPerSecond: rate((snapshot) => snapshot.timeRefused),
         overloadedShare: snapshots.slice(1).filter((snapshot) => snapshot.overloaded > 0).length / Math.max(1, snapshots.length - 1),
         alarmEvents: latencies.length,
         latencyP50Ms: percentile(latencies, 0.5),
@@ -149,6 +155,8 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
         maxPending: Math.max(...snapshots.map((snapshot) => snapshot.pending)),
       };
       phases.push(result);
+      const { accepted, processed, shed, pending, timeRefused } = last;
+      accounting = { accepted, processed, shed, pending, timeRefused, unaccounted: accepted - processed - shed - pending - timeRefused };
       log(
         `  ${result.name}: in ${formatNumber(result.ingestedPerSecond)}/s, processed ${formatNumber(result.processedPerSecond)}/s, shed ${formatNumber(result.shedPerSecond)}/s, alarm p99 ${formatNumber(result.latencyP99Ms)} ms, RSS max ${mib(result.rssMaxBytes)}`,
       );
@@ -160,12 +168,12 @@ export async function runOverloadBench(options: OverloadOptions = DEFAULT_OVERLO
   const overloadedAlarm = rig.station.events
     .filter((event) => event.condition === 'overloaded')
     .map((event) => ({ event: event.event, atSeconds: Math.round((event.receivedMs - runStartMs) / 100) / 10 }));
-  return { bench: 'overload', machine, options, channels: rig.channels, phases, overloadedAlarm, rssTimelineMiB, heapTimelineMiB };
+  return { bench: 'overload', machine, options, channels: rig.channels, phases, overloadedAlarm, rssTimelineMiB, heapTimelineMiB, accounting };
 }
 
 export function formatOverloadBench(result: OverloadResult): string {
   const rows = [
-    ['phase', 'offered/s', 'sent/s', 'in/s', 'done/s', 'shed/s', 'overloaded', 'alarms', 'p50 ms', 'p99 ms', 'max ms', 'cpu pw', 'RSS start', 'RSS max', 'RSS end', 'heap max', 'mosq RSS'],
+    ['phase', 'offered/s', 'sent/s', 'in/s', 'done/s', 'shed/s', 'time-refused/s', 'overloaded', 'alarms', 'p50 ms', 'p99 ms', 'max ms', 'cpu pw', 'RSS start', 'RSS max', 'RSS end', 'heap max', 'mosq RSS'],
     ...result.phases.map((phase) => [
       phase.name,
       formatNumber(phase.offeredPerSecond),
@@ -173,6 +181,7 @@ export function formatOverloadBench(result: OverloadResult): string {
       formatNumber(phase.ingestedPerSecond),
       formatNumber(phase.processedPerSecond),
       formatNumber(phase.shedPerSecond),
+      formatNumber(phase.timeRefusedPerSecond),
       `${Math.round(phase.overloadedShare * 100)}%`,
       String(phase.alarmEvents),
       formatNumber(phase.latencyP50Ms),
@@ -191,6 +200,7 @@ export function formatOverloadBench(result: OverloadResult): string {
     `overload: ${result.channels} channels, nominal ${formatNumber(result.options.nominalPerSecond)}/s, floods of ${result.options.factors.map((factor) => `${factor}×`).join(' and ')} for ${result.options.seconds} s each; latency = probe sample to alarm event at a station`,
     table(rows),
     `overloaded alarm: ${alarm}`,
+    `samples at the end: accepted ${formatNumber(result.accounting.accepted)} = through the detector ${formatNumber(result.accounting.processed)} + shed ${formatNumber(result.accounting.shed)} + pending ${formatNumber(result.accounting.pending)} + refused for their time ${formatNumber(result.accounting.timeRefused)}; unaccounted ${formatNumber(result.accounting.unaccounted)}`,
     machineLine(result.machine),
   ].join('\n');
 }

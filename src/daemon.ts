@@ -159,6 +159,7 @@ export async function startDaemon({ config, secrets }: LoadedConfig, deps: Daemo
   const ingest = new IngestGuard({
     settings: config.overload,
     process: (sample) => pipeline.accept(sample),
+    downstream: { detected: () => pipeline.acceptedCount, held: () => pipeline.heldSampleCount },
     report: reportTechnical,
     logger,
   });

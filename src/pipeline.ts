@@ -7,22 +7,38 @@ import type { RetiredChannelStore } from './alarms/retired-channels.js';
 import { Roster } from './alarms/roster.js';
 import { createSettableClock, type Clock, type SettableClock } from './clock.js';
 import type { Config } from './config/schema.js';
+import { ChannelMap } from './detect/channel-map.js';
+import type { LineState } from './detect/line-state.js';
 import { LineWatch } from './detect/line-watch.js';
 import { FindingMerger } from './detect/merge.js';
-import { PumpAlarmRelay } from './detect/pump-alarms.js';
-import { SilenceWatch, type RetiredChannel } from './detect/silence.js';
+import { PumpAlarmRelay, type PumpAlarmState } from './detect/pump-alarms.js';
+import { SilenceWatch, type ChannelLiveness, type RetiredChannel } from './detect/silence.js';
 import type { Logger } from './log.js';
 import type { DecodeTarget, Rejection } from './telemetry/decode.js';
 import { RejectLedger } from './telemetry/rejects.js';
 import type { TelemetrySample } from './telemetry/sample.js';
-import { TimeGuard } from './detect/time-guard.js';
+import { TimeGuard, type ChannelTime } from './detect/time-guard.js';
 import { DetectorView } from './view/detector-view.js';
-import { ChannelTraces, type TraceSettings } from './view/trace.js';
+import { ChannelTraces, type ChannelTrace, type TraceSettings } from './view/trace.js';
 
 /** How often, at most, silence is checked as time advances. */
 const SILENCE_CHECK_INTERVAL_MS = 1000;
 /** Where the pipeline's own refusals (sample times) are counted. */
 export const TIME_GUARD_SOURCE = 'time-guard';
+
+/**
+ * One channel's state in every stage, found with one lookup per sample instead of one per stage
+ * (about eight Map lookups, 5–9 % of a sample's CPU). Each stage still owns its state and makes
+ * it when it did before (first offered; first past the time guard), so nothing changes order.
+ * Dropped whenever a stage forgets the channel (`#forget`), so it never holds a stale state.
+ */
+interface ChannelStages {
+  time: ChannelTime | undefined;
+  liveness: ChannelLiveness | undefined;
+  pumpAlarm: PumpAlarmState | undefined;
+  line: LineState | undefined;
+  trace: ChannelTrace | undefined;
+}
 
 export interface AlarmManagerSettings {
   config: Config;
@@ -94,6 +110,9 @@ export class Pipeline {
   readonly #onRetired: ((retirement: ChannelRetirement) => void) | undefined;
   readonly #retired: RetiredChannelStore | undefined;
   readonly #noticeOnRetire: boolean;
+  readonly #stages = new ChannelMap<ChannelStages>(() => ({ time: undefined, liveness: undefined, pumpAlarm: undefined, line: undefined, trace: undefined }));
+  /** The channel of the sample being offered: the time guard passes on only that channel's samples, before `offerAt` returns. */
+  #current: ChannelStages | undefined;
   #lastSilenceCheckMs = Number.NEGATIVE_INFINITY;
   #acceptedCount = 0;
 
@@ -142,8 +161,14 @@ export class Pipeline {
     }
   }
 
+  /** Samples that reached the detector. */
   get acceptedCount(): number {
     return this.#acceptedCount;
+  }
+
+  /** Samples the time guard holds while their time is in doubt: taken in, not yet judged or refused. */
+  get heldSampleCount(): number {
+    return this.#time.heldCount;
   }
 
   get channelCount(): number {
@@ -152,19 +177,24 @@ export class Pipeline {
 
   /** A decoded sample; its time is checked (time guard) before any detector sees it. */
   accept(sample: TelemetrySample): void {
-    this.#time.offer(sample);
+    const stages = this.#stages.getOrCreate(sample.pumpId, sample.channel);
+    stages.time ??= this.#time.channel(sample.pumpId, sample.channel);
+    this.#current = stages;
+    this.#time.offerAt(stages.time, sample);
   }
 
   #process(sample: TelemetrySample): void {
+    const stages = this.#current!;
+    const { pumpId, channel } = sample;
     this.#acceptedCount++;
     // Heard from again: a retired channel is watched afresh (and stays watched after a restart).
-    if (this.#retired !== undefined && this.#retired.size > 0 && this.#retired.has(sample.pumpId, sample.channel)) this.#retired.delete(sample.pumpId, sample.channel);
+    if (this.#retired !== undefined && this.#retired.size > 0 && this.#retired.has(pumpId, channel)) this.#retired.delete(pumpId, channel);
     this.#sampleClock?.set(sample.ts);
     const now = this.#clock.now();
-    this.#silence.onSample(sample.pumpId, sample.channel, sample.ts, now, sample.state);
-    this.#pumpAlarms.onSample(sample);
-    this.#lineWatch.onSample(sample);
-    this.traces?.onSample(sample);
+    this.#silence.onSampleAt((stages.liveness ??= this.#silence.channel(pumpId, channel)), pumpId, channel, sample.ts, now, sample.state);
+    this.#pumpAlarms.onSample((stages.pumpAlarm ??= this.#pumpAlarms.channel(pumpId, channel)), sample);
+    this.#lineWatch.onSampleAt((stages.line ??= this.#lineWatch.channel(pumpId, channel)), sample);
+    if (this.traces !== undefined) this.traces.onSample((stages.trace ??= this.traces.channel(pumpId, channel)), sample);
     this.tick();
   }
 
@@ -225,6 +255,7 @@ export class Pipeline {
   }
 
   #forget(pumpId: string, channel: string, atMs: number, evidence: Record<string, string | number | boolean | null>): number {
+    this.#stages.delete(pumpId, channel);
     this.#time.forget(pumpId, channel);
     this.#lineWatch.forget(pumpId, channel);
     this.#pumpAlarms.forget(pumpId, channel);

@@ -37,6 +37,8 @@ export interface PublisherStats {
   probes: number;
   /** Messages the pacing owed but the socket or the core could not take (published late or never). */
   shortfall: number;
+  /** When the counts were taken (epoch ms): they reach the parent up to one stats interval later. */
+  atMs: number;
 }
 
 export type PublisherMessage = { type: 'ready'; channels: number; bankSamples: number } | PublisherStats;
@@ -51,5 +53,5 @@ export interface SubscriberConfig {
 export type SubscriberMessage = { type: 'ready' } | { type: 'stats'; received: number; parsed: number };
 
 /** What one `npm run bench -- cost` child process does per message. */
-export const COST_MODES = ['mqtt.js only', 'plain: JSON.parse', 'pumpwatch: decode', 'pumpwatch: decode + detect'] as const;
+export const COST_MODES = ['mqtt.js only', 'plain: JSON.parse', 'pumpwatch: decode', 'pumpwatch: decode + detect', 'pumpwatch: decode + detect + chart'] as const;
 export type CostMode = (typeof COST_MODES)[number];

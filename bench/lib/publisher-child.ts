@@ -217,12 +217,12 @@ async function main(config: PublisherConfig): Promise<void> {
     else setTimeout(tick, 1);
   };
 
-  const stats = setInterval(() => send({ type: 'stats', published, probes, shortfall }), STATS_INTERVAL_MS);
+  const stats = setInterval(() => send({ type: 'stats', published, probes, shortfall, atMs: Date.now() }), STATS_INTERVAL_MS);
   const stop = () => {
     if (stopped) return;
     stopped = true;
     clearInterval(stats);
-    send({ type: 'stats', published, probes, shortfall });
+    send({ type: 'stats', published, probes, shortfall, atMs: Date.now() });
     socket.end(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };

@@ -40,17 +40,22 @@ export type Consumer = 'pumpwatch' | 'plain' | 'nodeRed';
 
 export interface Snapshot {
   atMs: number;
-  published: number;
-  probesSent: number;
+  /** Each publisher's messages sent (samples and probes) and when it counted them. */
+  publishers: { sent: number; atMs: number }[];
   shortfall: number;
   plainReceived: number;
   /** Samples the Node-RED flow's function saw (to within its reporting step), 0 without it. */
   nodeRedSeen: number;
-  /** Samples validated (taken off the wire, before overload protection), frames rejected, samples through the detector, samples shed. */
+  /**
+   * Samples validated (taken off the wire, before overload protection), frames or samples refused
+   * on the wire, samples through the detector, shed, and refused for their time after validation:
+   * accepted = processed + shed + pending + timeRefused.
+   */
   accepted: number;
   rejected: number;
   processed: number;
   shed: number;
+  timeRefused: number;
   heapUsedBytes: number;
   eventLoopLagSeconds: number;
   overloaded: number;
@@ -188,13 +193,14 @@ export async function startRig(options: RigOptions): Promise<Rig> {
         const stats = publishers.map((publisher) => publisher.latest('stats'));
         return {
           atMs,
-          published: stats.reduce((total, entry) => total + (entry?.published ?? 0), 0),
-          probesSent: stats.reduce((total, entry) => total + (entry?.probes ?? 0), 0),
+          publishers: stats.map((entry) => ({ sent: (entry?.published ?? 0) + (entry?.probes ?? 0), atMs: entry?.atMs ?? atMs })),
           shortfall: stats.reduce((total, entry) => total + (entry?.shortfall ?? 0), 0),
           plainReceived: plain?.latest('stats')?.received ?? 0,
           nodeRedSeen: nodeRed?.count() ?? 0,
           accepted: metrics.sum('pumpwatch_samples_accepted_total'),
-          rejected: metrics.sum('pumpwatch_samples_rejected_total'),
+          // Samples the time guard refuses passed validation first and are in `accepted` already.
+          rejected: metrics.sum('pumpwatch_samples_rejected_total') - metrics.sum('pumpwatch_samples_rejected_total', { source: 'time-guard' }),
+          timeRefused: metrics.sum('pumpwatch_samples_rejected_total', { source: 'time-guard' }),
           processed: metrics.sum('pumpwatch_samples_processed_total'),
           shed: metrics.sum('pumpwatch_samples_shed_total'),
           heapUsedBytes: metrics.sum('nodejs_heap_size_used_bytes'),
@@ -214,6 +220,21 @@ export async function startRig(options: RigOptions): Promise<Rig> {
 }
 
 /** CPU of a group of processes between two snapshots, in cores. */
+/**
+ * Messages per second the publishers sent between two snapshots, each over its own counting
+ * times: their counts arrive up to 250 ms late, and timed by the snapshots a flood phase lost up
+ * to its last quarter second of sending (the overload bench showed 0.3–0.5 % more taken in than
+ * sent).
+ */
+export function sentPerSecond(from: Snapshot, to: Snapshot): number {
+  let total = 0;
+  for (let index = 0; index < Math.min(from.publishers.length, to.publishers.length); index++) {
+    const [before, after] = [from.publishers[index]!, to.publishers[index]!];
+    if (after.atMs > before.atMs) total += ((after.sent - before.sent) * 1000) / (after.atMs - before.atMs);
+  }
+  return total;
+}
+
 export function cores(from: ProcSample[], to: ProcSample[]): number {
   let total = 0;
   for (let index = 0; index < Math.min(from.length, to.length); index++) total += coreShare(from[index], to[index]);

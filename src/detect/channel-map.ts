@@ -44,6 +44,14 @@ export class ChannelMap<State> {
     return true;
   }
 
+  /**
+   * Visits every channel without the tuple and generator step `entries` costs per channel: for
+   * sweeps over every channel on a timer. `visit` may delete the channel it is given.
+   */
+  forEach(visit: (state: State, pumpId: string, channel: string) => void): void {
+    this.#byPump.forEach((channels, pumpId) => channels.forEach((state, channel) => visit(state, pumpId, channel)));
+  }
+
   *entries(): IterableIterator<[pumpId: string, channel: string, state: State]> {
     for (const [pumpId, channels] of this.#byPump) {
       for (const [channel, state] of channels) yield [pumpId, channel, state];

@@ -133,7 +133,16 @@ export class LineWatch {
   }
 
   onSample(sample: TelemetrySample): void {
-    const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
+    this.onSampleAt(this.channel(sample.pumpId, sample.channel), sample);
+  }
+
+  /** A channel's detector state, made on first use; dropped by `forget`. */
+  channel(pumpId: string, channel: string): LineState {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /** `onSample` with the channel's state already resolved (`channel`). */
+  onSampleAt(st: LineState, sample: TelemetrySample): void {
     const ts = sample.ts;
     // Duplicated and reordered samples carry nothing new; judging them would bend the volume axis.
     if (st.hasPrevious && ts <= st.lastTs) return;

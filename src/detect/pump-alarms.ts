@@ -2,7 +2,8 @@ import type { TelemetrySample } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import type { FindingSink } from '../alarms/finding.js';
 
-interface PumpAlarmState {
+/** One channel's relay state; the pipeline resolves it once per channel (`channel`) and hands it back on every sample (`onSample`). */
+export interface PumpAlarmState {
   occlusionActive: boolean;
 }
 
@@ -24,13 +25,16 @@ export class PumpAlarmRelay {
     this.#channels.delete(pumpId, channel);
   }
 
-  onSample(sample: TelemetrySample): void {
+  /** A channel's relay state, made on first use; dropped by `forget`. */
+  channel(pumpId: string, channel: string): PumpAlarmState {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /** A sample of the channel whose state (`channel`) is given. */
+  onSample(state: PumpAlarmState, sample: TelemetrySample): void {
     const occluded = this.#carriesOcclusionCode(sample.pumpAlarms);
-    const state = this.#channels.get(sample.pumpId, sample.channel);
-    if (state === undefined && !occluded) return;
-    const current = state ?? this.#channels.getOrCreate(sample.pumpId, sample.channel);
-    if (current.occlusionActive === occluded) return;
-    current.occlusionActive = occluded;
+    if (state.occlusionActive === occluded) return;
+    state.occlusionActive = occluded;
     this.#emit({
       condition: 'downstream-occlusion',
       pumpId: sample.pumpId,

@@ -2,7 +2,8 @@ import type { InfusionState } from '../telemetry/sample.js';
 import { ChannelMap } from './channel-map.js';
 import type { FindingSink } from '../alarms/finding.js';
 
-interface ChannelLiveness {
+/** One channel's liveness; the pipeline resolves it once per channel (`channel`) and hands it back on every sample (`onSampleAt`). */
+export interface ChannelLiveness {
   lastReceivedMs: number;
   /** NaN until the channel's first sample (it was watched from configuration). */
   lastSampleTs: number;
@@ -38,6 +39,33 @@ export class SilenceWatch {
   readonly #channels: ChannelMap<ChannelLiveness>;
   readonly #emit: FindingSink;
   readonly #retire: (retired: RetiredChannel) => void;
+  /** The instant `check` judges against, so its per-channel visit is one function made once. */
+  #checkNowMs = 0;
+  readonly #checkChannel = (liveness: ChannelLiveness, pumpId: string, channel: string): void => {
+    const nowMs = this.#checkNowMs;
+    const silentMs = nowMs - liveness.lastReceivedMs;
+    if (liveness.idle) {
+      if (silentMs > this.#retireAfterMs) {
+        this.#channels.delete(pumpId, channel);
+        this.#retire({ pumpId, channel, atMs: nowMs, silentSeconds: Math.round(silentMs / 1000), lastState: liveness.lastState });
+      }
+      return;
+    }
+    if (liveness.lost || silentMs <= liveness.limitMs) return;
+    liveness.lost = true;
+    this.#emit({
+      condition: 'telemetry-lost',
+      pumpId,
+      channel,
+      active: true,
+      atMs: nowMs,
+      evidence: {
+        silentSeconds: Math.round(silentMs / 1000),
+        limitSeconds: liveness.limitMs / 1000,
+        lastSampleTs: Number.isNaN(liveness.lastSampleTs) ? null : liveness.lastSampleTs,
+      },
+    });
+  };
 
   constructor(
     silenceLimitMs: number,
@@ -82,7 +110,16 @@ export class SilenceWatch {
   }
 
   onSample(pumpId: string, channel: string, sampleTs: number, receivedMs: number, state?: InfusionState): void {
-    const liveness = this.#channels.getOrCreate(pumpId, channel);
+    this.onSampleAt(this.channel(pumpId, channel), pumpId, channel, sampleTs, receivedMs, state);
+  }
+
+  /** A channel's liveness, made on first use. A retired channel's is dropped: resolve it again after `forget` or a retirement. */
+  channel(pumpId: string, channel: string): ChannelLiveness {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /** `onSample` with the channel's liveness already resolved (`channel`). */
+  onSampleAt(liveness: ChannelLiveness, pumpId: string, channel: string, sampleTs: number, receivedMs: number, state?: InfusionState): void {
     liveness.lastReceivedMs = receivedMs;
     liveness.lastSampleTs = sampleTs;
     liveness.lastState = state;
@@ -101,29 +138,7 @@ export class SilenceWatch {
 
   /** Called on a timer in the daemon and as sample time advances in replay: O(channels). */
   check(nowMs: number): void {
-    for (const [pumpId, channel, liveness] of this.#channels.entries()) {
-      const silentMs = nowMs - liveness.lastReceivedMs;
-      if (liveness.idle) {
-        if (silentMs > this.#retireAfterMs) {
-          this.#channels.delete(pumpId, channel);
-          this.#retire({ pumpId, channel, atMs: nowMs, silentSeconds: Math.round(silentMs / 1000), lastState: liveness.lastState });
-        }
-        continue;
-      }
-      if (liveness.lost || silentMs <= liveness.limitMs) continue;
-      liveness.lost = true;
-      this.#emit({
-        condition: 'telemetry-lost',
-        pumpId,
-        channel,
-        active: true,
-        atMs: nowMs,
-        evidence: {
-          silentSeconds: Math.round(silentMs / 1000),
-          limitSeconds: liveness.limitMs / 1000,
-          lastSampleTs: Number.isNaN(liveness.lastSampleTs) ? null : liveness.lastSampleTs,
-        },
-      });
-    }
+    this.#checkNowMs = nowMs;
+    this.#channels.forEach(this.#checkChannel);
   }
 }

@@ -37,7 +37,8 @@ const PAST = 2;
 const REORDERED = 3;
 type Verdict = typeof IN_RANGE | typeof FUTURE | typeof PAST | typeof REORDERED;
 
-interface ChannelTime {
+/** One channel's time state; the pipeline resolves it once per channel (`channel`) and hands it back on every sample (`offerAt`). */
+export interface ChannelTime {
   /** Corrected time of the last accepted sample; NaN before the first. */
   lastTs: number;
   /** Added to the pump's own time: 0 until the channel resynchronises to a jumped clock. */
@@ -80,6 +81,7 @@ export class TimeGuard {
   readonly #channels = new ChannelMap<ChannelTime>(() => ({ lastTs: Number.NaN, offsetMs: 0, skewed: false, held: [], heldVerdicts: [] }));
   /** `sample-time`: the latest accepted time over every channel; NaN before the first sample. */
   #timeline = Number.NaN;
+  #heldCount = 0;
 
   constructor(options: TimeGuardOptions) {
     this.#settings = options.settings;
@@ -97,8 +99,25 @@ export class TimeGuard {
     return count;
   }
 
+  /** Samples held while their time is in doubt (neither passed on nor refused yet), over every channel. */
+  get heldCount(): number {
+    return this.#heldCount;
+  }
+
   offer(sample: TelemetrySample): void {
-    const st = this.#channels.getOrCreate(sample.pumpId, sample.channel);
+    this.offerAt(this.channel(sample.pumpId, sample.channel), sample);
+  }
+
+  /** A channel's time state, made on first use. */
+  channel(pumpId: string, channel: string): ChannelTime {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /**
+   * `offer` with the sample's channel state already resolved (`channel`). Every sample it passes
+   * on, held ones included, is of that channel and is passed on before it returns.
+   */
+  offerAt(st: ChannelTime, sample: TelemetrySample): void {
     const verdict = this.#judge(st, sample.ts + st.offsetMs);
     if (verdict === IN_RANGE) {
       if (st.held.length > 0) this.#refuseHeld(st);
@@ -113,17 +132,17 @@ export class TimeGuard {
     if (held.length + 1 < this.#settings.resyncSamples) {
       held.push(sample);
       st.heldVerdicts.push(verdict);
+      this.#heldCount++;
       return;
     }
     this.#resync(st, sample, verdict);
   }
 
-  /** Forgets a retired channel. */
+  /** Forgets a retired channel; samples it still held are refused, so every sample taken in is accounted for. */
   forget(pumpId: string, channel: string): void {
     const st = this.#channels.get(pumpId, channel);
     if (st === undefined) return;
-    st.held.length = 0;
-    st.heldVerdicts.length = 0;
+    this.#refuseHeld(st);
     st.lastTs = Number.NaN;
     st.offsetMs = 0;
     st.skewed = false;
@@ -158,6 +177,7 @@ export class TimeGuard {
       const verdict = st.heldVerdicts[index]!;
       this.#reject(this.#rejection(sample, verdict, st));
     }
+    this.#heldCount -= st.held.length;
     st.held.length = 0;
     st.heldVerdicts.length = 0;
   }
@@ -187,6 +207,7 @@ export class TimeGuard {
     // Gateway clock: a correction beyond the limit is a pump clock that is off. Replay: any set-back.
     const skewed = this.#reference === 'gateway-clock' ? Math.abs(st.offsetMs) > this.#settings.maxSkewMs : st.offsetMs !== 0;
     const held = st.held;
+    this.#heldCount -= held.length;
     for (const earlier of held) this.#pass(st, earlier);
     held.length = 0;
     st.heldVerdicts.length = 0;

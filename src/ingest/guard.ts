@@ -28,7 +28,11 @@ export interface IngestStatus {
   demand: number;
   /** Wall-clock event-loop utilisation in the latest window (counts time spent waiting for a core). */
   utilization: number;
-  /** Samples taken in, and of those: through the detector, shed, still waiting. */
+  /**
+   * Samples taken in, and of those: through the detector, shed, still waiting (here or held by
+   * the pipeline's time guard). The rest were refused for their time by the pipeline:
+   * received = processed + shed + pending + refused for time.
+   */
   received: number;
   processed: number;
   pending: number;
@@ -53,9 +57,22 @@ export interface IngestGuardRuntime {
   timers: Pick<Timers, 'setInterval' | 'clearInterval'>;
 }
 
+/**
+ * What became of the samples the guard passed on: the pipeline's time guard refuses some and
+ * holds a few before the detector sees the rest.
+ */
+export interface Downstream {
+  /** Samples that reached the detector. */
+  detected: () => number;
+  /** Samples held, neither judged nor refused yet. */
+  held: () => number;
+}
+
 export interface IngestGuardOptions {
   settings: OverloadConfig;
   process: (sample: TelemetrySample) => void;
+  /** Default: every sample passed on counts as reaching the detector. */
+  downstream?: Downstream;
   report: (report: TechnicalReport) => void;
   logger: Logger;
   runtime?: IngestGuardRuntime;
@@ -136,6 +153,7 @@ export class IngestGuard {
   readonly #runtime: IngestGuardRuntime;
   readonly #shedding: SheddingMode;
   readonly #stopTimer: () => void;
+  readonly #downstream: Downstream;
   #received = 0;
   #windowStartMs: number;
   #windowReceived = 0;
@@ -150,6 +168,7 @@ export class IngestGuard {
     const runtime = options.runtime ?? systemIngestRuntime();
     this.#runtime = runtime;
     this.#shedding = settings.shedding;
+    this.#downstream = options.downstream ?? { detected: () => this.#queue.processed, held: () => 0 };
     this.#queue = new BacklogQueue({
       process: options.process,
       maxPending: settings.maxPendingSamples,
@@ -227,8 +246,8 @@ export class IngestGuard {
       demand: this.#watch.demand,
       utilization: this.#load.utilization,
       received: this.#received,
-      processed: this.#queue.processed,
-      pending: this.#queue.pending,
+      processed: this.#downstream.detected(),
+      pending: this.#queue.pending + this.#downstream.held(),
       shed: this.shedCounts(),
       maxWaitMs: this.#maxWaitMs,
     };

@@ -117,7 +117,7 @@ export class DaemonMetrics {
 
     new Counter({
       name: 'pumpwatch_samples_accepted_total',
-      help: 'Telemetry samples that passed validation, by source: taken in, before overload protection. What reached the detector is pumpwatch_samples_processed_total.',
+      help: 'Telemetry samples that passed validation, by source: taken in, before overload protection. Accepted = processed (reached the detector) + shed + pending + rejected{source="time-guard"} (refused for their time after validation).',
       labelNames: ['source'],
       registers,
       collect() {
@@ -315,7 +315,7 @@ export class DaemonMetrics {
     });
     new Counter({
       name: 'pumpwatch_samples_processed_total',
-      help: 'Valid samples that reached the detector (all sources). Accepted = processed + shed + pending.',
+      help: 'Valid samples that reached the detector (all sources). Accepted = processed + shed + pending + rejected{source="time-guard"}.',
       registers,
       collect() {
         const ingest = probes().ingest?.();
@@ -338,7 +338,7 @@ export class DaemonMetrics {
     });
     new Gauge({
       name: 'pumpwatch_ingest_pending_samples',
-      help: 'Valid samples taken in and waiting for the detector (only while overloaded with shedding auto).',
+      help: 'Valid samples taken in and waiting for the detector: queued while overloaded with shedding auto, or held by the time guard while their time is in doubt.',
       registers,
       collect() {
         const ingest = probes().ingest?.();

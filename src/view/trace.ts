@@ -36,7 +36,7 @@ export interface ChannelStatus {
  * typed arrays, allocated once, so memory per channel is bounded and known
  * (`historyMinutes × 60 / pointSeconds × 20` bytes, plus the markers).
  */
-class ChannelTrace {
+export class ChannelTrace {
   readonly ts: Float64Array;
   readonly volume: Float32Array;
   readonly pressure: Float32Array;
@@ -153,8 +153,13 @@ export class ChannelTraces implements AlarmSink {
     this.#listener = listener;
   }
 
-  onSample(sample: TelemetrySample): void {
-    const trace = this.#channels.getOrCreate(sample.pumpId, sample.channel);
+  /** A channel's chart ring, made on first use (channels are never dropped). */
+  channel(pumpId: string, channel: string): ChannelTrace {
+    return this.#channels.getOrCreate(pumpId, channel);
+  }
+
+  /** A sample of the channel whose ring (`channel`) is given, after the detector has seen it. */
+  onSample(trace: ChannelTrace, sample: TelemetrySample): void {
     const ts = sample.ts;
     if (ts <= trace.lastTs) return;
     trace.view ??= this.#detector.channel(sample.pumpId, sample.channel);

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TechnicalReport } from '../../src/alarms/manager.js';
+import { createSettableClock } from '../../src/clock.js';
+import { ConfigSchema } from '../../src/config/schema.js';
 import { IngestGuard, LOAD_WINDOW_MS, loadBetween, readLoadCounters, type IngestGuardRuntime, type OverloadConfig } from '../../src/ingest/guard.js';
+import { createAlarmManager, Pipeline } from '../../src/pipeline.js';
 import type { TelemetrySample } from '../../src/telemetry/sample.js';
 import { captureLog } from '../helpers/log-capture.js';
 
@@ -156,5 +159,43 @@ describe('readLoadCounters', () => {
     expect(second.cpuMicros).toBeGreaterThan(first.cpuMicros);
     expect(second.wallMs).toBeGreaterThan(first.wallMs);
     expect(second.loopActiveMs + second.loopIdleMs).toBeGreaterThanOrEqual(first.loopActiveMs + first.loopIdleMs);
+  });
+});
+
+describe('IngestGuard accounting with the pipeline behind it', () => {
+  it('accounts for every sample taken in: reached the detector + shed + pending (held by the time guard too) + refused for its time', () => {
+    const config = ConfigSchema.parse({});
+    const clock = createSettableClock(1_700_000_000_000);
+    const t0 = clock.now();
+    const log = captureLog('info');
+    let timeRefused = 0;
+    const pipeline = new Pipeline({ config, clock, logger: log.logger, alarms: createAlarmManager({ config, clock, sinks: [] }), onTimeReject: () => timeRefused++ });
+    const guard = new IngestGuard({
+      settings: config.overload,
+      process: (sample) => pipeline.accept(sample),
+      downstream: { detected: () => pipeline.acceptedCount, held: () => pipeline.heldSampleCount },
+      report: () => undefined,
+      logger: log.logger,
+      runtime: { load: () => ({ cpuShare: 0, utilization: 0 }), monotonic: { elapsedMs: () => 0 }, schedule: () => undefined, timers: { setInterval: () => 'window', clearInterval: () => undefined } },
+    });
+    const offer = (ts: number) => guard.offer({ pumpId: 'P1', channel: '1', ts, state: 'infusing', rateMlPerH: 1 });
+    const account = () => {
+      const { received, processed, pending, shed } = guard.status();
+      return { received, processed, pending, shed: shed.conflated + shed.overflow, timeRefused };
+    };
+    offer(t0);
+    offer(t0 + 1000);
+    // Older than the channel's last sample: held, in case the pump's clock jumped.
+    offer(t0 + 500);
+    expect(account()).toEqual({ received: 3, processed: 2, pending: 1, shed: 0, timeRefused: 0 });
+    // Back in order: the held one was an outlier and is refused.
+    offer(t0 + 2000);
+    expect(account()).toEqual({ received: 4, processed: 3, pending: 0, shed: 0, timeRefused: 1 });
+    // A day ahead of the gateway clock: held; retiring the channel refuses it rather than dropping it unseen.
+    offer(t0 + 86_400_000);
+    expect(account()).toEqual({ received: 5, processed: 3, pending: 1, shed: 0, timeRefused: 1 });
+    expect(pipeline.retire('P1', '1', 'station-1')).toBe(true);
+    expect(account()).toEqual({ received: 5, processed: 3, pending: 0, shed: 0, timeRefused: 2 });
+    expect(pipeline.rejects.totals()).toEqual({ 'out-of-order': 1, 'time-future': 1 });
   });
 });

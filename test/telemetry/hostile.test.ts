@@ -37,6 +37,19 @@ describe('hostile JSON is a counted reject, never a crash', () => {
     expect(samples).toHaveLength(1);
   });
 
+  it('measures depth exactly at the limit, however many brackets sit beside or inside strings', () => {
+    for (const extra of [0, 1, 40]) {
+      const beside = (depth: number) => `[${'[]'.repeat(extra)}${nestedArrays(depth - 1)}]`;
+      const quoted = (depth: number) => `${'{"a":'.repeat(depth)}"${'{['.repeat(extra)}"${'}'.repeat(depth)}`;
+      for (const shape of [nestedArrays, nestedObjects, beside, quoted]) {
+        expect(jsonDepthExceeds(shape(MAX_JSON_DEPTH), MAX_JSON_DEPTH)).toBe(false);
+        expect(jsonDepthExceeds(shape(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)).toBe(true);
+      }
+    }
+    const frameOf100 = JSON.stringify(Array.from({ length: 100 }, () => ({ ...valid, drug: { name: 'calcium gluconate' }, pumpAlarms: ['A'] })));
+    expect(jsonDepthExceeds(frameOf100, MAX_JSON_DEPTH)).toBe(false);
+  });
+
   it('says a missing pumpId is missing (missing-id), and a malformed one is bad-id', () => {
     const withoutId: Partial<typeof valid> = { ...valid };
     delete withoutId.pumpId;
