@@ -1,5 +1,6 @@
-// The ward page: one snapshot of the ward on every server-sent event, one chart fetched for the
-// channel in view. Everything it loads comes from the daemon that served it.
+// The ward page: the whole ward when the event stream opens, then what changed (rows, alarms,
+// health) on every server-sent event; one chart fetched for the channel in view. Everything it
+// loads comes from the daemon that served it.
 import { drawChannelCharts } from './chart.js';
 
 const CHART_REFRESH_MS = 2000;
@@ -17,7 +18,8 @@ const view = {
   chartFetchedAt: 0,
   chartLoading: false,
   rows: new Map(),
-  channels: [],
+  /** Every channel by key, as objects; the stream sends only the rows that changed. */
+  channels: new Map(),
   list: [],
   rowHeight: 0,
   filter: '',
@@ -115,14 +117,11 @@ function channelRank(channel) {
 }
 
 /** Rows arrive as arrays (see channelColumns) to keep the stream small; the page works with objects. */
-function channelsOf(ward) {
-  const columns = ward.channelColumns;
-  return ward.channels.map((values) => {
-    const channel = {};
-    for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
-    channel.key = keyOf(channel.pumpId, channel.channel);
-    return channel;
-  });
+function channelOf(columns, values) {
+  const channel = {};
+  for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
+  channel.key = keyOf(channel.pumpId, channel.channel);
+  return channel;
 }
 
 function fillRow(row, c, key, now, ward) {
@@ -162,7 +161,7 @@ function renderWard(ward) {
   const viewHeight = wrap.clientHeight;
   const now = serverNow();
   const filter = view.filter.toLowerCase();
-  const channels = view.channels
+  const channels = [...view.channels.values()]
     .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.bed ?? ''} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
     .sort((a, b) => channelRank(b) - channelRank(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   view.list = channels;
@@ -180,7 +179,7 @@ function renderWard(ward) {
   for (const [key, row] of view.rows) if (!keep.has(row)) view.rows.delete(key);
   $('ward').replaceChildren(spacer(first * rowHeight), ...shown, spacer((channels.length - last) * rowHeight));
   if (!view.rowHeight && shown.length > 0) view.rowHeight = shown[0].getBoundingClientRect().height || 28;
-  $('channel-count').textContent = `(${ward.channels.length} channels)`;
+  $('channel-count').textContent = `(${view.channels.size} channels)`;
 }
 
 function renderHealth(ward) {
@@ -245,9 +244,32 @@ async function refreshChart(force) {
   }
 }
 
-function render(ward) {
+/** The whole ward: on connect, and after a frame was missed. */
+function replaceWard({ channels, ...ward }) {
+  view.channels = new Map();
+  for (const values of channels) {
+    const channel = channelOf(ward.channelColumns, values);
+    view.channels.set(channel.key, channel);
+  }
   view.ward = ward;
-  view.channels = channelsOf(ward);
+  render(ward);
+}
+
+/** What changed since the previous frame: the rows sent replace theirs; alarms and events come when they changed. */
+function applyDelta(delta) {
+  if (view.ward === null) return;
+  for (const values of delta.rows) {
+    const channel = channelOf(view.ward.channelColumns, values);
+    view.channels.set(channel.key, channel);
+  }
+  const ward = { ...view.ward, nowMs: delta.nowMs, health: delta.health };
+  if (delta.alarms !== undefined) ward.alarms = delta.alarms;
+  if (delta.events !== undefined) ward.events = delta.events;
+  view.ward = ward;
+  render(ward);
+}
+
+function render(ward) {
   view.receivedAt = Date.now();
   $('gateway').textContent = `${ward.gateway.site} · ${ward.gateway.ward} · ${ward.gateway.id}`;
   renderWard(ward);
@@ -287,7 +309,8 @@ function connect() {
     status.textContent = 'live';
     status.className = 'pw-connection pw-good';
   });
-  source.addEventListener('ward', (event) => render(JSON.parse(event.data)));
+  source.addEventListener('ward', (event) => replaceWard(JSON.parse(event.data)));
+  source.addEventListener('delta', (event) => applyDelta(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     status.textContent = 'CONNECTION TO THE GATEWAY LOST — retrying; what you see may be out of date';
     status.className = 'pw-connection pw-bad';

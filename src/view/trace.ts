@@ -29,6 +29,8 @@ export interface ChannelStatus {
   vesicant: boolean;
   careArea: string | null;
   sensitiveArea: boolean;
+  /** Moves whenever the status or the chart changes: the page's feed re-sends only rows whose version moved. */
+  version: number;
 }
 
 /**
@@ -60,6 +62,7 @@ class ChannelTrace {
   pressureNow = Number.NaN;
   volumeInfused = Number.NaN;
   careArea: string | undefined = undefined;
+  version = 0;
 
   constructor(capacity: number) {
     this.ts = new Float64Array(capacity);
@@ -164,6 +167,7 @@ export class ChannelTraces implements AlarmSink {
       trace.mark({ atMs: view.segmentStartTs, volumeMl: view.volumeMl, kind: 'restart', label: `learning restarts: ${restartReason(trace, sample, view.segmentKind)}` });
     }
     trace.lastTs = ts;
+    trace.version++;
     trace.state = sample.state;
     trace.rate = sample.rateMlPerH ?? Number.NaN;
     trace.volumeInfused = sample.volumeInfusedMl ?? Number.NaN;
@@ -193,6 +197,7 @@ export class ChannelTraces implements AlarmSink {
     const trace = this.#channels.get(event.pumpId, event.channel);
     if (trace === undefined) return;
     const volumeMl = trace.view?.volumeMl ?? null;
+    trace.version++;
     trace.mark({ atMs: Date.parse(event.at), volumeMl, kind, priority: event.priority, label: `${event.condition} ${event.event} (${event.priority})` });
     if (kind === 'raised' && volumeMl !== null) trace.judged = judgedAtRaise(event, volumeMl) ?? trace.judged;
   }
@@ -217,6 +222,7 @@ export class ChannelTraces implements AlarmSink {
         vesicant: view?.vesicant ?? false,
         careArea: trace.careArea ?? null,
         sensitiveArea: view?.sensitiveArea ?? false,
+        version: trace.version,
       };
     }
   }

@@ -74,7 +74,22 @@ describe('chart history beside the detector', () => {
         vesicant: true,
         careArea: 'NICU',
         sensitiveArea: true,
+        version: 1,
       },
     ]);
+  });
+
+  it('moves a channel\'s version with each new sample and alarm marker, not with a late sample', () => {
+    const { traces, feed } = setUp(60, 1);
+    const version = () => [...traces.statuses()][0]!.version;
+    feed({ ts: T0 + 2000, downstreamPressureMmHg: 20 });
+    const first = version();
+    feed({ ts: T0 + 1000, downstreamPressureMmHg: 25 });
+    expect(version()).toBe(first);
+    feed({ ts: T0 + 3000, downstreamPressureMmHg: 20 });
+    expect(version()).toBe(first + 1);
+    // The occlusion sample, then the raised marker drawn for it.
+    feed({ ts: T0 + 4000, downstreamPressureMmHg: 400, state: 'alarm', pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    expect(version()).toBe(first + 3);
   });
 });
