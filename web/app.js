@@ -15,6 +15,8 @@ const view = {
   pinned: false,
   chart: null,
   chartKey: null,
+  /** The chart's data, merged from refreshes. */
+  series: null,
   chartFetchedAt: 0,
   chartLoading: false,
   rows: new Map(),
@@ -220,6 +222,25 @@ function select(key, pinned) {
   void refreshChart(true);
 }
 
+/**
+ * The held chart and a refresh of it (the points after the last one held for good): the
+ * provisional last point is replaced, points the gateway no longer keeps are dropped, and markers,
+ * slope and title are taken whole.
+ */
+function mergeSeries(held, update) {
+  const end = held.partial ? held.tsMs.length - 1 : held.tsMs.length;
+  let start = 0;
+  while (start < end && held.tsMs[start] < (update.oldestTsMs ?? -Infinity)) start++;
+  const join = (old, fresh) => (old === null || fresh === null ? fresh : [...old.slice(start, end), ...fresh]);
+  return {
+    ...update,
+    tsMs: join(held.tsMs, update.tsMs),
+    pressureMmHg: join(held.pressureMmHg, update.pressureMmHg),
+    volumeMl: join(held.volumeMl, update.volumeMl),
+    baselineMmHg: join(held.baselineMmHg, update.baselineMmHg),
+  };
+}
+
 async function refreshChart(force) {
   const key = view.selected;
   if (key === null || view.chartLoading) return;
@@ -227,17 +248,23 @@ async function refreshChart(force) {
   view.chartLoading = true;
   try {
     const [pumpId, channel] = key.split('\u0000');
-    const response = await fetch(`/api/channel?pumpId=${encodeURIComponent(pumpId)}&channel=${encodeURIComponent(channel)}`, { cache: 'no-store' });
+    // The channel already drawn asks only for the points after its last final one: a few points, not hours of them.
+    const held = view.chart !== null && view.chartKey === key ? view.series : null;
+    const last = held === null ? undefined : held.tsMs[held.partial ? held.tsMs.length - 2 : held.tsMs.length - 1];
+    const after = last === undefined ? '' : `&after=${last}`;
+    const response = await fetch(`/api/channel?pumpId=${encodeURIComponent(pumpId)}&channel=${encodeURIComponent(channel)}${after}`, { cache: 'no-store' });
     if (!response.ok) return;
-    const series = await response.json();
+    const fetched = await response.json();
     view.chartFetchedAt = Date.now();
     $('chart-hint').hidden = true;
-    if (view.chart === null || view.chartKey !== key) {
+    if (held === null) {
       view.chart?.destroy();
-      view.chart = drawChannelCharts(globalThis.uPlot, $('chart'), series);
+      view.series = fetched;
+      view.chart = drawChannelCharts(globalThis.uPlot, $('chart'), fetched);
       view.chartKey = key;
-    } else {
-      view.chart.update(series);
+    } else if (view.chartKey === key && view.series === held) {
+      view.series = mergeSeries(held, fetched);
+      view.chart.update(view.series);
     }
   } finally {
     view.chartLoading = false;

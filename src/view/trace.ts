@@ -227,8 +227,12 @@ export class ChannelTraces implements AlarmSink {
     }
   }
 
-  /** The chart of one channel, the point still being averaged included; undefined for an unknown channel. */
-  series(pumpId: string, channel: string): ChannelSeries | undefined {
+  /**
+   * The chart of one channel, the point still being averaged included; undefined for an unknown
+   * channel. With `afterTsMs`, only the points after it (a live page's refresh: a few points, not
+   * the whole ring); markers and slope always whole.
+   */
+  series(pumpId: string, channel: string, afterTsMs = Number.NEGATIVE_INFINITY): ChannelSeries | undefined {
     const trace = this.#channels.get(pumpId, channel);
     if (trace === undefined) return undefined;
     const tsMs: number[] = [];
@@ -242,11 +246,16 @@ export class ChannelTraces implements AlarmSink {
       pressureMmHg.push(round(pressure, 1));
       baselineMmHg.push(round(baseline, 1));
     };
-    for (let index = 0; index < trace.count; index++) {
+    // Points are in time order: walk back from the newest to the first one after afterTsMs.
+    let first = trace.count;
+    while (first > 0 && trace.ts[(trace.head + first - 1) % capacity]! > afterTsMs) first--;
+    for (let index = first; index < trace.count; index++) {
       const at = (trace.head + index) % capacity;
       push(trace.ts[at]!, trace.volume[at]!, trace.pressure[at]!, trace.baseline[at]!);
     }
-    if (trace.bucketSamples > 0) push(trace.bucketLastTs, trace.bucketVolume, trace.bucketSum / trace.bucketSamples, trace.bucketBaseline);
+    const partial = trace.bucketSamples > 0;
+    if (partial) push(trace.bucketLastTs, trace.bucketVolume, trace.bucketSum / trace.bucketSamples, trace.bucketBaseline);
+    const oldestTsMs = trace.count > 0 ? trace.ts[trace.head]! : partial ? trace.bucketLastTs : null;
     const slope = trace.judged ?? trace.view?.judgedSlope() ?? null;
     return {
       pumpId,
@@ -257,8 +266,10 @@ export class ChannelTraces implements AlarmSink {
       volumeMl,
       baselineMmHg,
       // A point is stamped with its last sample, so its bucket began up to one point earlier.
-      markers: trace.markers.filter((marker) => tsMs.length === 0 || marker.atMs > tsMs[0]! - this.#pointMs),
+      markers: trace.markers.filter((marker) => oldestTsMs === null || marker.atMs > oldestTsMs - this.#pointMs),
       slope,
+      partial,
+      oldestTsMs,
     };
   }
 }

@@ -50,7 +50,7 @@ export function createWardPage(options: WardPageOptions): WardRoutes {
     assets: loadWebAssets(),
     acknowledge,
     logger: options.logger,
-    series: (pumpId, channel) => traces.series(pumpId, channel),
+    series: (pumpId, channel, afterTsMs) => traces.series(pumpId, channel, afterTsMs),
     source: {
       nowMs: () => clock.now(),
       gateway: { id: gateway.id, site: gateway.site, ward: gateway.ward },

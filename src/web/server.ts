@@ -11,7 +11,8 @@ export interface WardRoutesOptions {
   auth: WebAuth;
   assets: ReadonlyMap<string, StaticAsset>;
   source: WardSource;
-  series: (pumpId: string, channel: string) => ChannelSeries | undefined;
+  /** With afterTsMs, only the points after it (see ChannelTraces.series). */
+  series: (pumpId: string, channel: string, afterTsMs?: number) => ChannelSeries | undefined;
   /** Undefined: the page is read-only. */
   acknowledge: ((alarmId: string, by: string) => AckVerdict) | undefined;
   logger: Logger;
@@ -80,7 +81,7 @@ function sameOrigin(request: IncomingMessage): boolean {
 
 /**
  * `/` (the ward page and its assets), `/api/state` (the ward as JSON), `/api/channel` (one
- * channel's chart), `/api/events` (server-sent events: the whole ward, then what changes, every
+ * channel's chart; `after=<ms>` for only the newer points), `/api/events` (server-sent events: the whole ward, then what changes, every
  * second and at once on alarm events; see WardFeed), `POST /api/ack` when acks are allowed, and `/login` when a token is set.
  */
 export function createWardRoutes(options: WardRoutesOptions): WardRoutes {
@@ -179,7 +180,8 @@ export function createWardRoutes(options: WardRoutesOptions): WardRoutes {
           openStream(request, response);
           return true;
         case '/api/channel': {
-          const series = options.series(url.searchParams.get('pumpId') ?? '', url.searchParams.get('channel') ?? '');
+          const after = Number(url.searchParams.get('after') ?? Number.NaN);
+          const series = options.series(url.searchParams.get('pumpId') ?? '', url.searchParams.get('channel') ?? '', Number.isFinite(after) ? after : undefined);
           if (series === undefined) sendJson(response, 404, { error: 'no such channel' });
           else sendJson(response, 200, series);
           return true;
