@@ -96,7 +96,7 @@ export async function openWardPages(port: number, count: number, channels: numbe
 
 /**
  * The traffic of `count` ward pages without a browser: each holds the event stream a page holds
- * (the whole ward, then a frame a second and on alarm events, read and dropped) and fetches the
+ * (the whole ward, then a frame a second and on alarm events, read and dropped) and refreshes the
  * chart of the first channel every 2 s, as a page does, the pages spread over those 2 s. What
  * the daemon pays for pages, without Chromium on the same cores.
  */
@@ -114,9 +114,15 @@ export async function openPageStreams(port: number, count: number): Promise<{ cl
   const timers: NodeJS.Timeout[] = [];
   for (let index = 0; index < count; index++) {
     void drain().catch(() => undefined);
+    // As the page: the whole chart first, then the points after the last final one it holds.
+    let after = '';
     const fetchChart = () =>
-      void fetch(chart, { signal: controller.signal })
-        .then((response) => response.arrayBuffer())
+      void fetch(`${chart}${after}`, { signal: controller.signal })
+        .then((response) => response.json() as Promise<{ tsMs: number[]; partial?: boolean }>)
+        .then((series) => {
+          const last = series.tsMs[series.partial === true ? series.tsMs.length - 2 : series.tsMs.length - 1];
+          if (last !== undefined) after = `&after=${last}`;
+        })
         .catch(() => undefined);
     timers.push(setTimeout(() => timers.push(setInterval(fetchChart, CHART_REFRESH_MS)), (index * CHART_REFRESH_MS) / count));
   }
