@@ -122,6 +122,7 @@ async function measureFeedCost(channels: number, pages: number): Promise<FeedCos
     allowAck: false,
     telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
     channels: () => traces.statuses(),
+    channel: (pumpId, channel) => traces.status(pumpId, channel),
     placement: () => undefined,
     activeAlarms: () => pipeline.alarms.activeAlarms(),
     recentEvents: () => traces.recentEvents(),
@@ -171,16 +172,20 @@ async function measureFeedCost(channels: number, pages: number): Promise<FeedCos
   let periodicFrameBytes = 0;
   let periodicFrameRows = 0;
   await periodic.next();
-  // Interleaved, so both see the same garbage collector and compiler; the first rounds warm up.
-  for (let round = 1; round <= 40; round++) {
+  // Alternate rounds, each right after a second of samples, so both pay the same garbage-collector
+  // debt and run equally compiled; the first rounds warm up.
+  for (let round = 1; round <= 60; round++) {
     second(round);
     const before = busyMs();
+    if (round % 2 === 0) wholeWardBytes = wholeWardPush();
+    const wholeMs = busyMs() - before;
     const frame = await periodic.next();
     const frameLoopMs = busyMs() - before;
-    const wholeBefore = busyMs();
-    wholeWardBytes = wholeWardPush();
     if (round <= 10) continue;
-    whole.push(busyMs() - wholeBefore);
+    if (round % 2 === 0) {
+      whole.push(wholeMs);
+      continue;
+    }
     periodicLoop.push(frameLoopMs);
     periodicFrameBytes = frame.length;
     periodicFrameRows = rowsIn(frame);

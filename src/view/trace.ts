@@ -97,6 +97,24 @@ const round = (value: number, digits: number): number | null => {
   return Math.round(value * scale) / scale;
 };
 
+function statusOf(pumpId: string, channel: string, trace: ChannelTrace): ChannelStatus {
+  const view = trace.view;
+  return {
+    pumpId,
+    channel,
+    lastTs: trace.lastTs,
+    state: trace.state,
+    rateMlPerH: round(trace.rate, 2),
+    pressureMmHg: round(trace.pressureNow, 1),
+    volumeInfusedMl: round(trace.volumeInfused, 2),
+    drug: view?.drugLabel ?? null,
+    vesicant: view?.vesicant ?? false,
+    careArea: trace.careArea ?? null,
+    sensitiveArea: view?.sensitiveArea ?? false,
+    version: trace.version,
+  };
+}
+
 /** Why learning restarted, in words, from what changed between two samples. */
 function restartReason(trace: ChannelTrace, sample: TelemetrySample, kind: string): string {
   const rate = sample.rateMlPerH ?? Number.NaN;
@@ -208,23 +226,13 @@ export class ChannelTraces implements AlarmSink {
   }
 
   *statuses(): IterableIterator<ChannelStatus> {
-    for (const [pumpId, channel, trace] of this.#channels.entries()) {
-      const view = trace.view;
-      yield {
-        pumpId,
-        channel,
-        lastTs: trace.lastTs,
-        state: trace.state,
-        rateMlPerH: round(trace.rate, 2),
-        pressureMmHg: round(trace.pressureNow, 1),
-        volumeInfusedMl: round(trace.volumeInfused, 2),
-        drug: view?.drugLabel ?? null,
-        vesicant: view?.vesicant ?? false,
-        careArea: trace.careArea ?? null,
-        sensitiveArea: view?.sensitiveArea ?? false,
-        version: trace.version,
-      };
-    }
+    for (const [pumpId, channel, trace] of this.#channels.entries()) yield statusOf(pumpId, channel, trace);
+  }
+
+  /** One channel's status; undefined for an unknown channel. */
+  status(pumpId: string, channel: string): ChannelStatus | undefined {
+    const trace = this.#channels.get(pumpId, channel);
+    return trace === undefined ? undefined : statusOf(pumpId, channel, trace);
   }
 
   /**

@@ -26,12 +26,13 @@ const KEEPALIVE_EVERY_FRAMES = 15;
 /** Rows between two looks at the clock while scanning. */
 const ROWS_PER_CLOCK_CHECK = 32;
 
-interface RowEntry {
-  /** The status the row was last built from: an alarm change rebuilds the row from it. */
-  status: ChannelStatus;
+/** What the pages were last sent of a row: numbers and shared strings, changed in place, so the scan leaves little for the collector. */
+interface ShownRow {
+  pumpId: string;
+  channel: string;
+  version: number;
   alarm: ChannelAlarmState | undefined;
   bed: string | null;
-  json: string;
 }
 
 interface Page {
@@ -52,7 +53,7 @@ const sameAlarm = (a: ChannelAlarmState | undefined, b: ChannelAlarmState | unde
  * At 1,000 channels the whole ward is ~120 KiB of JSON; built and serialised in one go, on every
  * alarm event, it stood in front of the alarms themselves (probe alarm p99 12 → 25 ms with 5
  * pages). So the daemon's thread is spared:
- * - each row's JSON is kept, and rebuilt only when its channel's version, alarm or bed moved;
+ * - a row is serialised only when its channel's version, alarm or bed moved since it was sent;
  * - the scan of the channels yields to the event loop every `sliceMs`;
  * - an alarm event sends a small frame (alarms, events, the rows they touch) at once, and a burst
  *   of them at most one per `alarmFrameGapMs`;
@@ -62,9 +63,9 @@ export class WardFeed {
   readonly #source: WardSource;
   readonly #options: WardFeedOptions;
   readonly #pages = new Map<FeedStream, Page>();
-  readonly #rows = new Map<string, RowEntry>();
-  /** Rows rebuilt since the last frame. */
-  readonly #dirty = new Set<string>();
+  readonly #shown = new Map<string, ShownRow>();
+  /** Rows for the next frame, serialised, by channelKey. */
+  readonly #pending = new Map<string, string>();
   readonly #timer: NodeJS.Timeout;
   #alarmOf = new Map<string, ChannelAlarmState>();
   #alarmsJson = '[]';
@@ -93,14 +94,15 @@ export class WardFeed {
 
   /** A page connects: it gets the whole ward now, then every frame. */
   open(stream: FeedStream, preamble = ''): void {
-    if (this.#pages.size === 0) {
-      // Nobody was watching: the rows kept are stale. One whole scan, as a page's first load needs anyway.
-      this.#refreshAlarms();
-      for (const status of this.#source.channels()) this.#updateRow(status);
-      this.#dirty.clear();
+    this.#refreshAlarms();
+    const first = this.#pages.size === 0;
+    // Nobody was watching: what was last sent is no baseline; this page's whole ward is the new one.
+    if (first) this.#shown.clear();
+    stream.write(Buffer.from(`${preamble}${this.#wardFrame()}`));
+    if (first) {
+      this.#pending.clear();
       this.#alarmsUnsent = false;
     }
-    stream.write(Buffer.from(`${preamble}${this.#wardFrame()}`));
     this.#pages.set(stream, { stream, resync: false });
   }
 
@@ -164,23 +166,18 @@ export class WardFeed {
     }
   }
 
-  #updateRow(status: ChannelStatus, alarmChange = false): void {
+  #updateRow(status: ChannelStatus): void {
     const key = channelKey(status.pumpId, status.channel);
     const alarm = this.#alarmOf.get(key);
     const bed = this.#source.placement(status.pumpId, status.channel)?.bed ?? null;
-    const entry = this.#rows.get(key);
-    if (entry !== undefined && !alarmChange && entry.status.version === status.version && sameAlarm(entry.alarm, alarm) && entry.bed === bed) return;
-    const json = JSON.stringify(wardRow(status, alarm, bed));
-    if (entry === undefined) this.#rows.set(key, { status, alarm, bed, json });
-    else {
-      entry.status = status;
-      entry.alarm = alarm;
-      entry.bed = bed;
-      // A new sample that changes nothing shown (the same pressure, a volume the table does not show) is not sent.
-      if (entry.json === json) return;
-      entry.json = json;
-    }
-    this.#dirty.add(key);
+    const shown = this.#shown.get(key);
+    if (shown === undefined) this.#shown.set(key, { pumpId: status.pumpId, channel: status.channel, version: status.version, alarm, bed });
+    else if (shown.version !== status.version || !sameAlarm(shown.alarm, alarm) || shown.bed !== bed) {
+      shown.version = status.version;
+      shown.alarm = alarm;
+      shown.bed = bed;
+    } else return;
+    this.#pending.set(key, JSON.stringify(wardRow(status, alarm, bed)));
   }
 
   /** After alarm events: the alarm list, the event log, and the rows whose alarm or link changed. */
@@ -191,36 +188,37 @@ export class WardFeed {
     const before = this.#alarmOf;
     this.#alarmOf = channels;
     for (const key of new Set([...before.keys(), ...channels.keys()])) {
-      const entry = this.#rows.get(key);
-      if (entry !== undefined && !sameAlarm(entry.alarm, channels.get(key))) this.#updateRow(entry.status, true);
+      const shown = this.#shown.get(key);
+      if (shown === undefined || sameAlarm(shown.alarm, channels.get(key))) continue;
+      const status = this.#source.channel(shown.pumpId, shown.channel);
+      if (status !== undefined) this.#updateRow(status);
     }
     this.#alarmsJson = JSON.stringify(alarms);
     this.#eventsJson = JSON.stringify(wardEvents(this.#source.recentEvents()));
     this.#alarmsUnsent = true;
   }
 
-  #rowsJson(keys: Iterable<string>): string {
-    const rows: string[] = [];
-    for (const key of keys) {
-      const entry = this.#rows.get(key);
-      if (entry !== undefined) rows.push(entry.json);
-    }
-    return rows.join(',');
-  }
-
-  /** The whole ward, as /api/state has it (a WardSnapshot), from the rows kept. */
+  /**
+   * The whole ward, as /api/state has it (a WardSnapshot): a page's first frame, or after it fell
+   * behind. Built afresh, and the rows become what the pages were shown.
+   */
   #wardFrame(): string {
     const source = this.#source;
-    const gateway = JSON.stringify(source.gateway);
-    const head = `{"v":1,"nowMs":${source.nowMs()},"gateway":${gateway},"allowAck":${source.allowAck},"telemetryLostAfterSeconds":${source.telemetryLostAfterSeconds},"channelColumns":${JSON.stringify(CHANNEL_COLUMNS)}`;
-    const body = `${head},"channels":[${this.#rowsJson(this.#rows.keys())}],"alarms":${this.#alarmsJson},"events":${this.#eventsJson},"health":${JSON.stringify(source.health())}}`;
+    const rows: string[] = [];
+    for (const status of source.channels()) {
+      this.#updateRow(status);
+      const key = channelKey(status.pumpId, status.channel);
+      rows.push(this.#pending.get(key) ?? JSON.stringify(wardRow(status, this.#alarmOf.get(key), this.#shown.get(key)!.bed)));
+    }
+    const head = `{"v":1,"nowMs":${source.nowMs()},"gateway":${JSON.stringify(source.gateway)},"allowAck":${source.allowAck},"telemetryLostAfterSeconds":${source.telemetryLostAfterSeconds},"channelColumns":${JSON.stringify(CHANNEL_COLUMNS)}`;
+    const body = `${head},"channels":[${rows.join(',')}],"alarms":${this.#alarmsJson},"events":${this.#eventsJson},"health":${JSON.stringify(source.health())}}`;
     return `event: ward\ndata: ${body}\n\n`;
   }
 
   #send(periodic: boolean): void {
     const alarms = this.#alarmsUnsent ? `,"alarms":${this.#alarmsJson},"events":${this.#eventsJson}` : '';
-    const delta = `{"v":1,"nowMs":${this.#source.nowMs()},"rows":[${this.#rowsJson(this.#dirty)}]${alarms},"health":${JSON.stringify(this.#source.health())}}`;
-    this.#dirty.clear();
+    const delta = `{"v":1,"nowMs":${this.#source.nowMs()},"rows":[${[...this.#pending.values()].join(',')}]${alarms},"health":${JSON.stringify(this.#source.health())}}`;
+    this.#pending.clear();
     this.#alarmsUnsent = false;
     const keepalive = periodic && ++this.#frames % KEEPALIVE_EVERY_FRAMES === 0 ? ': keepalive\n' : '';
     const frame = Buffer.from(`${keepalive}event: delta\ndata: ${delta}\n\n`);

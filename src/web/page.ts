@@ -57,6 +57,7 @@ export function createWardPage(options: WardPageOptions): WardRoutes {
       allowAck: web.allowAck,
       telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
       channels: () => traces.statuses(),
+      channel: (pumpId, channel) => traces.status(pumpId, channel),
       placement: (pumpId, channel) => options.roster.placement(pumpId, channel),
       activeAlarms: () => pipeline.alarms.activeAlarms(),
       recentEvents: () => traces.recentEvents(),

@@ -100,6 +100,7 @@ export interface WardSource {
   allowAck: boolean;
   telemetryLostAfterSeconds: number;
   channels(): Iterable<ChannelStatus>;
+  channel(pumpId: string, channel: string): ChannelStatus | undefined;
   /** The ward roster's bed for a channel; the patient reference never goes to the page. */
   placement(pumpId: string, channel: string): Placement | undefined;
   activeAlarms(): readonly AlarmEvent[];

@@ -59,6 +59,7 @@ function setUp(options: { alarmFrameGapMs?: number; intervalMs?: number } = {}) 
     allowAck: false,
     telemetryLostAfterSeconds: 60,
     channels: () => traces.statuses(),
+    channel: (pumpId, channel) => traces.status(pumpId, channel),
     placement: (pumpId) => (pumpId === 'P2' ? { bed: 'Bed 2' } : undefined),
     activeAlarms: () => pipeline.alarms.activeAlarms(),
     recentEvents: () => traces.recentEvents(),
@@ -104,7 +105,7 @@ describe('the ward page feed', () => {
     expect(delta.rows).toEqual([['P2', '1', T0 + 1000, 'infusing', 2, 23, null, false, null, false, 'live', null, null, 'Bed 2']]);
     expect(delta.nowMs).toBe(T0 + 1000);
 
-    // A sample that changes nothing the table shows sends no row.
+    // Only the channel that had samples is sent, once with its latest.
     clock.set(T0 + 2000);
     feed('P3', { volumeInfusedMl: 5 });
     feed('P3', { volumeInfusedMl: 6, ts: T0 + 2500 });
