@@ -1,6 +1,6 @@
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
-import { openWardPages, type OpenPages } from './lib/pages.js';
+import { openPageStreams, openWardPages, type OpenPages } from './lib/pages.js';
 import { cores, rssOf, sentPerSecond, startRig, type Snapshot } from './lib/rig.js';
 import type { SeenEvent } from './lib/station.js';
 
@@ -8,7 +8,9 @@ import type { SeenEvent } from './lib/station.js';
  * End to end through Mosquitto: publisher processes send simulated telemetry at a stepped rate;
  * pumpwatch (the real daemon) and a plain mqtt.js subscriber that only parses JSON take the
  * same stream side by side. Per step: each one's sustained rate, their ratio, sample-to-alarm
- * latency of the probe channels, CPU and memory.
+ * latency of the probe channels, CPU and memory. With `pageStreams`, each step is measured twice
+ * in a row, without and then with the HTTP traffic of that many ward pages (no browser), so what
+ * open pages cost alarm latency is read from the same run.
  */
 
 export interface E2eOptions {
@@ -24,6 +26,8 @@ export interface E2eOptions {
   probeIntervalMs: number;
   /** Ward pages held open in headless Chromium throughout (0: none). */
   pages: number;
+  /** Ward pages' event streams and chart fetches, without a browser, for the second measurement of each step (0: one measurement per step, none). */
+  pageStreams: number;
 }
 
 export const DEFAULT_E2E: E2eOptions = {
@@ -36,10 +40,13 @@ export const DEFAULT_E2E: E2eOptions = {
   probes: 20,
   probeIntervalMs: 1000,
   pages: 0,
+  pageStreams: 0,
 };
 
 export interface E2eStep {
   offeredPerSecond: number;
+  /** Page streams open while this step was measured. */
+  pageStreams: number;
   publishedPerSecond: number;
   plainPerSecond: number;
   pumpwatchPerSecond: number;
@@ -76,7 +83,7 @@ export interface E2eResult {
   peak: { pumpwatchPerSecond: number; plainPerSecond: number; ratioAtPeak: number };
 }
 
-function step(offered: number, from: Snapshot, to: Snapshot, events: SeenEvent[]): E2eStep {
+function step(offered: number, pageStreams: number, from: Snapshot, to: Snapshot, events: SeenEvent[]): E2eStep {
   const latencies = events.map((event) => event.receivedMs - event.atMs);
   const seconds = (to.atMs - from.atMs) / 1000;
   const rate = (a: number, b: number) => (b - a) / seconds;
@@ -84,6 +91,7 @@ function step(offered: number, from: Snapshot, to: Snapshot, events: SeenEvent[]
   const plain = rate(from.plainReceived, to.plainReceived);
   return {
     offeredPerSecond: offered,
+    pageStreams,
     publishedPerSecond: sentPerSecond(from, to),
     plainPerSecond: plain,
     pumpwatchPerSecond: pumpwatch,
@@ -130,7 +138,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E, log: (line:
     probes: options.probes,
     probeIntervalMs: options.probeIntervalMs,
     plainSubscriber: true,
-    maxSeconds: options.rates.length * stepSeconds + 120,
+    maxSeconds: options.rates.length * stepSeconds * (options.pageStreams > 0 ? 2 : 1) + 120,
   });
   const steps: E2eStep[] = [];
   let pages: OpenPages | undefined;
@@ -142,17 +150,26 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E, log: (line:
       pages = await openWardPages(rig.daemon.port, options.pages, Math.min(rig.channels, options.channels));
       log(`  ${options.pages} ward pages open (first render ${pages?.firstRenderMs.map((ms) => Math.round(ms)).join(', ') ?? '–'} ms)`);
     }
+    const measure = async (offered: number, pageStreams: number) => {
+      const streams = pageStreams > 0 ? await openPageStreams(rig.daemon.port, pageStreams) : undefined;
+      try {
+        await sleep(options.warmupSeconds * 1000);
+        const from = await rig.snapshot();
+        await sleep(options.measureSeconds * 1000);
+        const to = await rig.snapshot();
+        const result = step(offered, pageStreams, from, to, rig.station.probeEvents(rig.probePrefix, from.atMs, to.atMs));
+        steps.push(result);
+        log(
+          `  offered ${formatNumber(offered)}/s, ${pageStreams} page streams: plain ${formatNumber(result.plainPerSecond)}/s, pumpwatch ${formatNumber(result.pumpwatchPerSecond)}/s (×${result.ratio.toFixed(2)}), alarm p99 ${formatNumber(result.latencyP99Ms)} ms, loop lag ${formatNumber(result.eventLoopLagMs)} ms`,
+        );
+      } finally {
+        streams?.close();
+      }
+    };
     for (const offered of options.rates) {
       rig.setRate(offered);
-      await sleep(options.warmupSeconds * 1000);
-      const from = await rig.snapshot();
-      await sleep(options.measureSeconds * 1000);
-      const to = await rig.snapshot();
-      const result = step(offered, from, to, rig.station.probeEvents(rig.probePrefix, from.atMs, to.atMs));
-      steps.push(result);
-      log(
-        `  offered ${formatNumber(offered)}/s: plain ${formatNumber(result.plainPerSecond)}/s, pumpwatch ${formatNumber(result.pumpwatchPerSecond)}/s (×${result.ratio.toFixed(2)}), alarm p99 ${formatNumber(result.latencyP99Ms)} ms`,
-      );
+      await measure(offered, 0);
+      if (options.pageStreams > 0) await measure(offered, options.pageStreams);
     }
   } finally {
     await pages?.close();
@@ -177,9 +194,10 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E, log: (line:
 
 export function formatE2eBench(result: E2eResult): string {
   const rows = [
-    ['offered/s', 'sent/s', 'plain/s', 'pw in/s', 'ratio', 'pw done/s', 'ratio', 'alarms', 'p50 ms', 'p99 ms', 'max ms', 'in→pw p99', 'pw→stn p99', 'cpu pw', 'cpu plain', 'cpu mosq', 'cpu pubs', 'pw RSS', 'pw heap'],
+    ['offered/s', 'pages', 'sent/s', 'plain/s', 'pw in/s', 'ratio', 'pw done/s', 'ratio', 'alarms', 'p50 ms', 'p99 ms', 'max ms', 'in→pw p99', 'pw→stn p99', 'lag ms', 'cpu pw', 'cpu plain', 'cpu mosq', 'cpu pubs', 'pw RSS', 'pw heap'],
     ...result.steps.map((entry) => [
       formatNumber(entry.offeredPerSecond),
+      String(entry.pageStreams),
       formatNumber(entry.publishedPerSecond),
       formatNumber(entry.plainPerSecond),
       formatNumber(entry.pumpwatchPerSecond),
@@ -192,6 +210,7 @@ export function formatE2eBench(result: E2eResult): string {
       formatNumber(entry.latencyMaxMs),
       formatNumber(entry.ingestLegP99Ms),
       formatNumber(entry.deliveryLegP99Ms),
+      formatNumber(entry.eventLoopLagMs),
       entry.cores.daemon.toFixed(2),
       entry.cores.plain.toFixed(2),
       entry.cores.broker.toFixed(2),
@@ -201,7 +220,7 @@ export function formatE2eBench(result: E2eResult): string {
     ]),
   ];
   return [
-    `e2e through Mosquitto: ${result.channels} channels, ${result.options.publishers} publisher processes, QoS 0; ${result.options.warmupSeconds} s warm-up + ${result.options.measureSeconds} s measured per step; cpu in cores; ${result.options.pages} ward pages open`,
+    `e2e through Mosquitto: ${result.channels} channels, ${result.options.publishers} publisher processes, QoS 0; ${result.options.warmupSeconds} s warm-up + ${result.options.measureSeconds} s measured per step; cpu in cores; ${result.options.pages} ward pages open in Chromium; pages: ward page streams (no browser) open during the step`,
     table(rows),
     `peak: pumpwatch ${formatNumber(result.peak.pumpwatchPerSecond)}/s, plain subscriber ${formatNumber(result.peak.plainPerSecond)}/s, ratio at pumpwatch's peak ${result.peak.ratioAtPeak}; start-up to ready ${result.startupMs} ms (${result.options.runtime})`,
     machineLine(result.machine),

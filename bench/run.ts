@@ -26,6 +26,8 @@ out/bench/<name>.json; capacity also writes out/bench/capacity.svg. Needs mosqui
   --measure S         e2e and web: measured seconds per step (defaults ${DEFAULT_E2E.measureSeconds} and ${DEFAULT_WEB_BENCH.measureSeconds})
   --pages N           e2e: ward pages kept open in headless Chromium during the steps (default 0);
                       web: pages opened (default ${DEFAULT_WEB_BENCH.pages})
+  --page-streams N    e2e: measure each step twice, without and with the event streams and chart
+                      fetches of N ward pages (no browser), side by side (default 0: once, without)
   --sizes A,B,…       memory: channel counts (default ${DEFAULT_MEMORY.channelCounts.join(',')})
   --factors A,B,…     overload: flood factors over nominal (default ${DEFAULT_OVERLOAD.factors.join(',')})
   --seconds S         memory and overload: seconds per size or per flood (defaults ${DEFAULT_MEMORY.seconds} and ${DEFAULT_OVERLOAD.seconds})
@@ -49,6 +51,7 @@ const { values, positionals } = parseArgs({
     repetitions: { type: 'string' },
     curve: { type: 'string' },
     pages: { type: 'string' },
+    'page-streams': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -104,6 +107,7 @@ for (const name of selected) {
       channels: number(values.channels, DEFAULT_E2E.channels),
       measureSeconds: number(values.measure, DEFAULT_E2E.measureSeconds),
       pages: values.pages === undefined ? 0 : number(values.pages, 0),
+      pageStreams: values['page-streams'] === undefined ? 0 : number(values['page-streams'], 0),
     });
     [text, result] = [formatE2eBench(e2e), e2e];
   } else if (name === 'web') {

@@ -4,6 +4,8 @@ import { createSettableClock } from '../src/clock.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/log.js';
 import { createAlarmManager, Pipeline } from '../src/pipeline.js';
+import { WardFeed, type FeedStream } from '../src/web/feed.js';
+import { wardSnapshot, type WardSource } from '../src/web/ward.js';
 import type { DaemonRuntime } from './lib/daemon-process.js';
 import { openPageStreams, openWardPages } from './lib/pages.js';
 import { formatNumber, machineInfo, machineLine, mib, percentile, sleep, table, type MachineInfo } from './lib/report.js';
@@ -53,7 +55,22 @@ export interface WebBenchResult {
   /** CPU of the browser with every page open, in cores. */
   browserCores: number | null;
   snapshotBytes: number | null;
+  feed: FeedCost;
   phases: Phase[];
+}
+
+/** Event-loop time of the page feed's work, in process, median per frame. */
+interface FeedCost {
+  /** The whole ward built, serialised and encoded for each page: every push before the feed (each second and on every alarm event); now a page's first frame. */
+  wholeWardLoopMs: number;
+  wholeWardBytes: number;
+  /** The once-a-second frame when every row changed (1 Hz telemetry), scan slices included. */
+  periodicFrameLoopMs: number;
+  periodicFrameBytes: number;
+  periodicFrameRows: number;
+  /** The frame an alarm event sends: alarm list, event log, the row it touches. */
+  alarmFrameLoopMs: number;
+  alarmFrameBytes: number;
 }
 
 /** Heap and array buffers of a Pipeline with and without chart rings, one sample per channel, after full GCs. */
@@ -86,10 +103,129 @@ function measureRingMemory(channels: number): WebBenchResult['ring'] {
   };
 }
 
+/** Time the main thread spent running code (not waiting), in ms: the feed's own work, without the garbage collector's helper threads. */
+const busyMs = (): number => performance.eventLoopUtilization().active;
+
+/**
+ * The page feed's cost on the daemon's thread, as the time the event loop was busy, on a real pipeline of `channels` channels with `pages` pages open: the whole-ward push
+ * as it was, the periodic frame with every row changed, and an alarm frame.
+ */
+async function measureFeedCost(channels: number, pages: number): Promise<FeedCost> {
+  const config = ConfigSchema.parse({});
+  const startMs = Date.UTC(2026, 0, 1);
+  const clock = createSettableClock(startMs);
+  const pipeline = new Pipeline({ config, clock, logger: createLogger('silent'), alarms: createAlarmManager({ config, clock, sinks: [] }), trace: config.ops.http.web });
+  const traces = pipeline.traces!;
+  const source: WardSource = {
+    nowMs: () => clock.now(),
+    gateway: { id: 'bench', site: 'bench', ward: 'ward' },
+    allowAck: false,
+    telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
+    channels: () => traces.statuses(),
+    channel: (pumpId, channel) => traces.status(pumpId, channel),
+    placement: () => undefined,
+    activeAlarms: () => pipeline.alarms.activeAlarms(),
+    recentEvents: () => traces.recentEvents(),
+    health: () => ({ sources: [], broker: 'connected', rejects: {}, journal: null, ingest: null }),
+  };
+  const second = (at: number) => {
+    clock.set(startMs + at * 1000);
+    for (let index = 0; index < channels; index++) {
+      pipeline.accept({ pumpId: `P${index >> 1}`, channel: String(index & 1), ts: clock.now(), state: 'infusing', rateMlPerH: 2, downstreamPressureMmHg: 20 + ((at + index) % 5) });
+    }
+  };
+  second(0);
+  const median = (values: number[]) => percentile(values, 0.5);
+
+  /** Before the feed, every push: the whole ward built, serialised, and encoded for each page. */
+  const wholeWardPush = () => {
+    const frame = `event: ward\ndata: ${JSON.stringify(wardSnapshot(source))}\n\n`;
+    let bytes = 0;
+    for (let page = 0; page < pages; page++) bytes = Buffer.from(frame).length;
+    return bytes;
+  };
+
+  /** Pages that read every frame; the next frame's arrival resolves `next`. */
+  const openFeed = (intervalMs: number) => {
+    const feed = new WardFeed(source, { intervalMs, alarmFrameGapMs: 250, sliceMs: 1 });
+    let arrived: ((frame: Buffer) => void) | undefined;
+    const streams: FeedStream[] = Array.from({ length: pages }, (_, index) => ({
+      writableLength: 0,
+      write: (chunk: Buffer) => {
+        if (index === pages - 1) arrived?.(chunk);
+        return true;
+      },
+      end: () => undefined,
+    }));
+    for (const stream of streams) feed.open(stream);
+    const next = () => new Promise<Buffer>((resolve) => (arrived = resolve));
+    return { feed, next };
+  };
+  const rowsIn = (frame: Buffer) => (JSON.parse(frame.toString('utf8').split('data: ')[1]!) as { rows: unknown[] }).rows.length;
+
+  // The feed's timers do not hold the process open (a daemon's would not want them to); this does, meanwhile.
+  const holdOpen = setInterval(() => undefined, 1000);
+  const periodic = openFeed(200);
+  const whole: number[] = [];
+  let wholeWardBytes = 0;
+  const periodicLoop: number[] = [];
+  let periodicFrameBytes = 0;
+  let periodicFrameRows = 0;
+  await periodic.next();
+  // Alternate rounds, each right after a second of samples, so both pay the same garbage-collector
+  // debt and run equally compiled; the first rounds warm up.
+  for (let round = 1; round <= 60; round++) {
+    second(round);
+    const before = busyMs();
+    if (round % 2 === 0) wholeWardBytes = wholeWardPush();
+    const wholeMs = busyMs() - before;
+    const frame = await periodic.next();
+    const frameLoopMs = busyMs() - before;
+    if (round <= 10) continue;
+    if (round % 2 === 0) {
+      whole.push(wholeMs);
+      continue;
+    }
+    periodicLoop.push(frameLoopMs);
+    periodicFrameBytes = frame.length;
+    periodicFrameRows = rowsIn(frame);
+  }
+  periodic.feed.stop();
+
+  // No periodic frame in this part: every frame is an alarm frame. A channel's occlusion, raised then ended.
+  const alarmsOnly = openFeed(3_600_000);
+  traces.listen(() => alarmsOnly.feed.alarmChanged());
+  const alarmLoop: number[] = [];
+  let alarmFrameBytes = 0;
+  for (let round = 0; round < 20; round++) {
+    const occluded = round % 2 === 0;
+    clock.set(clock.now() + 1000);
+    pipeline.accept({ pumpId: 'P0', channel: '0', ts: clock.now(), state: occluded ? 'alarm' : 'infusing', rateMlPerH: 2, downstreamPressureMmHg: occluded ? 410 : 20, pumpAlarms: occluded ? ['OCCLUSION_DOWNSTREAM'] : [] });
+    const before = busyMs();
+    const frame = await alarmsOnly.next();
+    alarmLoop.push(busyMs() - before);
+    alarmFrameBytes = frame.length;
+    await sleep(300);
+  }
+  alarmsOnly.feed.stop();
+  clearInterval(holdOpen);
+  return {
+    wholeWardLoopMs: median(whole),
+    wholeWardBytes,
+    periodicFrameLoopMs: median(periodicLoop),
+    periodicFrameBytes,
+    periodicFrameRows,
+    alarmFrameLoopMs: median(alarmLoop),
+    alarmFrameBytes,
+  };
+}
+
 export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, log: (line: string) => void = console.log): Promise<WebBenchResult> {
   const machine = machineInfo();
   const ring = measureRingMemory(options.channels);
   log(`web: chart ring ${ring.pointsPerChannel} points/channel, ${formatNumber(ring.bytesPerChannel)} B/channel measured (typed arrays ${formatNumber(ring.typedArrayBytesPerChannel)} B)`);
+  const feed = await measureFeedCost(options.channels, options.pages);
+  log(`web: page feed, loop time per frame: whole ward ${feed.wholeWardLoopMs.toFixed(2)} ms, periodic ${feed.periodicFrameLoopMs.toFixed(2)} ms, alarm ${feed.alarmFrameLoopMs.toFixed(2)} ms`);
   const rig = await startRig({
     brokerUrl: options.brokerUrl,
     runtime: options.runtime,
@@ -154,7 +290,7 @@ export async function runWebBench(options: WebBenchOptions = DEFAULT_WEB_BENCH, 
     rig.setRate(0);
     await rig.stop();
   }
-  return { bench: 'web', machine, options, ring, firstRenderMs, firstRenderCpuMs, browserCores, snapshotBytes, phases };
+  return { bench: 'web', machine, options, ring, firstRenderMs, firstRenderCpuMs, browserCores, snapshotBytes, feed, phases };
 }
 
 export function formatWebBench(result: WebBenchResult): string {
@@ -178,7 +314,8 @@ export function formatWebBench(result: WebBenchResult): string {
     table(rows),
     `first render of each page (navigation → every row and a chart drawn): ${render}; browser CPU spent on it ${result.firstRenderCpuMs.map((ms) => Math.round(ms)).join(', ')} ms`,
     `Chromium with the ${result.options.pages} pages open: ${result.browserCores === null ? '–' : `${result.browserCores.toFixed(3)} cores`}`,
-    `one ward snapshot (sent to each page every second): ${result.snapshotBytes === null ? '–' : `${formatNumber(result.snapshotBytes / 1024)} KiB`}`,
+    `one ward snapshot (/api/state, and a page's first frame): ${result.snapshotBytes === null ? '–' : `${formatNumber(result.snapshotBytes / 1024)} KiB`}`,
+    `page feed, event-loop time per frame on the daemon's thread (in process, ${result.options.pages} pages, medians): the whole ward built, serialised and encoded per page ${result.feed.wholeWardLoopMs.toFixed(2)} ms (${formatNumber(result.feed.wholeWardBytes / 1024)} KiB; every push before the feed, once a second and on every alarm event); the periodic frame with all ${result.feed.periodicFrameRows} rows changed ${result.feed.periodicFrameLoopMs.toFixed(2)} ms (${formatNumber(result.feed.periodicFrameBytes / 1024)} KiB, in slices of ≤ 1 ms); an alarm frame ${result.feed.alarmFrameLoopMs.toFixed(2)} ms (${formatNumber(result.feed.alarmFrameBytes / 1024, 1)} KiB)`,
     `chart ring: ${result.ring.pointsPerChannel} points per channel; ${formatNumber(result.ring.bytesPerChannel)} B per channel measured (typed arrays alone ${formatNumber(result.ring.typedArrayBytesPerChannel)} B), plus up to 64 markers`,
     machineLine(result.machine),
   ].join('\n');

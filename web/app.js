@@ -1,5 +1,6 @@
-// The ward page: one snapshot of the ward on every server-sent event, one chart fetched for the
-// channel in view. Everything it loads comes from the daemon that served it.
+// The ward page: the whole ward when the event stream opens, then what changed (rows, alarms,
+// health) on every server-sent event; one chart fetched for the channel in view. Everything it
+// loads comes from the daemon that served it.
 import { drawChannelCharts } from './chart.js';
 
 const CHART_REFRESH_MS = 2000;
@@ -14,10 +15,13 @@ const view = {
   pinned: false,
   chart: null,
   chartKey: null,
+  /** The chart's data, merged from refreshes. */
+  series: null,
   chartFetchedAt: 0,
   chartLoading: false,
   rows: new Map(),
-  channels: [],
+  /** Every channel by key, as objects; the stream sends only the rows that changed. */
+  channels: new Map(),
   list: [],
   rowHeight: 0,
   filter: '',
@@ -115,14 +119,11 @@ function channelRank(channel) {
 }
 
 /** Rows arrive as arrays (see channelColumns) to keep the stream small; the page works with objects. */
-function channelsOf(ward) {
-  const columns = ward.channelColumns;
-  return ward.channels.map((values) => {
-    const channel = {};
-    for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
-    channel.key = keyOf(channel.pumpId, channel.channel);
-    return channel;
-  });
+function channelOf(columns, values) {
+  const channel = {};
+  for (let i = 0; i < columns.length; i++) channel[columns[i]] = values[i];
+  channel.key = keyOf(channel.pumpId, channel.channel);
+  return channel;
 }
 
 function fillRow(row, c, key, now, ward) {
@@ -162,7 +163,7 @@ function renderWard(ward) {
   const viewHeight = wrap.clientHeight;
   const now = serverNow();
   const filter = view.filter.toLowerCase();
-  const channels = view.channels
+  const channels = [...view.channels.values()]
     .filter((c) => filter === '' || `${c.pumpId} ${c.channel} ${c.bed ?? ''} ${c.drug ?? ''} ${c.careArea ?? ''}`.toLowerCase().includes(filter))
     .sort((a, b) => channelRank(b) - channelRank(a) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   view.list = channels;
@@ -180,7 +181,7 @@ function renderWard(ward) {
   for (const [key, row] of view.rows) if (!keep.has(row)) view.rows.delete(key);
   $('ward').replaceChildren(spacer(first * rowHeight), ...shown, spacer((channels.length - last) * rowHeight));
   if (!view.rowHeight && shown.length > 0) view.rowHeight = shown[0].getBoundingClientRect().height || 28;
-  $('channel-count').textContent = `(${ward.channels.length} channels)`;
+  $('channel-count').textContent = `(${view.channels.size} channels)`;
 }
 
 function renderHealth(ward) {
@@ -221,6 +222,25 @@ function select(key, pinned) {
   void refreshChart(true);
 }
 
+/**
+ * The held chart and a refresh of it (the points after the last one held for good): the
+ * provisional last point is replaced, points the gateway no longer keeps are dropped, and markers,
+ * slope and title are taken whole.
+ */
+function mergeSeries(held, update) {
+  const end = held.partial ? held.tsMs.length - 1 : held.tsMs.length;
+  let start = 0;
+  while (start < end && held.tsMs[start] < (update.oldestTsMs ?? -Infinity)) start++;
+  const join = (old, fresh) => (old === null || fresh === null ? fresh : [...old.slice(start, end), ...fresh]);
+  return {
+    ...update,
+    tsMs: join(held.tsMs, update.tsMs),
+    pressureMmHg: join(held.pressureMmHg, update.pressureMmHg),
+    volumeMl: join(held.volumeMl, update.volumeMl),
+    baselineMmHg: join(held.baselineMmHg, update.baselineMmHg),
+  };
+}
+
 async function refreshChart(force) {
   const key = view.selected;
   if (key === null || view.chartLoading) return;
@@ -228,26 +248,55 @@ async function refreshChart(force) {
   view.chartLoading = true;
   try {
     const [pumpId, channel] = key.split('\u0000');
-    const response = await fetch(`/api/channel?pumpId=${encodeURIComponent(pumpId)}&channel=${encodeURIComponent(channel)}`, { cache: 'no-store' });
+    // The channel already drawn asks only for the points after its last final one: a few points, not hours of them.
+    const held = view.chart !== null && view.chartKey === key ? view.series : null;
+    const last = held === null ? undefined : held.tsMs[held.partial ? held.tsMs.length - 2 : held.tsMs.length - 1];
+    const after = last === undefined ? '' : `&after=${last}`;
+    const response = await fetch(`/api/channel?pumpId=${encodeURIComponent(pumpId)}&channel=${encodeURIComponent(channel)}${after}`, { cache: 'no-store' });
     if (!response.ok) return;
-    const series = await response.json();
+    const fetched = await response.json();
     view.chartFetchedAt = Date.now();
     $('chart-hint').hidden = true;
-    if (view.chart === null || view.chartKey !== key) {
+    if (held === null) {
       view.chart?.destroy();
-      view.chart = drawChannelCharts(globalThis.uPlot, $('chart'), series);
+      view.series = fetched;
+      view.chart = drawChannelCharts(globalThis.uPlot, $('chart'), fetched);
       view.chartKey = key;
-    } else {
-      view.chart.update(series);
+    } else if (view.chartKey === key && view.series === held) {
+      view.series = mergeSeries(held, fetched);
+      view.chart.update(view.series);
     }
   } finally {
     view.chartLoading = false;
   }
 }
 
-function render(ward) {
+/** The whole ward: on connect, and after a frame was missed. */
+function replaceWard({ channels, ...ward }) {
+  view.channels = new Map();
+  for (const values of channels) {
+    const channel = channelOf(ward.channelColumns, values);
+    view.channels.set(channel.key, channel);
+  }
   view.ward = ward;
-  view.channels = channelsOf(ward);
+  render(ward);
+}
+
+/** What changed since the previous frame: the rows sent replace theirs; alarms and events come when they changed. */
+function applyDelta(delta) {
+  if (view.ward === null) return;
+  for (const values of delta.rows) {
+    const channel = channelOf(view.ward.channelColumns, values);
+    view.channels.set(channel.key, channel);
+  }
+  const ward = { ...view.ward, nowMs: delta.nowMs, health: delta.health };
+  if (delta.alarms !== undefined) ward.alarms = delta.alarms;
+  if (delta.events !== undefined) ward.events = delta.events;
+  view.ward = ward;
+  render(ward);
+}
+
+function render(ward) {
   view.receivedAt = Date.now();
   $('gateway').textContent = `${ward.gateway.site} · ${ward.gateway.ward} · ${ward.gateway.id}`;
   renderWard(ward);
@@ -287,7 +336,8 @@ function connect() {
     status.textContent = 'live';
     status.className = 'pw-connection pw-good';
   });
-  source.addEventListener('ward', (event) => render(JSON.parse(event.data)));
+  source.addEventListener('ward', (event) => replaceWard(JSON.parse(event.data)));
+  source.addEventListener('delta', (event) => applyDelta(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     status.textContent = 'CONNECTION TO THE GATEWAY LOST — retrying; what you see may be out of date';
     status.className = 'pw-connection pw-bad';

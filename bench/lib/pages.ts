@@ -2,6 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { browserMissing, launchChromium } from '../../test/helpers/browser.js';
 import { readProc } from './proc.js';
 
+/** As web/app.js: the chart in view is fetched again every 2 s. */
+const CHART_REFRESH_MS = 2000;
+
 /**
  * CPU seconds of the Chromium started on `profile` and every process under it, from /proc. On a
  * shared machine wall time mostly measures waiting for a core; this is the browser's own work.
@@ -93,8 +96,9 @@ export async function openWardPages(port: number, count: number, channels: numbe
 
 /**
  * The traffic of `count` ward pages without a browser: each holds the event stream a page holds
- * (one ward snapshot a second, read and dropped) and fetches the chart of the first channel every
- * 2 s, as a page does. What the daemon pays for pages, without Chromium on the same cores.
+ * (the whole ward, then a frame a second and on alarm events, read and dropped) and refreshes the
+ * chart of the first channel every 2 s, as a page does, the pages spread over those 2 s. What
+ * the daemon pays for pages, without Chromium on the same cores.
  */
 export async function openPageStreams(port: number, count: number): Promise<{ close(): void }> {
   const base = `http://127.0.0.1:${port}`;
@@ -107,17 +111,24 @@ export async function openPageStreams(port: number, count: number): Promise<{ cl
     const reader = response.body!.getReader();
     while (!(await reader.read()).done);
   };
-  for (let index = 0; index < count; index++) void drain().catch(() => undefined);
-  const timer = setInterval(() => {
-    for (let index = 0; index < count; index++) {
-      void fetch(chart, { signal: controller.signal })
-        .then((response) => response.arrayBuffer())
+  const timers: NodeJS.Timeout[] = [];
+  for (let index = 0; index < count; index++) {
+    void drain().catch(() => undefined);
+    // As the page: the whole chart first, then the points after the last final one it holds.
+    let after = '';
+    const fetchChart = () =>
+      void fetch(`${chart}${after}`, { signal: controller.signal })
+        .then((response) => response.json() as Promise<{ tsMs: number[]; partial?: boolean }>)
+        .then((series) => {
+          const last = series.tsMs[series.partial === true ? series.tsMs.length - 2 : series.tsMs.length - 1];
+          if (last !== undefined) after = `&after=${last}`;
+        })
         .catch(() => undefined);
-    }
-  }, 2000);
+    timers.push(setTimeout(() => timers.push(setInterval(fetchChart, CHART_REFRESH_MS)), (index * CHART_REFRESH_MS) / count));
+  }
   return {
     close() {
-      clearInterval(timer);
+      for (const timer of timers) clearTimeout(timer);
       controller.abort();
     },
   };

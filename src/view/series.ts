@@ -37,4 +37,8 @@ export interface ChannelSeries {
   slope: ChartSlope | null;
   /** Time axis origin for labels: minutes are shown relative to it when set (evaluation traces). */
   originMs?: number | null;
+  /** Live charts: the last point is still being averaged (the next fetch replaces it). */
+  partial?: boolean;
+  /** Live charts: the oldest point the gateway still keeps; a page holding older ones drops them. */
+  oldestTsMs?: number | null;
 }

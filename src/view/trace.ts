@@ -29,6 +29,8 @@ export interface ChannelStatus {
   vesicant: boolean;
   careArea: string | null;
   sensitiveArea: boolean;
+  /** Moves whenever the status or the chart changes: the page's feed re-sends only rows whose version moved. */
+  version: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class ChannelTrace {
   pressureNow = Number.NaN;
   volumeInfused = Number.NaN;
   careArea: string | undefined = undefined;
+  version = 0;
 
   constructor(capacity: number) {
     this.ts = new Float64Array(capacity);
@@ -93,6 +96,24 @@ const round = (value: number, digits: number): number | null => {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 };
+
+function statusOf(pumpId: string, channel: string, trace: ChannelTrace): ChannelStatus {
+  const view = trace.view;
+  return {
+    pumpId,
+    channel,
+    lastTs: trace.lastTs,
+    state: trace.state,
+    rateMlPerH: round(trace.rate, 2),
+    pressureMmHg: round(trace.pressureNow, 1),
+    volumeInfusedMl: round(trace.volumeInfused, 2),
+    drug: view?.drugLabel ?? null,
+    vesicant: view?.vesicant ?? false,
+    careArea: trace.careArea ?? null,
+    sensitiveArea: view?.sensitiveArea ?? false,
+    version: trace.version,
+  };
+}
 
 /** Why learning restarted, in words, from what changed between two samples. */
 function restartReason(trace: ChannelTrace, sample: TelemetrySample, kind: string): string {
@@ -169,6 +190,7 @@ export class ChannelTraces implements AlarmSink {
       trace.mark({ atMs: view.segmentStartTs, volumeMl: view.volumeMl, kind: 'restart', label: `learning restarts: ${restartReason(trace, sample, view.segmentKind)}` });
     }
     trace.lastTs = ts;
+    trace.version++;
     trace.state = sample.state;
     trace.rate = sample.rateMlPerH ?? Number.NaN;
     trace.volumeInfused = sample.volumeInfusedMl ?? Number.NaN;
@@ -198,6 +220,7 @@ export class ChannelTraces implements AlarmSink {
     const trace = this.#channels.get(event.pumpId, event.channel);
     if (trace === undefined) return;
     const volumeMl = trace.view?.volumeMl ?? null;
+    trace.version++;
     trace.mark({ atMs: Date.parse(event.at), volumeMl, kind, priority: event.priority, label: `${event.condition} ${event.event} (${event.priority})` });
     if (kind === 'raised' && volumeMl !== null) trace.judged = judgedAtRaise(event, volumeMl) ?? trace.judged;
   }
@@ -208,26 +231,21 @@ export class ChannelTraces implements AlarmSink {
   }
 
   *statuses(): IterableIterator<ChannelStatus> {
-    for (const [pumpId, channel, trace] of this.#channels.entries()) {
-      const view = trace.view;
-      yield {
-        pumpId,
-        channel,
-        lastTs: trace.lastTs,
-        state: trace.state,
-        rateMlPerH: round(trace.rate, 2),
-        pressureMmHg: round(trace.pressureNow, 1),
-        volumeInfusedMl: round(trace.volumeInfused, 2),
-        drug: view?.drugLabel ?? null,
-        vesicant: view?.vesicant ?? false,
-        careArea: trace.careArea ?? null,
-        sensitiveArea: view?.sensitiveArea ?? false,
-      };
-    }
+    for (const [pumpId, channel, trace] of this.#channels.entries()) yield statusOf(pumpId, channel, trace);
   }
 
-  /** The chart of one channel, the point still being averaged included; undefined for an unknown channel. */
-  series(pumpId: string, channel: string): ChannelSeries | undefined {
+  /** One channel's status; undefined for an unknown channel. */
+  status(pumpId: string, channel: string): ChannelStatus | undefined {
+    const trace = this.#channels.get(pumpId, channel);
+    return trace === undefined ? undefined : statusOf(pumpId, channel, trace);
+  }
+
+  /**
+   * The chart of one channel, the point still being averaged included; undefined for an unknown
+   * channel. With `afterTsMs`, only the points after it (a live page's refresh: a few points, not
+   * the whole ring); markers and slope always whole.
+   */
+  series(pumpId: string, channel: string, afterTsMs = Number.NEGATIVE_INFINITY): ChannelSeries | undefined {
     const trace = this.#channels.get(pumpId, channel);
     if (trace === undefined) return undefined;
     const tsMs: number[] = [];
@@ -241,11 +259,16 @@ export class ChannelTraces implements AlarmSink {
       pressureMmHg.push(round(pressure, 1));
       baselineMmHg.push(round(baseline, 1));
     };
-    for (let index = 0; index < trace.count; index++) {
+    // Points are in time order: walk back from the newest to the first one after afterTsMs.
+    let first = trace.count;
+    while (first > 0 && trace.ts[(trace.head + first - 1) % capacity]! > afterTsMs) first--;
+    for (let index = first; index < trace.count; index++) {
       const at = (trace.head + index) % capacity;
       push(trace.ts[at]!, trace.volume[at]!, trace.pressure[at]!, trace.baseline[at]!);
     }
-    if (trace.bucketSamples > 0) push(trace.bucketLastTs, trace.bucketVolume, trace.bucketSum / trace.bucketSamples, trace.bucketBaseline);
+    const partial = trace.bucketSamples > 0;
+    if (partial) push(trace.bucketLastTs, trace.bucketVolume, trace.bucketSum / trace.bucketSamples, trace.bucketBaseline);
+    const oldestTsMs = trace.count > 0 ? trace.ts[trace.head]! : partial ? trace.bucketLastTs : null;
     const slope = trace.judged ?? trace.view?.judgedSlope() ?? null;
     return {
       pumpId,
@@ -256,8 +279,10 @@ export class ChannelTraces implements AlarmSink {
       volumeMl,
       baselineMmHg,
       // A point is stamped with its last sample, so its bucket began up to one point earlier.
-      markers: trace.markers.filter((marker) => tsMs.length === 0 || marker.atMs > tsMs[0]! - this.#pointMs),
+      markers: trace.markers.filter((marker) => oldestTsMs === null || marker.atMs > oldestTsMs - this.#pointMs),
       slope,
+      partial,
+      oldestTsMs,
     };
   }
 }

@@ -11,7 +11,6 @@ import type { TelemetrySource } from '../sources/source.js';
 import { loadWebAssets } from '../view/assets.js';
 import { WebAuth } from '../view/auth.js';
 import { createWardRoutes, type WardRoutes } from './server.js';
-import { wardSnapshot } from './ward.js';
 
 export interface WardPageOptions {
   config: Pick<Config, 'gateway' | 'detection' | 'ops'>;
@@ -51,25 +50,25 @@ export function createWardPage(options: WardPageOptions): WardRoutes {
     assets: loadWebAssets(),
     acknowledge,
     logger: options.logger,
-    series: (pumpId, channel) => traces.series(pumpId, channel),
-    snapshot: () =>
-      wardSnapshot({
-        nowMs: clock.now(),
-        gateway: { id: gateway.id, site: gateway.site, ward: gateway.ward },
-        allowAck: web.allowAck,
-        telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
-        channels: traces.statuses(),
-        placement: (pumpId, channel) => options.roster.placement(pumpId, channel),
-        activeAlarms: pipeline.alarms.activeAlarms(),
-        recentEvents: traces.recentEvents(),
-        health: {
-          sources: options.sources.map(sourceLinkStatus),
-          broker: options.publisher.connectionState,
-          rejects: pipeline.rejects.totals(),
-          journal: options.journal() ?? null,
-          ingest: options.ingest(),
-        },
+    series: (pumpId, channel, afterTsMs) => traces.series(pumpId, channel, afterTsMs),
+    source: {
+      nowMs: () => clock.now(),
+      gateway: { id: gateway.id, site: gateway.site, ward: gateway.ward },
+      allowAck: web.allowAck,
+      telemetryLostAfterSeconds: config.detection.telemetryLostAfterSeconds,
+      channels: () => traces.statuses(),
+      channel: (pumpId, channel) => traces.status(pumpId, channel),
+      placement: (pumpId, channel) => options.roster.placement(pumpId, channel),
+      activeAlarms: () => pipeline.alarms.activeAlarms(),
+      recentEvents: () => traces.recentEvents(),
+      health: () => ({
+        sources: options.sources.map(sourceLinkStatus),
+        broker: options.publisher.connectionState,
+        rejects: pipeline.rejects.totals(),
+        journal: options.journal() ?? null,
+        ingest: options.ingest(),
       }),
+    },
   });
   traces.listen(() => routes.changed());
   return routes;

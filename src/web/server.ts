@@ -4,25 +4,26 @@ import type { Logger } from '../log.js';
 import type { StaticAsset } from '../view/assets.js';
 import { TOKEN_COOKIE, type WebAuth } from '../view/auth.js';
 import type { ChannelSeries } from '../view/series.js';
-import type { WardSnapshot } from './ward.js';
+import { DEFAULT_FEED, WardFeed, type WardFeedOptions } from './feed.js';
+import { wardSnapshot, type WardSource } from './ward.js';
 
 export interface WardRoutesOptions {
   auth: WebAuth;
   assets: ReadonlyMap<string, StaticAsset>;
-  snapshot: () => WardSnapshot;
-  series: (pumpId: string, channel: string) => ChannelSeries | undefined;
+  source: WardSource;
+  /** With afterTsMs, only the points after it (see ChannelTraces.series). */
+  series: (pumpId: string, channel: string, afterTsMs?: number) => ChannelSeries | undefined;
   /** Undefined: the page is read-only. */
   acknowledge: ((alarmId: string, by: string) => AckVerdict) | undefined;
   logger: Logger;
-  /** How often the open pages get the whole ward (ms). */
-  pushIntervalMs?: number;
+  feed?: Partial<WardFeedOptions>;
 }
 
 /** The ward page's part of the ops HTTP server. */
 export interface WardRoutes {
   /** True when the request was the page's; false leaves it to the other routes. */
   handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
-  /** Push the ward to the open pages now (an alarm event), at most once per turn of the event loop. */
+  /** An alarm event: the open pages hear of it at once (a burst coalesced; see WardFeed). */
   changed(): void;
   readonly openStreams: number;
   stop(): void;
@@ -30,9 +31,6 @@ export interface WardRoutes {
 
 /** Ack bodies are a few hundred bytes. */
 const MAX_BODY_BYTES = 4096;
-const PUSH_INTERVAL_MS = 1000;
-/** SSE comment lines keep proxies from timing the stream out. */
-const KEEPALIVE_EVERY_PUSHES = 15;
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
@@ -83,36 +81,19 @@ function sameOrigin(request: IncomingMessage): boolean {
 
 /**
  * `/` (the ward page and its assets), `/api/state` (the ward as JSON), `/api/channel` (one
- * channel's chart), `/api/events` (server-sent events: the ward every second and at once on
- * every alarm event), `POST /api/ack` when acks are allowed, and `/login` when a token is set.
+ * channel's chart; `after=<ms>` for only the newer points), `/api/events` (server-sent events: the whole ward, then what changes, every
+ * second and at once on alarm events; see WardFeed), `POST /api/ack` when acks are allowed, and `/login` when a token is set.
  */
 export function createWardRoutes(options: WardRoutesOptions): WardRoutes {
   const logger = options.logger.child({ component: 'ward-page' });
   const { auth, assets } = options;
-  const streams = new Set<ServerResponse>();
-  let pushes = 0;
-  let pushScheduled = false;
-
-  const push = (): void => {
-    pushScheduled = false;
-    if (streams.size === 0) return;
-    const frame = `event: ward\ndata: ${JSON.stringify(options.snapshot())}\n\n`;
-    const keepalive = ++pushes % KEEPALIVE_EVERY_PUSHES === 0;
-    for (const stream of streams) {
-      // A page that cannot keep up gets the next whole ward instead of a growing backlog.
-      if (stream.writableLength > 0) continue;
-      stream.write(keepalive ? `: keepalive\n${frame}` : frame);
-    }
-  };
-  const timer = setInterval(push, options.pushIntervalMs ?? PUSH_INTERVAL_MS);
-  timer.unref();
+  const feed = new WardFeed(options.source, { ...DEFAULT_FEED, ...options.feed });
 
   const openStream = (request: IncomingMessage, response: ServerResponse): void => {
     response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
-    response.write(`retry: 2000\nevent: ward\ndata: ${JSON.stringify(options.snapshot())}\n\n`);
-    streams.add(response);
+    feed.open(response, 'retry: 2000\n');
     request.socket.setKeepAlive(true);
-    response.on('close', () => streams.delete(response));
+    response.on('close', () => feed.close(response));
   };
 
   const login = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -193,13 +174,14 @@ export function createWardRoutes(options: WardRoutesOptions): WardRoutes {
       }
       switch (path) {
         case '/api/state':
-          sendJson(response, 200, options.snapshot());
+          sendJson(response, 200, wardSnapshot(options.source));
           return true;
         case '/api/events':
           openStream(request, response);
           return true;
         case '/api/channel': {
-          const series = options.series(url.searchParams.get('pumpId') ?? '', url.searchParams.get('channel') ?? '');
+          const after = Number(url.searchParams.get('after') ?? Number.NaN);
+          const series = options.series(url.searchParams.get('pumpId') ?? '', url.searchParams.get('channel') ?? '', Number.isFinite(after) ? after : undefined);
           if (series === undefined) sendJson(response, 404, { error: 'no such channel' });
           else sendJson(response, 200, series);
           return true;
@@ -210,17 +192,13 @@ export function createWardRoutes(options: WardRoutesOptions): WardRoutes {
       }
     },
     changed() {
-      if (pushScheduled) return;
-      pushScheduled = true;
-      setImmediate(push);
+      feed.alarmChanged();
     },
     get openStreams() {
-      return streams.size;
+      return feed.openStreams;
     },
     stop() {
-      clearInterval(timer);
-      for (const stream of streams) stream.end();
-      streams.clear();
+      feed.stop();
     },
   };
   return api;

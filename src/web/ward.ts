@@ -93,39 +93,50 @@ export interface WardHealth {
   ingest: IngestStatus | null;
 }
 
-export interface WardInputs {
-  nowMs: number;
+/** Where the ward's state comes from: read afresh for every snapshot and every frame of the live feed. */
+export interface WardSource {
+  nowMs(): number;
   gateway: { id: string; site: string; ward: string };
   allowAck: boolean;
   telemetryLostAfterSeconds: number;
-  channels: Iterable<ChannelStatus>;
+  channels(): Iterable<ChannelStatus>;
+  channel(pumpId: string, channel: string): ChannelStatus | undefined;
   /** The ward roster's bed for a channel; the patient reference never goes to the page. */
-  placement: (pumpId: string, channel: string) => Placement | undefined;
-  activeAlarms: readonly AlarmEvent[];
-  recentEvents: readonly AlarmEvent[];
-  health: WardHealth;
+  placement(pumpId: string, channel: string): Placement | undefined;
+  activeAlarms(): readonly AlarmEvent[];
+  recentEvents(): readonly AlarmEvent[];
+  health(): WardHealth;
+}
+
+/** What a channel's row shows of its alarms. */
+export interface ChannelAlarmState {
+  link: 'live' | 'lost';
+  priority: string | null;
+  condition: string | null;
 }
 
 const PRIORITY_RANK: Record<string, number> = { high: 3, medium: 2, low: 1 };
 /** Events shown in the page's log, newest first. */
 const EVENT_LOG_LENGTH = 50;
+const NO_ALARM: ChannelAlarmState = { link: 'live', priority: null, condition: null };
 
-const channelKey = (pumpId: string, channel: string): string => `${pumpId}\u0000${channel}`;
+export const channelKey = (pumpId: string, channel: string): string => `${pumpId}\u0000${channel}`;
 
-export function wardSnapshot(inputs: WardInputs): WardSnapshot {
-  const lost = new Set<string>();
-  const worst = new Map<string, { condition: string; priority: string }>();
+/** The active alarms, most urgent first, and what each channel's row shows of them (by channelKey). */
+export function wardAlarms(activeAlarms: readonly AlarmEvent[]): { alarms: WardAlarm[]; channels: Map<string, ChannelAlarmState> } {
+  const channels = new Map<string, ChannelAlarmState>();
   const alarms: WardAlarm[] = [];
-  for (const alarm of inputs.activeAlarms) {
+  for (const alarm of activeAlarms) {
     const key = channelKey(alarm.pumpId, alarm.channel);
     // Telemetry-lost shows as the link; every other alarm on a channel (downstream-occlusion is a
     // technical alarm) is the channel's to show. The gateway's own alarms belong to no channel row,
     // even a pump's named like the gateway.
-    const onChannel = scopeOf(alarm) === 'channel';
-    if (onChannel && alarm.condition === 'telemetry-lost') lost.add(key);
-    else if (onChannel) {
-      const current = worst.get(key);
-      if (current === undefined || (PRIORITY_RANK[alarm.priority] ?? 0) > (PRIORITY_RANK[current.priority] ?? 0)) worst.set(key, { condition: alarm.condition, priority: alarm.priority });
+    if (scopeOf(alarm) === 'channel') {
+      const current = channels.get(key) ?? NO_ALARM;
+      if (alarm.condition === 'telemetry-lost') channels.set(key, { ...current, link: 'lost' });
+      else if (current.priority === null || (PRIORITY_RANK[alarm.priority] ?? 0) > (PRIORITY_RANK[current.priority] ?? 0)) {
+        channels.set(key, { ...current, priority: alarm.priority, condition: alarm.condition });
+      }
     }
     alarms.push({
       alarmId: alarm.alarmId,
@@ -143,26 +154,37 @@ export function wardSnapshot(inputs: WardInputs): WardSnapshot {
     });
   }
   alarms.sort((a, b) => (PRIORITY_RANK[b.priority] ?? 0) - (PRIORITY_RANK[a.priority] ?? 0) || a.raisedAt.localeCompare(b.raisedAt));
-  const channels: WardChannelRow[] = [];
-  for (const c of inputs.channels) {
-    const key = channelKey(c.pumpId, c.channel);
-    const alarm = worst.get(key);
-    channels.push([c.pumpId, c.channel, c.lastTs, c.state, c.rateMlPerH, c.pressureMmHg, c.drug, c.vesicant, c.careArea, c.sensitiveArea, lost.has(key) ? 'lost' : 'live', alarm?.priority ?? null, alarm?.condition ?? null, inputs.placement(c.pumpId, c.channel)?.bed ?? null]);
-  }
-  const events = inputs.recentEvents
+  return { alarms, channels };
+}
+
+export function wardRow(c: ChannelStatus, alarm: ChannelAlarmState | undefined, bed: string | null): WardChannelRow {
+  const shown = alarm ?? NO_ALARM;
+  return [c.pumpId, c.channel, c.lastTs, c.state, c.rateMlPerH, c.pressureMmHg, c.drug, c.vesicant, c.careArea, c.sensitiveArea, shown.link, shown.priority, shown.condition, bed];
+}
+
+/** The page's event log, newest first. */
+export function wardEvents(recentEvents: readonly AlarmEvent[]): WardEvent[] {
+  return recentEvents
     .slice(-EVENT_LOG_LENGTH)
     .reverse()
     .map((event) => ({ at: event.emittedAt, event: event.event, condition: event.condition, priority: event.priority, pumpId: event.pumpId, channel: event.channel, message: event.message }));
+}
+
+/** The whole ward at once (`/api/state`, replay); the live page gets it through the feed (feed.ts). */
+export function wardSnapshot(source: WardSource): WardSnapshot {
+  const { alarms, channels: alarmOf } = wardAlarms(source.activeAlarms());
+  const channels: WardChannelRow[] = [];
+  for (const c of source.channels()) channels.push(wardRow(c, alarmOf.get(channelKey(c.pumpId, c.channel)), source.placement(c.pumpId, c.channel)?.bed ?? null));
   return {
     v: 1,
-    nowMs: inputs.nowMs,
-    gateway: inputs.gateway,
-    allowAck: inputs.allowAck,
-    telemetryLostAfterSeconds: inputs.telemetryLostAfterSeconds,
+    nowMs: source.nowMs(),
+    gateway: source.gateway,
+    allowAck: source.allowAck,
+    telemetryLostAfterSeconds: source.telemetryLostAfterSeconds,
     channelColumns: CHANNEL_COLUMNS,
     channels,
     alarms,
-    events,
-    health: inputs.health,
+    events: wardEvents(source.recentEvents()),
+    health: source.health(),
   };
 }

@@ -39,6 +39,24 @@ describe('chart history beside the detector', () => {
     expect(traces.series('P1', '2')).toBeUndefined();
   });
 
+  it('gives a live page only the points after the last one it holds, which with those it holds make the whole chart', () => {
+    const { traces, feed } = setUp(5, 10);
+    for (let second = 0; second < 3600; second++) feed({ ts: T0 + second * 1000, downstreamPressureMmHg: 20 + (second % 7) });
+    const held = traces.series('P1', '1')!;
+    expect([held.partial, held.oldestTsMs]).toEqual([true, held.tsMs[0]]);
+    for (let second = 3600; second < 3625; second++) feed({ ts: T0 + second * 1000, downstreamPressureMmHg: 20 + (second % 7) });
+    const lastFinal = held.tsMs.at(-2)!;
+    const update = traces.series('P1', '1', lastFinal)!;
+    // The provisional point, two points closed since, and the one now being averaged.
+    expect(update.tsMs).toHaveLength(4);
+    expect(update.tsMs[0]).toBeGreaterThan(lastFinal);
+    const whole = traces.series('P1', '1')!;
+    const kept = held.tsMs.slice(0, -1).filter((ts) => ts >= update.oldestTsMs!);
+    expect([...kept, ...update.tsMs]).toEqual(whole.tsMs);
+    expect([...held.pressureMmHg.slice(held.tsMs.length - 1 - kept.length, -1), ...update.pressureMmHg]).toEqual(whole.pressureMmHg);
+    expect(update.markers).toEqual(whole.markers);
+  });
+
   it('marks the detector\'s segment restarts with why, and alarms where they were raised and ended', () => {
     const { traces, feed, events } = setUp(60, 1);
     let ts = T0;
@@ -74,7 +92,22 @@ describe('chart history beside the detector', () => {
         vesicant: true,
         careArea: 'NICU',
         sensitiveArea: true,
+        version: 1,
       },
     ]);
+  });
+
+  it('moves a channel\'s version with each new sample and alarm marker, not with a late sample', () => {
+    const { traces, feed } = setUp(60, 1);
+    const version = () => [...traces.statuses()][0]!.version;
+    feed({ ts: T0 + 2000, downstreamPressureMmHg: 20 });
+    const first = version();
+    feed({ ts: T0 + 1000, downstreamPressureMmHg: 25 });
+    expect(version()).toBe(first);
+    feed({ ts: T0 + 3000, downstreamPressureMmHg: 20 });
+    expect(version()).toBe(first + 1);
+    // The occlusion sample, then the raised marker drawn for it.
+    feed({ ts: T0 + 4000, downstreamPressureMmHg: 400, state: 'alarm', pumpAlarms: ['OCCLUSION_DOWNSTREAM'] });
+    expect(version()).toBe(first + 3);
   });
 });
