@@ -40,7 +40,7 @@ const enum Slot {
   ClosedV,
   ClosedP,
   ClosedJaggedness,
-  LastSampleP,
+  JumpReferenceP,
   LastSampleV,
   BlockJump,
   ClosedJump,
@@ -117,7 +117,7 @@ export class LineState {
     this.occlusionEndedTs = Number.NEGATIVE_INFINITY;
     this.infiltrationEndedTs = Number.NEGATIVE_INFINITY;
     this.occlusionBelowSince = Number.NaN;
-    this.#x[Slot.LastSampleP] = Number.NaN;
+    this.#x[Slot.JumpReferenceP] = Number.NaN;
   }
 
   #get(slot: number): number {
@@ -183,15 +183,20 @@ export class LineState {
   get closedJump(): number { return this.#get(Slot.ClosedJump); }
 
   /**
-   * Notes one sample's rise beyond what delivery could cause: the part of the step from the last
-   * sample above `slopeMmHgPerMl` × the volume between them plus `allowanceMmHg`. Such jumps
-   * (crying, a moved limb or pump) are summed per block.
+   * Notes one sample's rise beyond what delivery could cause: the pressure's excess over a
+   * reference that climbs no faster than `slopeMmHgPerMl` × the volume delivered, plus
+   * `allowanceMmHg`. The reference drops with the pressure and rises past that ceiling only by the
+   * excess counted, so a rise that comes in a few fast samples (a reading in coarse steps climbs
+   * one step per sample) is judged as one jump, not as several steps each within the allowance.
+   * Such jumps (crying, a moved limb or pump) are summed per block.
    */
   noteJump(pressureMmHg: number, volumeMl: number, slopeMmHgPerMl: number, allowanceMmHg: number): void {
     const x = this.#x;
-    const excess = pressureMmHg - this.#get(Slot.LastSampleP) - slopeMmHgPerMl * (volumeMl - this.#get(Slot.LastSampleV)) - allowanceMmHg;
+    const ceiling = this.#get(Slot.JumpReferenceP) + slopeMmHgPerMl * (volumeMl - this.#get(Slot.LastSampleV));
+    const excess = pressureMmHg - ceiling - allowanceMmHg;
     if (excess > 0) x[Slot.BlockJump] = this.#get(Slot.BlockJump) + excess;
-    x[Slot.LastSampleP] = pressureMmHg;
+    const reference = Math.min(pressureMmHg, ceiling + Math.max(0, excess));
+    x[Slot.JumpReferenceP] = Number.isNaN(reference) ? pressureMmHg : reference;
     x[Slot.LastSampleV] = volumeMl;
   }
 
@@ -289,7 +294,7 @@ export class LineState {
   /** Empties the block ring, the partial block and slab, and the tissue test's run (a new segment). */
   clearRings(): void {
     this.fineCount = 0;
-    this.#x[Slot.LastSampleP] = Number.NaN;
+    this.#x[Slot.JumpReferenceP] = Number.NaN;
     this.#x[Slot.BlockJump] = 0;
     this.blockSamples = 0;
     this.slabSamples = 0;

@@ -100,6 +100,20 @@ describe('LineWatch: downstream occlusion', () => {
     expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
   });
 
+  it('does not take crying that climbs 15 mmHg one reporting step per sample (5 mmHg steps, 0.4 mL/h) for an occlusion', () => {
+    // Each 5 s sample rises one step, within the per-sample allowance; the three together are far faster than a blocked line fills.
+    const bout = (at: SegmentContext) => (at.seconds < 300 ? 8 + Math.min(15, Math.floor(at.seconds / 5) * 5 + 5) : 8);
+    const bouts = Array.from({ length: 12 }, () => ({ seconds: 1800, pressure: bout }));
+    const samples = trace([{ seconds: 2 * 3600, pressure: flat(8) }, ...bouts], { rateMlPerH: 0.4, quantumMmHg: 5, intervalSeconds: 5 });
+    expect(raised(watch(samples), 'downstream-occlusion')).toEqual([]);
+  });
+
+  it('still raises a clamp at 0.4 mL/h on a stiff line reported in 5 mmHg steps, each sample within the jump allowance', () => {
+    const samples = clampTrace(0.4, 1, 40, { quantumMmHg: 5, noiseMmHg: 1.5, intervalSeconds: 5 });
+    const [finding] = raised(watch(samples), 'downstream-occlusion');
+    expect(finding!.atMs - startOf(samples) - 40 * MIN).toBeLessThanOrEqual(6 * MIN);
+  });
+
   it('does not take a smooth rise that settles within two minutes and holds (crying at 0.3 mL/h) for an occlusion', () => {
     const bout = (at: SegmentContext) => (at.seconds < 300 ? 8 + 18 * Math.min(1, at.seconds / 100) : 8);
     const bouts = Array.from({ length: 12 }, () => ({ seconds: 1800, pressure: bout }));
