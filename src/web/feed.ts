@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ChannelStatus } from '../view/trace.js';
-import { CHANNEL_COLUMNS, channelKey, wardAlarms, wardEvents, wardRow, type ChannelAlarmState, type WardSource } from './ward.js';
+import { channelKey, wardAlarms, wardEvents, wardRow, wardSnapshotHead, type ChannelAlarmState, type WardSource } from './ward.js';
 
 /** What the feed writes to: an open event stream (a ServerResponse in the daemon). */
 export interface FeedStream {
@@ -210,7 +210,8 @@ export class WardFeed {
       const key = channelKey(status.pumpId, status.channel);
       rows.push(this.#pending.get(key) ?? JSON.stringify(wardRow(status, this.#alarmOf.get(key), this.#shown.get(key)!.bed)));
     }
-    const head = `{"v":1,"nowMs":${source.nowMs()},"gateway":${JSON.stringify(source.gateway)},"allowAck":${source.allowAck},"telemetryLostAfterSeconds":${source.telemetryLostAfterSeconds},"channelColumns":${JSON.stringify(CHANNEL_COLUMNS)}`;
+    // The head is the same object /api/state sends; the rows are spliced in already serialised.
+    const head = JSON.stringify(wardSnapshotHead(source)).slice(0, -1);
     const body = `${head},"channels":[${rows.join(',')}],"alarms":${this.#alarmsJson},"events":${this.#eventsJson},"health":${JSON.stringify(source.health())}}`;
     return `event: ward\ndata: ${body}\n\n`;
   }

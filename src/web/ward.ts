@@ -170,11 +170,11 @@ export function wardEvents(recentEvents: readonly AlarmEvent[]): WardEvent[] {
     .map((event) => ({ at: event.emittedAt, event: event.event, condition: event.condition, priority: event.priority, pumpId: event.pumpId, channel: event.channel, message: event.message }));
 }
 
-/** The whole ward at once (`/api/state`, replay); the live page gets it through the feed (feed.ts). */
-export function wardSnapshot(source: WardSource): WardSnapshot {
-  const { alarms, channels: alarmOf } = wardAlarms(source.activeAlarms());
-  const channels: WardChannelRow[] = [];
-  for (const c of source.channels()) channels.push(wardRow(c, alarmOf.get(channelKey(c.pumpId, c.channel)), source.placement(c.pumpId, c.channel)?.bed ?? null));
+/** A snapshot's fields before its rows, alarms, events and health. */
+export type WardSnapshotHead = Omit<WardSnapshot, 'channels' | 'alarms' | 'events' | 'health'>;
+
+/** The head of every whole-ward snapshot: `/api/state` and the feed's ward frame share it. */
+export function wardSnapshotHead(source: WardSource): WardSnapshotHead {
   return {
     v: 1,
     nowMs: source.nowMs(),
@@ -182,9 +182,13 @@ export function wardSnapshot(source: WardSource): WardSnapshot {
     allowAck: source.allowAck,
     telemetryLostAfterSeconds: source.telemetryLostAfterSeconds,
     channelColumns: CHANNEL_COLUMNS,
-    channels,
-    alarms,
-    events: wardEvents(source.recentEvents()),
-    health: source.health(),
   };
+}
+
+/** The whole ward at once (`/api/state`, replay); the live page gets it through the feed (feed.ts). */
+export function wardSnapshot(source: WardSource): WardSnapshot {
+  const { alarms, channels: alarmOf } = wardAlarms(source.activeAlarms());
+  const channels: WardChannelRow[] = [];
+  for (const c of source.channels()) channels.push(wardRow(c, alarmOf.get(channelKey(c.pumpId, c.channel)), source.placement(c.pumpId, c.channel)?.bed ?? null));
+  return { ...wardSnapshotHead(source), channels, alarms, events: wardEvents(source.recentEvents()), health: source.health() };
 }
